@@ -1,0 +1,1 @@
+"""HTML parity reports: a pytest plugin that records comparisons and a renderer."""

@@ -1,0 +1,1 @@
+"""pytest plugin: records parity comparisons and renders the HTML report (placeholder)."""
