@@ -4,6 +4,20 @@ A case is data: a layer (the name of a ``reference`` module), its inputs in the 
 that module's ``forward`` signature, its keyword attributes, the expected forward output
 where a source prints it, and a provenance naming that source.  Cases are declared once,
 in the modules of this package, and looked up by id.
+
+Conventions shared by every case:
+
+- ``layer`` is a ``reference`` module name (``"conv2d"``), or ``"<module>.<function>"``
+  for a module that exposes several operations under their own names: the SciPy view
+  is ``"signal.correlate"``, ``"signal.convolve"``, ``"signal.correlate2d"``,
+  ``"signal.convolve2d"`` (inputs ``in1``, ``in2``; attr ``mode``).  Its backward is
+  ``<function>_backward`` in the same module.
+- Array arguments go in ``inputs`` even when keyword-only (dropout's boolean ``mask``,
+  True = keep), so that ``attrs`` stay JSON-able; callers pass both by name:
+  ``forward(**inputs, **attrs)``.
+- ``tags``: ``"seed"`` (from shared/seeds/), ``"generated"`` (seeded random),
+  ``"exact"`` (float64 reproduces ``expected`` bit for bit: integer or dyadic
+  arithmetic).  Other cases with ``expected`` are compared at float64 rounding.
 """
 
 from __future__ import annotations
