@@ -46,7 +46,7 @@ register(
         },
         attrs={"stride": 2},
         # = [[0.06262161, 0.14066136], [0.05194577, -0.04993713]]
-        expected=_stride2_expected(),
+        expected=_stride2_expected().reshape(1, 1, 2, 2),
         provenance="seed 002, example 1 (stride 2; img, weight, bias as printed to 4 "
         "decimals); expected derived by hand with the seed's window-sum check",
         note="The seed's printed output [[0.1281, 0.0595], [0.1877, 0.0775]] does NOT "
