@@ -1,0 +1,90 @@
+"""2-D max pooling, NCHW.
+
+``forward(x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)``:
+``y[n, c, i, j]`` is the max over the real input cells of window ``(i, j)``; tap
+``(ky, kx)`` reads ``x[n, c, i*sh + ky*dh - top, j*sw + kx*dw - left]``.  ``stride``
+defaults to ``kernel_size``.  Padded cells never win (they act as -inf, as TF SAME does),
+so an all-negative input keeps its values.  ``ceil_mode`` follows torch (the last window
+starts inside the input or the left padding).
+
+Padding: torch rejects padding > kernel_size / 2.  The reference accepts any
+non-negative padding (also "same" and per-side pairs) as long as every window holds at
+least one real cell, and raises ValueError otherwise: a window of padding alone has no
+maximum.
+
+Backward: each window sends its gradient to exactly one cell, the first maximum in
+row-major window order (torch and TF on CPU); overlapping windows accumulate.  A window
+holding NaN outputs NaN and sends its gradient to its first NaN cell.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference._checks import float_array
+from reference._windows import Window2d, require_real_cell, window2d
+
+
+def _prepare(x, kernel_size, stride, padding, dilation, ceil_mode):
+    x = float_array("x", x, ndim=4)
+    geometry = window2d(
+        x.shape[2:],
+        kernel_size=kernel_size,
+        stride=kernel_size if stride is None else stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+    )
+    require_real_cell(geometry, padding)
+    return x, geometry
+
+
+def _taps(geometry: Window2d):
+    """``(out_index, in_index)`` per kernel tap, row-major, real cells only."""
+    kh, kw = geometry.kernel
+    for ky in range(kh):
+        out_h, in_h = geometry.h.taps(ky)
+        for kx in range(kw):
+            out_w, in_w = geometry.w.taps(kx)
+            if out_h.stop > out_h.start and out_w.stop > out_w.start:
+                yield (Ellipsis, out_h, out_w), (Ellipsis, in_h, in_w)
+
+
+def _pool(x: np.ndarray, geometry: Window2d) -> np.ndarray:
+    y = np.full((*x.shape[:2], *geometry.out), -np.inf, dtype=x.dtype)
+    for out_index, in_index in _taps(geometry):
+        np.maximum(y[out_index], x[in_index], out=y[out_index])
+    return y
+
+
+def forward(x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """``y`` (N, C, out_h, out_w) in ``x``'s float dtype."""
+    x, geometry = _prepare(x, kernel_size, stride, padding, dilation, ceil_mode)
+    return _pool(x, geometry)
+
+
+def backward(
+    grad_out, x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
+) -> dict[str, np.ndarray]:
+    """``{"x": dL/dx}`` with ``x``'s shape and dtype."""
+    x, geometry = _prepare(x, kernel_size, stride, padding, dilation, ceil_mode)
+    y = _pool(x, geometry)
+    grad_out = float_array("grad_out", grad_out, ndim=4)
+    if grad_out.shape != y.shape:
+        raise ValueError(
+            f"grad_out shape {grad_out.shape} does not match the output shape {y.shape}"
+        )
+    grad_out = grad_out.astype(x.dtype, copy=False)
+    has_nan = bool(np.isnan(y).any())
+    grad_x = np.zeros_like(x)
+    claimed = np.zeros(y.shape, dtype=bool)  # windows whose winner is already found
+    for out_index, in_index in _taps(geometry):
+        cells = x[in_index]
+        wins = cells == y[out_index]
+        if has_nan:
+            wins |= np.isnan(cells)  # a NaN cell can only sit in a NaN window
+        window_claimed = claimed[out_index]
+        wins &= ~window_claimed
+        window_claimed |= wins
+        grad_x[in_index] += np.where(wins, grad_out[out_index], 0)
+    return {"x": grad_x}
