@@ -6,8 +6,8 @@ x[n, g*C/groups + c, i*sh + ky*dh - top, j*sw + kx*dw - left]`` with zeros outsi
 ``padding`` is an int, (ph, pw), ((top, bottom), (left, right)), "valid" or "same"
 (TF SAME_UPPER, see ``reference._windows``).
 
-Computation: one im2col buffer (N, C*kh*kw, out_h*out_w) and a batched BLAS matmul that
-writes the output in NCHW order directly.  Mixed input dtypes compute in
+Computation: one im2col buffer (C*kh*kw, N*out_h*out_w) per group and one BLAS matmul
+per group; the (M, N, ...) product is then copied to NCHW with the bias added.  Mixed input dtypes compute in
 ``np.result_type(x, w, b)``; float32 stays float32.
 """
 
@@ -54,11 +54,10 @@ def _prepare(x, w, b, stride, padding, dilation, groups):
 
 
 def _grouped_cols(x: np.ndarray, geometry: Window2d, groups: int) -> np.ndarray:
-    """im2col of ``x`` as (N, groups, C/groups*kh*kw, out_h*out_w), contiguous."""
-    cols = unfold(x, geometry, 0.0)
-    n = x.shape[0]
-    oh, ow = geometry.out
-    return cols.reshape(n, groups, -1, oh * ow)
+    """im2col of ``x`` as (groups, C/groups*kh*kw, N*out_h*out_w), contiguous."""
+    return unfold(x, geometry, 0.0).reshape(
+        groups, -1, x.shape[0] * geometry.out[0] * geometry.out[1]
+    )
 
 
 def forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
@@ -67,10 +66,14 @@ def forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1) -> np.nd
     n, m = x.shape[0], w.shape[0]
     oh, ow = geometry.out
     cols = _grouped_cols(x, geometry, groups)
-    y = np.matmul(w.reshape(groups, m // groups, -1), cols)  # (N, G, M/G, L)
-    y = y.reshape(n, m, oh, ow)
-    if b is not None:
-        y += b.astype(dtype, copy=False)[:, None, None]
+    y_mn = np.matmul(w.reshape(groups, m // groups, -1), cols)  # (G, M/G, N*L): one GEMM per group
+    del cols  # peak memory: one im2col buffer plus one output
+    y_mn = y_mn.reshape(m, n, oh, ow).transpose(1, 0, 2, 3)
+    y = np.empty((n, m, oh, ow), dtype=dtype)
+    if b is None:
+        np.copyto(y, y_mn)
+    else:
+        np.add(y_mn, b.astype(dtype, copy=False)[:, None, None], out=y)
     return y
 
 
@@ -88,17 +91,17 @@ def backward(
         raise ValueError(
             f"grad_out shape {grad_out.shape} does not match the output shape {(n, m, oh, ow)}"
         )
-    g = np.ascontiguousarray(grad_out, dtype=dtype).reshape(n, groups, m // groups, oh * ow)
+    # (G, M/G, N*L): channel-major like the im2col buffer, so each gradient is one GEMM.
+    g = np.ascontiguousarray(grad_out.astype(dtype, copy=False).transpose(1, 0, 2, 3))
+    g = g.reshape(groups, m // groups, n * oh * ow)
     cols = _grouped_cols(x, geometry, groups)
-    # dw[g] = sum_n g[n, g] @ cols[n, g]^T: one small product per image, then a sum.
-    grad_w = np.matmul(g, cols.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)
+    grad_w = np.matmul(g, cols.swapaxes(-1, -2)).reshape(w.shape)
     # The im2col buffer is dead now: reuse it for d(cols) so backward peaks at one buffer.
-    w_t = w.reshape(groups, m // groups, -1).swapaxes(-1, -2)  # (G, K, M/G)
-    np.matmul(w_t, g, out=cols)
-    grad_x = fold(cols.reshape(n, x.shape[1], *geometry.kernel, oh, ow), geometry, x.shape)
+    np.matmul(w.reshape(groups, m // groups, -1).swapaxes(-1, -2), g, out=cols)
+    grad_x = fold(cols.reshape(x.shape[1], *geometry.kernel, n, oh, ow), geometry, x.shape)
     grads = {"x": _as(grad_x, x_in), "w": _as(grad_w, w_in)}
     if b is not None:
-        grads["b"] = _as(g.sum(axis=(0, 3)).reshape(m), b_in)
+        grads["b"] = _as(g.sum(axis=2).reshape(m), b_in)
     return grads
 
 
