@@ -1,0 +1,52 @@
+"""Integer bookkeeping the adapters share: int-or-pair attributes and padding forms.
+
+Deliberately independent of ``reference._windows``: an adapter that borrowed the
+reference's geometry could not catch a mistake in it.  The SAME rule is TensorFlow's
+("SAME_UPPER"): ``out = ceil(in / stride)``, ``total = max((out - 1) * stride +
+(k - 1) * dilation + 1 - in, 0)``, ``before = total // 2`` and the odd cell after
+("Notes on padding", https://www.tensorflow.org/api_docs/python/tf/nn).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+PaddingPairs = tuple[tuple[int, int], tuple[int, int]]
+
+
+def pair(value) -> tuple[int, int]:
+    """An int or a pair of ints as ``(height, width)``."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        first, second = value
+        return int(first), int(second)
+    return int(value), int(value)
+
+
+def is_string(padding) -> bool:
+    return isinstance(padding, str)
+
+
+def padding_pairs(padding, size_hw, kernel_hw, stride_hw, dilation_hw=(1, 1)) -> PaddingPairs:
+    """Any padding form of the reference as ``((top, bottom), (left, right))``."""
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return (0, 0), (0, 0)
+        if mode != "same":
+            raise ValueError(f"padding must be 'valid', 'same' or integers, got {padding!r}")
+        pads = []
+        for size, k, s, d in zip(size_hw, kernel_hw, stride_hw, dilation_hw, strict=True):
+            out = -(-size // s)
+            total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+            pads.append((total // 2, total - total // 2))
+        return pads[0], pads[1]
+    if isinstance(padding, Sequence):
+        first, second = padding
+        if isinstance(first, Sequence):
+            return (int(first[0]), int(first[1])), (int(second[0]), int(second[1]))
+        return (int(first), int(first)), (int(second), int(second))
+    return (int(padding), int(padding)), (int(padding), int(padding))
+
+
+def is_symmetric(pads: PaddingPairs) -> bool:
+    return all(lo == hi for lo, hi in pads)
