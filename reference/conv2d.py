@@ -7,8 +7,8 @@ x[n, g*C/groups + c, i*sh + ky*dh - top, j*sw + kx*dw - left]`` with zeros outsi
 (TF SAME_UPPER, see ``reference._windows``).
 
 Computation: one im2col buffer (C*kh*kw, N*out_h*out_w) per group and one BLAS matmul
-per group; the (M, N, ...) product is then copied to NCHW with the bias added.  Mixed input dtypes compute in
-``np.result_type(x, w, b)``; float32 stays float32.
+per group; the (M, N, ...) product is then copied to NCHW with the bias added.  Mixed
+input dtypes compute in ``np.result_type(x, w, b)``; float32 stays float32.
 """
 
 from __future__ import annotations

@@ -51,8 +51,13 @@ def _taps(geometry: Window2d):
 
 
 def _pool(x: np.ndarray, geometry: Window2d) -> np.ndarray:
-    y = np.full((*x.shape[:2], *geometry.out), -np.inf, dtype=x.dtype)
-    for out_index, in_index in _taps(geometry):
+    taps = list(_taps(geometry))
+    _, first_in = taps[0]
+    if y_is_covered := x[first_in].shape[2:] == geometry.out:
+        y = x[first_in].copy()  # the first tap is real everywhere: no -inf fill needed
+    else:
+        y = np.full((*x.shape[:2], *geometry.out), -np.inf, dtype=x.dtype)
+    for out_index, in_index in taps[1:] if y_is_covered else taps:
         np.maximum(y[out_index], x[in_index], out=y[out_index])
     return y
 
