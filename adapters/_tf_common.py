@@ -1,0 +1,208 @@
+"""What the Keras and tf.nn adapters share: importing TensorFlow, its determinism flags,
+reading a framework's own refusal, and matching pooling windows.
+
+Deliberately independent of ``reference``: an adapter that borrowed the reference's
+geometry could not catch a mistake in it.  The geometry here is the frameworks' own:
+
+- TensorFlow "SAME" (``out = ceil(in / stride)``, ``total = max((out - 1) * stride +
+  (k - 1) * dilation + 1 - in, 0)``, ``before = total // 2``; "Notes on padding",
+  https://www.tensorflow.org/api_docs/python/tf/nn), "VALID" (no padding), and
+  tf.nn.max_pool2d's explicit padding list; in every case TF pooling reads real cells only,
+  so SAME average pooling divides by the number of real cells.
+- The reference's pooling windows follow torch: explicit padding, floor or ``ceil_mode``
+  (the last window must start inside the input or the left padding), and average pooling's
+  ``count_include_pad`` divisor, which counts padding but not the ceil-mode overhang.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.base import FrameworkMissing
+
+Pads = tuple[tuple[int, int], tuple[int, int]]
+
+
+def import_tensorflow(purpose: str) -> Any:
+    """Import TensorFlow once, quiet, with op determinism on and TF32 off."""
+    # Must precede the import: the C++ logger reads it once.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import tensorflow as tf
+    except ImportError as exc:
+        raise FrameworkMissing(
+            f"{purpose} needs TensorFlow: pip install 'tensorflow-cpu>=2.15' ({exc})"
+        ) from exc
+    tf.config.experimental.enable_op_determinism()
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+    return tf
+
+
+def tf_determinism_flags(tf: Any) -> dict[str, str]:
+    """The TensorFlow settings that change numbers, as the pytest header prints them."""
+    return {
+        # Read, never changed: oneDNN's fused CPU kernels reorder sums (TF logs
+        # "oneDNN custom operations are on ... set TF_ENABLE_ONEDNN_OPTS=0").
+        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "<unset: TF default>"),
+        # Turned on by import_tensorflow (TF has no public getter for it).
+        "op_determinism": "on (tf.config.experimental.enable_op_determinism)",
+        "tensor_float_32": str(tf.config.experimental.tensor_float_32_execution_enabled()),
+    }
+
+
+def refusal(action: Callable[[], Any]) -> str:
+    """The framework's own message when ``action`` is refused ("TypeName: message").
+
+    Raises ``AssertionError`` when the framework accepts it: then the rule this adapter
+    states is out of date and must not be reported as the framework's.
+    """
+    try:
+        action()
+    except Exception as exc:  # the framework's own refusal, whatever its type
+        return exception_text(exc)
+    raise AssertionError("the framework accepted what this adapter reports as refused")
+
+
+def exception_text(exc: BaseException) -> str:
+    """``"TypeName: message"`` on one line, without TF's ``{{function_node ...}}`` prefix."""
+    text = re.sub(r"\{\{function_node [^}]*\}\}", "", str(exc))
+    return f"{type(exc).__name__}: {' '.join(text.split())}"
+
+
+def signature(function: Any, name: str) -> str:
+    """``name(<the function's own parameters>)``: what a framework lets a caller say."""
+    try:
+        return f"{name}{inspect.signature(function)}"
+    except (TypeError, ValueError):
+        return name
+
+
+def doc_line(obj: Any, word: str) -> str:
+    """The entry of ``obj``'s docstring that starts with ``word`` (the framework's own
+    rule), joined onto one line: the first line mentioning it and the more indented lines
+    that continue it."""
+    lines = (obj.__doc__ or "").splitlines()
+    for i, line in enumerate(lines):
+        if word in line:
+            indent = len(line) - len(line.lstrip())
+            entry = [line.strip()]
+            for more in lines[i + 1 :]:
+                if not more.strip() or len(more) - len(more.lstrip()) <= indent:
+                    break
+                entry.append(more.strip())
+            return " ".join(entry)
+    return f"(no docstring line mentions {word!r})"
+
+
+# --------------------------------------------------------------------------------------
+# Geometry
+
+
+def pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        first, second = value
+        return int(first), int(second)
+    return int(value), int(value)
+
+
+def same_pads(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    out = -(-size // stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def explicit_pads(padding: Any, size_hw, kernel_hw, stride_hw, dilation_hw=(1, 1)) -> Pads:
+    """Any of the reference's padding forms as ``((top, bottom), (left, right))``."""
+    if isinstance(padding, str):
+        if padding.lower() == "valid":
+            return (0, 0), (0, 0)
+        return tuple(  # type: ignore[return-value]
+            same_pads(size_hw[a], kernel_hw[a], stride_hw[a], dilation_hw[a]) for a in (0, 1)
+        )
+    if isinstance(padding, Sequence):
+        first, second = padding
+        if isinstance(first, Sequence):
+            return (int(first[0]), int(first[1])), (int(second[0]), int(second[1]))
+        return (int(first), int(first)), (int(second), int(second))
+    return (int(padding), int(padding)), (int(padding), int(padding))
+
+
+@dataclass(frozen=True)
+class AxisWindows:
+    """One axis's windows: where each starts (padding shifts it left) and its divisor."""
+
+    starts: tuple[int, ...]
+    divisors: tuple[int, ...]
+
+
+def _windows(size, kernel, stride, dilation, lo, hi, ceil_mode, count_padding) -> AxisWindows:
+    span = (kernel - 1) * dilation + 1
+    room = size + lo + hi - span
+    out = (-(-room // stride) if ceil_mode else room // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + lo:
+        out -= 1
+    starts = tuple(i * stride - lo for i in range(out))
+    divisors = []
+    for start in starts:
+        taps = [start + j * dilation for j in range(kernel)]
+        limit_lo, limit_hi = (-lo, size + hi) if count_padding else (0, size)
+        divisors.append(sum(limit_lo <= t < limit_hi for t in taps))
+    return AxisWindows(starts, tuple(divisors))
+
+
+def reference_windows(size_hw, attrs, *, dilation=(1, 1)) -> tuple[AxisWindows, AxisWindows]:
+    """The reference pooling's windows (torch semantics) for ``attrs`` on an H x W input."""
+    kernel = pair(attrs["kernel_size"])
+    stride = pair(attrs.get("stride") or attrs["kernel_size"])
+    pads = explicit_pads(attrs.get("padding", 0), size_hw, kernel, stride, dilation)
+    count_padding = bool(attrs.get("count_include_pad", True))
+    ceil_mode = bool(attrs.get("ceil_mode", False))
+    return tuple(  # type: ignore[return-value]
+        _windows(size_hw[a], kernel[a], stride[a], dilation[a], *pads[a], ceil_mode, count_padding)
+        for a in (0, 1)
+    )
+
+
+def tf_windows(size_hw, attrs, padding: Any, *, dilation=(1, 1)):
+    """TensorFlow pooling's windows for ``padding`` ("VALID", "SAME" or explicit pairs);
+    divisors count real cells only."""
+    kernel = pair(attrs["kernel_size"])
+    stride = pair(attrs.get("stride") or attrs["kernel_size"])
+    if isinstance(padding, str):
+        pads = explicit_pads(padding.lower(), size_hw, kernel, stride, dilation)
+    else:
+        pads = padding
+    return tuple(
+        _windows(size_hw[a], kernel[a], stride[a], dilation[a], *pads[a], False, False)
+        for a in (0, 1)
+    )
+
+
+def matching_tf_padding(size_hw, attrs, candidates, *, average: bool, dilation=(1, 1)):
+    """The first of ``candidates`` whose windows (and, for average pooling, divisors) equal
+    the reference's, or ``None``.  ``divisor_override`` must equal every window's count."""
+    wanted = reference_windows(size_hw, attrs, dilation=dilation)
+    override = attrs.get("divisor_override")
+    for padding in candidates:
+        got = tf_windows(size_hw, attrs, padding, dilation=dilation)
+        if any(g.starts != w.starts for g, w in zip(got, wanted)):
+            continue
+        if not average:
+            return padding
+        if override is not None:
+            if all(dh * dw == override for dh in got[0].divisors for dw in got[1].divisors):
+                return padding
+        elif all(g.divisors == w.divisors for g, w in zip(got, wanted)):
+            return padding
+    return None
+
+
+def pooling_summary(attrs) -> str:
+    keys = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "count_include_pad")
+    shown = [f"{k}={attrs[k]!r}" for k in (*keys, "divisor_override") if k in attrs]
+    return ", ".join(shown)

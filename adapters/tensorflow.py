@@ -1,0 +1,384 @@
+"""The ``tf.nn`` API as its own adapter (name "tensorflow"); gradients from tf.GradientTape.
+
+Ops: tf.nn.conv2d (NHWC, HWIO filters, explicit padding pairs, dilations, grouped
+filters), tf.nn.max_pool2d (tf.nn.pool when dilated), tf.nn.avg_pool2d, tf.nn.relu,
+tf.nn.sigmoid, tf.math.tanh, tf.nn.softmax, tf.matmul (+ tf.nn.bias_add) for linear,
+tf.reshape for flatten, tf.nn.moments + tf.nn.batch_normalization,
+tf.nn.softmax_cross_entropy_with_logits / tf.nn.sparse_softmax_cross_entropy_with_logits
+with tf.reduce_mean / tf.reduce_sum, and mean squared error as TF users write it,
+``tf.square(pred - target)`` reduced with tf.reduce_mean / tf.reduce_sum ("none": no
+reduction) -- not tf.nn, but plain TensorFlow, so it is supported rather than refused.
+
+Layout: arrays arrive and leave in the reference's layout (NCHW, OIHW); conv2d, both
+poolings and batchnorm2d run in NHWC/HWIO.  Cross-entropy on 4-D logits moves the class
+axis last (tf's losses take classes on the last axis).  Elementwise ops, softmax and
+flatten run on the array as given.
+
+Dropout: TensorFlow draws its own mask and cannot take the reference's.  The adapter runs
+``tf.nn.dropout(ones, rate=p, seed=...)`` to read the value TensorFlow gives kept units,
+checks that dropped units are exactly 0 and kept ones all equal, then computes
+``x * mask * scale`` with TensorFlow ops so the tape gives the backward.  tf.nn.dropout has
+no inference mode (no ``training`` argument), so ``training=False`` is unsupported.
+
+``unsupported`` takes an optional ``direction`` ("forward"/"backward"; ``None`` = either):
+TensorFlow's CPU conv kernels run grouped and dilated convolutions forward but refuse
+their gradients, a rule read by actually running a tiny case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from adapters import _tf_common as common
+
+NCHW_TO_NHWC = (0, 2, 3, 1)
+NHWC_TO_NCHW = (0, 3, 1, 2)
+_DROPOUT_SEED = 1234
+
+
+class TfNnAdapter:
+    name = "tensorflow"
+
+    def __init__(self) -> None:
+        self.tf: Any = None
+
+    # -- Protocol ---------------------------------------------------------------------
+    def load(self) -> None:
+        if self.tf is None:
+            self.tf = common.import_tensorflow("the tf.nn adapter")
+
+    def version(self) -> str:
+        return f"tensorflow {self.tf.__version__}"
+
+    def determinism_flags(self) -> dict[str, str]:
+        return common.tf_determinism_flags(self.tf)
+
+    def unsupported(self, layer, inputs, attrs, dtype, *, direction=None) -> str | None:
+        rule = getattr(self, f"_unsupported_{layer}", None)
+        if rule is None:
+            return None
+        return rule(inputs, attrs, np.dtype(dtype), direction)
+
+    def forward(self, layer, inputs, attrs) -> np.ndarray:
+        tensors, run = self._plan(layer, inputs, attrs)
+        return run(tensors)[1]
+
+    def backward(self, layer, grad_out, inputs, attrs) -> dict[str, np.ndarray]:
+        tf = self.tf
+        tensors, run = self._plan(layer, inputs, attrs)
+        with tf.GradientTape() as tape:
+            for value in tensors.values():
+                tape.watch(value)
+            out, _, to_framework = run(tensors, keep_tensor=True)
+        seed = tf.constant(to_framework(np.asarray(grad_out)), dtype=out.dtype)
+        grads = tape.gradient(out, list(tensors.values()), output_gradients=seed)
+        layouts = self._grad_layouts(layer, inputs)
+        return {
+            name: layouts.get(name, lambda g: g)(g.numpy())
+            for name, g in zip(tensors, grads)
+        }
+
+    # -- unsupported rules ------------------------------------------------------------
+    def _unsupported_conv2d(self, inputs, attrs, dtype, direction):
+        groups = int(attrs.get("groups", 1))
+        dilated = pair_gt1(attrs.get("dilation", 1))
+        if direction == "forward" or (groups == 1 and not dilated):
+            return None
+        message = _cpu_conv_backward_refusal(self, groups > 1, dilated, dtype.name)
+        if message is None:
+            return None
+        what = "grouped" if groups > 1 else "dilated"
+        return f"backward: tf.nn.conv2d gradients of a {what} convolution on CPU: {message}"
+
+    def _unsupported_maxpool2d(self, inputs, attrs, dtype, direction):
+        dilation = common.pair(attrs.get("dilation", 1))
+        size = inputs["x"].shape[2:]
+        if dilation != (1, 1):
+            stride = common.pair(attrs.get("stride") or attrs["kernel_size"])
+            if stride != (1, 1):
+                return "tf.nn.pool (the dilated tf.nn pooling) refuses strides > 1: " + common.refusal(
+                    lambda: self.tf.nn.pool(
+                        np.zeros((1, 8, 8, 1), "float32"), [2, 2], "MAX", strides=[2, 2],
+                        padding="VALID", dilations=[2, 2]
+                    )
+                )
+        pads = common.explicit_pads(
+            attrs.get("padding", 0), size, common.pair(attrs["kernel_size"]),
+            common.pair(attrs.get("stride") or attrs["kernel_size"]), dilation,
+        )
+        candidates = ["VALID", "SAME"] + ([pads] if dilation == (1, 1) else [])
+        if common.matching_tf_padding(size, attrs, candidates, average=False, dilation=dilation):
+            return None
+        return (
+            f"{common.signature(self.tf.nn.max_pool2d, 'tf.nn.max_pool2d')} has no ceil_mode "
+            "and no dilation (tf.nn.pool has dilation at stride 1 only); neither padding "
+            "'VALID', 'SAME' nor the reference's explicit pairs give the reference's "
+            f"windows for {common.pooling_summary(attrs)} on {tuple(size)}"
+        )
+
+    def _unsupported_avgpool2d(self, inputs, attrs, dtype, direction):
+        size = inputs["x"].shape[2:]
+        if common.matching_tf_padding(size, attrs, ["VALID", "SAME"], average=True):
+            return None
+        explicit = common.refusal(
+            lambda: self.tf.nn.avg_pool2d(
+                np.zeros((1, 4, 4, 1), "float32"), 2, 1, [[0, 0], [1, 1], [1, 1], [0, 0]]
+            )
+        )
+        return (
+            f"{common.signature(self.tf.nn.avg_pool2d, 'tf.nn.avg_pool2d')} takes padding "
+            f"'VALID' or 'SAME' only (explicit pairs: {explicit}), has no ceil_mode, "
+            "count_include_pad or divisor_override, and SAME divides by the number of real "
+            "cells; neither gives the reference's windows and divisors for "
+            f"{common.pooling_summary(attrs)} on {tuple(size)}"
+        )
+
+    def _unsupported_dropout(self, inputs, attrs, dtype, direction):
+        if attrs.get("training", True):
+            return None
+        return "tf.nn.dropout has no inference mode: " + common.refusal(
+            lambda: self.tf.nn.dropout(np.ones(2, "float32"), rate=0.5, training=False)
+        )
+
+    # -- plans: tensors to watch, and a function of them --------------------------------
+    def _plan(self, layer, inputs, attrs):
+        """``(tensors, run)``: the differentiable inputs as TF tensors in TF's layout, and
+        ``run(tensors, keep_tensor=False)`` giving ``(out, out_in_reference_layout,
+        grad_out_to_tf_layout)``."""
+        tf = self.tf
+        build = getattr(self, f"_build_{layer}")
+        tensors, fn, to_ref, to_tf = build(inputs, attrs)
+        tensors = {k: tf.constant(v) for k, v in tensors.items()}
+
+        def run(values, keep_tensor=False):
+            out = fn(values)
+            return out, to_ref(out.numpy()), to_tf
+
+        return tensors, run
+
+    def _grad_layouts(self, layer, inputs):
+        if layer in ("conv2d", "maxpool2d", "avgpool2d", "batchnorm2d"):
+            layouts = {"x": lambda g: g.transpose(NHWC_TO_NCHW)}
+            if layer == "conv2d":
+                layouts["w"] = lambda g: g.transpose(3, 2, 0, 1)  # HWIO -> OIHW
+            return layouts
+        if layer == "cross_entropy" and inputs["logits"].ndim > 2:
+            return {"logits": lambda g: np.moveaxis(g, -1, 1)}
+        return {}
+
+    def _build_conv2d(self, inputs, attrs):
+        tf = self.tf
+        x, w = inputs["x"], inputs["w"]
+        tensors = {"x": x.transpose(NCHW_TO_NHWC), "w": w.transpose(2, 3, 1, 0)}
+        if inputs.get("b") is not None:
+            tensors["b"] = inputs["b"]
+        padding = attrs.get("padding", 0)
+        if isinstance(padding, str):
+            tf_padding: Any = padding.upper()
+        else:
+            kernel = w.shape[2:]
+            (t, b), (l, r) = common.explicit_pads(padding, x.shape[2:], kernel, (1, 1))
+            tf_padding = [[0, 0], [t, b], [l, r], [0, 0]]
+        stride = list(common.pair(attrs.get("stride", 1)))
+        dilation = list(common.pair(attrs.get("dilation", 1)))
+
+        def fn(v):
+            # tf.nn.conv2d infers groups from the filter: its in-depth is C / groups.
+            y = tf.nn.conv2d(v["x"], v["w"], stride, tf_padding, dilations=dilation)
+            return tf.nn.bias_add(y, v["b"]) if "b" in v else y
+
+        return tensors, fn, _to_nchw, _to_nhwc
+
+    def _build_maxpool2d(self, inputs, attrs):
+        tf = self.tf
+        x = inputs["x"]
+        kernel = list(common.pair(attrs["kernel_size"]))
+        stride = list(common.pair(attrs.get("stride") or attrs["kernel_size"]))
+        dilation = common.pair(attrs.get("dilation", 1))
+        pads = common.explicit_pads(
+            attrs.get("padding", 0), x.shape[2:], kernel, stride, dilation
+        )
+        candidates = ["VALID", "SAME"] + ([pads] if dilation == (1, 1) else [])
+        padding = common.matching_tf_padding(
+            x.shape[2:], attrs, candidates, average=False, dilation=dilation
+        )
+        if not isinstance(padding, str):
+            padding = [[0, 0], list(pads[0]), list(pads[1]), [0, 0]]
+
+        def fn(v):
+            if dilation != (1, 1):
+                return tf.nn.pool(
+                    v["x"], kernel, "MAX", strides=stride, padding=padding,
+                    dilations=list(dilation),
+                )
+            return tf.nn.max_pool2d(v["x"], kernel, stride, padding)
+
+        return {"x": x.transpose(NCHW_TO_NHWC)}, fn, _to_nchw, _to_nhwc
+
+    def _build_avgpool2d(self, inputs, attrs):
+        tf = self.tf
+        x = inputs["x"]
+        kernel = list(common.pair(attrs["kernel_size"]))
+        stride = list(common.pair(attrs.get("stride") or attrs["kernel_size"]))
+        padding = common.matching_tf_padding(x.shape[2:], attrs, ["VALID", "SAME"], average=True)
+
+        def fn(v):
+            return tf.nn.avg_pool2d(v["x"], kernel, stride, padding)
+
+        return {"x": x.transpose(NCHW_TO_NHWC)}, fn, _to_nchw, _to_nhwc
+
+    def _elementwise(self, op):
+        def build(inputs, attrs):
+            return {"x": inputs["x"]}, lambda v: op(v["x"]), _same, _same
+
+        return build
+
+    def _build_relu(self, inputs, attrs):
+        return self._elementwise(self.tf.nn.relu)(inputs, attrs)
+
+    def _build_sigmoid(self, inputs, attrs):
+        return self._elementwise(self.tf.nn.sigmoid)(inputs, attrs)
+
+    def _build_tanh(self, inputs, attrs):
+        return self._elementwise(self.tf.math.tanh)(inputs, attrs)
+
+    def _build_softmax(self, inputs, attrs):
+        axis = int(attrs.get("axis", -1))
+        return self._elementwise(lambda x: self.tf.nn.softmax(x, axis=axis))(inputs, attrs)
+
+    def _build_flatten(self, inputs, attrs):
+        x = inputs["x"]
+        start = int(attrs.get("start_dim", 1)) % x.ndim
+        shape = [*x.shape[:start], -1]
+        return self._elementwise(lambda t: self.tf.reshape(t, shape))(inputs, attrs)
+
+    def _build_linear(self, inputs, attrs):
+        tf = self.tf
+        tensors = {"x": inputs["x"], "w": inputs["w"]}
+        if inputs.get("b") is not None:
+            tensors["b"] = inputs["b"]
+
+        def fn(v):
+            y = tf.matmul(v["x"], v["w"])
+            return tf.nn.bias_add(y, v["b"]) if "b" in v else y
+
+        return tensors, fn, _same, _same
+
+    def _build_batchnorm2d(self, inputs, attrs):
+        tf = self.tf
+        x = inputs["x"]
+        eps = float(attrs.get("eps", 1e-5))
+        training = bool(attrs["training"])
+        running = (inputs["running_mean"], inputs["running_var"])
+        tensors = {"x": x.transpose(NCHW_TO_NHWC), "gamma": inputs["gamma"], "beta": inputs["beta"]}
+
+        def fn(v):
+            if training:
+                # Biased batch variance over N, H, W: what normalisation uses.
+                mean, var = tf.nn.moments(v["x"], axes=[0, 1, 2])
+            else:
+                mean, var = (tf.constant(r) for r in running)
+            return tf.nn.batch_normalization(v["x"], mean, var, v["beta"], v["gamma"], eps)
+
+        return tensors, fn, _to_nchw, _to_nhwc
+
+    def _build_dropout(self, inputs, attrs):
+        tf = self.tf
+        x, mask = inputs["x"], inputs["mask"]
+        scale = _kept_unit_scale(
+            tf.nn.dropout(np.ones(4096, x.dtype), rate=float(attrs["p"]), seed=_DROPOUT_SEED).numpy()
+        )
+        keep = mask.astype(x.dtype) * scale
+
+        def fn(v):
+            return v["x"] * tf.constant(keep)
+
+        return {"x": x}, fn, _same, _same
+
+    def _build_cross_entropy(self, inputs, attrs):
+        tf = self.tf
+        logits, target = inputs["logits"], inputs["target"]
+        reduction = attrs.get("reduction", "mean")
+        moved = logits.ndim > 2
+        if moved:
+            logits = np.moveaxis(logits, 1, -1)
+            if np.issubdtype(target.dtype, np.floating):
+                target = np.moveaxis(target, 1, -1)
+
+        def fn(v):
+            if np.issubdtype(target.dtype, np.floating):
+                per_sample = tf.nn.softmax_cross_entropy_with_logits(
+                    labels=tf.constant(target.astype(logits.dtype)), logits=v["logits"]
+                )
+            else:
+                per_sample = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=tf.constant(target), logits=v["logits"]
+                )
+            return _reduce(tf, per_sample, reduction)
+
+        return {"logits": logits}, fn, _same, _same
+
+    def _build_mse(self, inputs, attrs):
+        tf = self.tf
+        target = inputs["target"]
+        reduction = attrs.get("reduction", "mean")
+
+        def fn(v):
+            return _reduce(tf, tf.square(v["pred"] - tf.constant(target)), reduction)
+
+        return {"pred": inputs["pred"]}, fn, _same, _same
+
+
+def _reduce(tf, values, reduction):
+    if reduction == "mean":
+        return tf.reduce_mean(values)
+    if reduction == "sum":
+        return tf.reduce_sum(values)
+    if reduction == "none":
+        return values
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _kept_unit_scale(dropped_ones: np.ndarray) -> float:
+    """The value a framework's dropout gives kept units of a tensor of ones; checks that
+    dropped units are exactly 0 and every kept unit has the same value."""
+    kept = dropped_ones[dropped_ones != 0]
+    if kept.size == 0 or not np.all(kept == kept[0]):
+        raise RuntimeError(f"dropout on ones gave no single kept-unit value: {np.unique(dropped_ones)}")
+    return float(kept[0])
+
+
+def _to_nchw(a):
+    return a.transpose(NHWC_TO_NCHW)
+
+
+def _to_nhwc(a):
+    return a.transpose(NCHW_TO_NHWC)
+
+
+def _same(a):
+    return a
+
+
+def pair_gt1(value) -> bool:
+    return any(v > 1 for v in common.pair(value))
+
+
+@cache
+def _cpu_conv_backward_refusal(adapter, grouped: bool, dilated: bool, dtype: str) -> str | None:
+    """Run a tiny grouped/dilated conv backward; TensorFlow's refusal, or None if it runs."""
+    c = 2 if grouped else 1
+    inputs = {
+        "x": np.ones((1, 2, 5, 5), dtype),
+        "w": np.ones((2, 2 // c, 2, 2), dtype),
+    }
+    attrs = {"groups": c, "dilation": 2 if dilated else 1}
+    try:
+        adapter.backward("conv2d", np.ones((1, 2, 3 if dilated else 4, 3 if dilated else 4), dtype), inputs, attrs)
+    except Exception as exc:
+        return common.exception_text(exc)
+    return None
