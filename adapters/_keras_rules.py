@@ -1,0 +1,153 @@
+"""When the Keras adapter cannot run a case exactly, and Keras' own words for why.
+
+Every reason quotes Keras: an error it raises when asked directly (``common.refusal``),
+a line of its docstring, or what it did when a tiny case was run.  Nothing is emulated:
+a case Keras' arguments cannot express is reported, not rebuilt from other ops.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+
+import numpy as np
+
+from adapters import _tf_common as common
+
+
+def unsupported(adapter, layer, inputs, attrs, dtype: np.dtype, direction) -> str | None:
+    rule = _RULES.get(layer)
+    reason = rule(adapter, inputs, attrs, dtype, direction) if rule else None
+    if reason is None and dtype == np.float64:
+        reason = _float64_reason(adapter, layer, inputs, attrs)
+    return reason
+
+
+def _conv2d(adapter, inputs, attrs, dtype, direction):
+    L = adapter.api.layers
+    stride = common.pair(attrs.get("stride", 1))
+    dilation = common.pair(attrs.get("dilation", 1))
+    if max(stride) > 1 and max(dilation) > 1:
+        return "keras.layers.Conv2D: " + common.refusal(
+            lambda: L.Conv2D(1, 3, strides=stride, dilation_rate=dilation)
+        )
+    grouped = int(attrs.get("groups", 1)) > 1
+    dilated = max(dilation) > 1
+    if not (grouped or dilated):
+        return None
+    for wanted in ("forward", "backward"):
+        if direction in (None, wanted):
+            message = _conv_probe(adapter, grouped, dilated, dtype.name, wanted)
+            if message:
+                what = "grouped" if grouped else "dilated"
+                return f"{wanted}: keras Conv2D, {what}, backend {adapter.api.backend}: {message}"
+    return None
+
+
+@cache
+def _conv_probe(adapter, grouped: bool, dilated: bool, dtype: str, direction: str) -> str | None:
+    """Run a tiny grouped/dilated Conv2D; the backend's refusal, or None if it runs."""
+    groups = 2 if grouped else 1
+    inputs = {"x": np.ones((1, 2, 5, 5), dtype), "w": np.ones((2, 2 // groups, 2, 2), dtype)}
+    attrs = {"groups": groups, "dilation": 2 if dilated else 1}
+    try:
+        out = adapter.forward("conv2d", inputs, attrs)
+        if direction == "backward":
+            adapter.backward("conv2d", np.ones_like(out), inputs, attrs)
+    except Exception as exc:  # the framework's refusal, whatever its type
+        return common.exception_text(exc)
+    return None
+
+
+def _pool_reason(adapter, cls_name, inputs, attrs, average):
+    cls = getattr(adapter.api.layers, cls_name)
+    padding_rule = common.doc_line(cls, "padding:").split(". ")[0]
+    no_ceil = common.refusal(lambda: cls(pool_size=2, ceil_mode=True))
+    reason = (
+        f"keras.layers.{cls_name} documents `{padding_rule}` and has no ceil_mode "
+        f"({no_ceil})"
+    )
+    if average:
+        no_include = common.refusal(lambda: cls(pool_size=2, count_include_pad=True))
+        reason += (
+            f", no count_include_pad ({no_include}) and no divisor_override; "
+            "its 'same' divides by the number of real cells"
+        )
+    size = tuple(inputs["x"].shape[2:])
+    return (
+        f"{reason}; neither 'valid' nor 'same' gives the reference's windows"
+        f"{' and divisors' if average else ''} for {common.pooling_summary(attrs)} on {size}"
+    )
+
+
+def _maxpool2d(adapter, inputs, attrs, dtype, direction):
+    dilation = common.pair(attrs.get("dilation", 1))
+    if dilation != (1, 1):
+        L = adapter.api.layers
+        return "keras.layers.MaxPooling2D has no dilation: " + common.refusal(
+            lambda: L.MaxPooling2D(pool_size=2, dilation_rate=dilation)
+        )
+    if adapter.pool_padding(inputs, attrs, average=False) is None:
+        return _pool_reason(adapter, "MaxPooling2D", inputs, attrs, average=False)
+    return None
+
+
+def _avgpool2d(adapter, inputs, attrs, dtype, direction):
+    if adapter.pool_padding(inputs, attrs, average=True) is None:
+        return _pool_reason(adapter, "AveragePooling2D", inputs, attrs, average=True)
+    return None
+
+
+def _flatten(adapter, inputs, attrs, dtype, direction):
+    start = int(attrs.get("start_dim", 1))
+    if start % inputs["x"].ndim == 1:
+        return None
+    L = adapter.api.layers
+    return "keras.layers.Flatten flattens every axis but the batch axis: " + common.refusal(
+        lambda: L.Flatten(start_dim=start)
+    )
+
+
+def _mse(adapter, inputs, attrs, dtype, direction):
+    reduction = attrs.get("reduction", "mean")
+    pred = inputs["pred"]
+    if reduction == "mean" or (reduction == "sum" and pred.ndim > 1 and pred.shape[-1] == 1):
+        return None
+    formula = common.doc_line(adapter.api.losses.mean_squared_error, "axis=-1")
+    loss = adapter.api.loss("MeanSquaredError", "none", dtype.name)
+    per_sample = adapter.api.numpy(
+        loss(adapter.api.tensor(np.zeros_like(pred)), adapter.api.tensor(pred))
+    )
+    return (
+        f"keras.losses.MeanSquaredError first averages over the last axis "
+        f"(keras.losses.mean_squared_error: `{formula}`): with reduction 'none' it returns "
+        f"shape {per_sample.shape} for pred {pred.shape}, so reduction {reduction!r} "
+        "(torch: elementwise, then "
+        f"{'none' if reduction == 'none' else 'sum'}) cannot be expressed"
+    )
+
+
+def _float64_reason(adapter, layer, inputs, attrs) -> str | None:
+    """Run the case in float64: a backend that computes it in another dtype is refused."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = adapter.forward(layer, inputs, attrs)
+        except Exception:
+            return None  # not a dtype question: let the run report it
+    if out.dtype == np.float64:
+        return None
+    said = next((str(w.message) for w in caught if "float64" in str(w.message)), "")
+    return (
+        f"float64: keras {layer} on backend {adapter.api.backend} computed in {out.dtype}"
+        + (f" ({' '.join(said.split())})" if said else "")
+    )
+
+
+_RULES = {
+    "conv2d": _conv2d,
+    "maxpool2d": _maxpool2d,
+    "avgpool2d": _avgpool2d,
+    "flatten": _flatten,
+    "mse": _mse,
+}
