@@ -29,3 +29,29 @@ def reduction(value: str) -> str:
     if value not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {value!r}")
     return value
+
+
+def grad_out_array(value, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``grad_out`` checked against the forward output's ``shape``, cast to ``dtype``."""
+    grad = float_array("grad_out", value)
+    if grad.shape != tuple(shape):
+        raise ValueError(
+            f"grad_out shape {grad.shape} does not match the output shape {tuple(shape)}"
+        )
+    return grad.astype(dtype, copy=False)
+
+
+def axis_index(name: str, value, ndim: int) -> int:
+    """``value`` as a non-negative axis of an ``ndim``-dimensional array (negatives count
+    from the end, as in NumPy)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an int, got {value!r}")
+    if not -ndim <= value < ndim:
+        raise ValueError(f"{name} {value} is out of range for an array of {ndim} dimensions")
+    return int(value) % ndim
+
+
+def one_of(name: str, value, choices: tuple) -> object:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
