@@ -338,6 +338,35 @@ _case(
 )
 
 
+# Keras categorical_crossentropy on probabilities: "cross_entropy.categorical_crossentropy".
+
+
+def _softmax_rows(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _cce(rng, *, scale=1.0, normalised=True):
+    probs = _softmax_rows(scale * rng.standard_normal((5, 4)))
+    if not normalised:
+        probs = probs * rng.uniform(0.5, 2.0, (5, 1))  # Keras renormalises each row
+    return {"probs": probs, "target": rng.dirichlet(np.ones(4), 5)}
+
+
+_KCE = "cross_entropy.categorical_crossentropy"
+for _seed, _reduction in ((710, "mean"), (711, "sum"), (712, "none")):
+    _case(f"kce_{_reduction}", _KCE, _seed, _cce, reduction=_reduction)
+_case("kce_unnormalised", _KCE, 713, lambda r: _cce(r, normalised=False), reduction="mean")
+_case(
+    "kce_clipped",
+    _KCE,
+    714,
+    lambda r: _cce(r, scale=20.0),
+    reduction="mean",
+    note="Peaked rows: some probabilities fall below 1e-7 or above 1 - 1e-7 and are clipped.",
+)
+
+
 def _mse(rng):
     return {"pred": rng.standard_normal((2, 3, 3, 3)), "target": rng.standard_normal((2, 3, 3, 3))}
 
