@@ -1,0 +1,134 @@
+"""Suite-wide setup: the pytest header (framework versions, determinism flags), fixed
+seeds, Hypothesis profiles, and automatic per-framework markers.
+
+- Header: every registered adapter's framework version ("not installed" with the reason
+  when missing) and its ``determinism_flags()`` when the adapter has one, plus the
+  environment variables and NumPy BLAS that change floating-point results.
+- Hypothesis: profile "ci" (derandomized, bounded examples, no deadline, reproduction
+  blobs printed) is loaded when the ``CI`` environment variable is set, "dev" otherwise
+  (also derandomized, so a local run repeats CI's examples; ``--hypothesis-seed`` or
+  ``HYPOTHESIS_PROFILE=explore`` draws new ones).
+- Markers: a parametrized test whose id has an adapter name as a dash-separated field
+  (``conv2d-guide_5x5-torch-float32-forward``) gets ``pytest.mark.<adapter>``, so
+  ``-m torch`` selects it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import pytest
+
+import adapters
+
+#: Environment variables that change numerics or threading of the frameworks.
+_DETERMINISM_ENV = (
+    "TF_ENABLE_ONEDNN_OPTS",
+    "TF_DETERMINISTIC_OPS",
+    "TF_NUM_INTRAOP_THREADS",
+    "XLA_FLAGS",
+    "JAX_ENABLE_X64",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "PYTHONHASHSEED",
+    "CI",
+)
+
+try:
+    from hypothesis import HealthCheck, Phase, settings
+
+    settings.register_profile(
+        "ci",
+        derandomize=True,
+        max_examples=15,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    settings.register_profile(
+        "dev",
+        derandomize=True,
+        max_examples=15,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    settings.register_profile(
+        "explore",
+        derandomize=False,
+        max_examples=200,
+        deadline=None,
+        print_blob=True,
+        phases=list(Phase),
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    settings.load_profile(
+        os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+    )
+except ImportError:  # hypothesis is a dev dependency; fuzz tests importorskip it
+    pass
+
+
+def _blas() -> str:
+    try:
+        blas = np.__config__.CONFIG["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version', '')}".strip()
+    except (AttributeError, KeyError, TypeError):
+        return "unknown"
+
+
+def framework_lines() -> list[str]:
+    """One line per adapter: version and determinism flags, or why it is missing."""
+    lines = []
+    for name in adapters.names():
+        try:
+            adapter = adapters.load(name)
+        except Exception as exc:  # a broken adapter must not hide the others' versions
+            lines.append(f"  {name}: adapter failed to load ({type(exc).__name__}: {exc})")
+            continue
+        if isinstance(adapter, str):
+            lines.append(f"  {name}: not installed ({adapter})")
+            continue
+        flags = adapter.determinism_flags() if hasattr(adapter, "determinism_flags") else {}
+        shown = ", ".join(f"{k}={v}" for k, v in flags.items())
+        lines.append(f"  {name}: {adapter.version()}" + (f" [{shown}]" if shown else ""))
+    return lines
+
+
+def pytest_report_header(config):
+    env = ", ".join(f"{k}={os.environ.get(k, '<unset>')}" for k in _DETERMINISM_ENV)
+    profile = "n/a"
+    try:
+        from hypothesis import settings as hsettings
+
+        profile = hsettings._current_profile  # noqa: SLF001 (no public getter)
+    except (ImportError, AttributeError):
+        pass
+    return [
+        f"cnn-parity: numpy {np.__version__} (BLAS: {_blas()}), hypothesis profile {profile}",
+        "frameworks:",
+        *framework_lines(),
+        f"determinism env: {env}",
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _fixed_seeds():
+    """Legacy global RNGs seeded per test: the suite itself uses default_rng(seed), but a
+    framework or helper that reaches for np.random / random stays reproducible."""
+    random.seed(0)
+    np.random.seed(0)
+    yield
+
+
+def pytest_collection_modifyitems(config, items):
+    known = set(adapters.names())
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None:
+            continue
+        for field in set(callspec.id.split("-")) & known:
+            item.add_marker(getattr(pytest.mark, field))

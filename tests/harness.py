@@ -1,0 +1,314 @@
+"""The parity harness: run one framework and the reference on the same inputs, compare
+under the tolerance policy, and describe the comparison (stats, record, reproduction).
+
+Protocol for every comparison (parity tests and fuzzing alike):
+
+1. Floating inputs are cast to the dtype under test; the framework runs on those.
+2. The reference runs in float64 on the *same* cast values (so input rounding is shared
+   and only the framework's arithmetic is being judged).
+3. Backward uses ``grad_out`` drawn from ``np.random.default_rng(seed)`` (the seed is the
+   CRC32 of the test's label, stable across processes), cast the same way.
+4. ``assert_parity`` checks shape, dtype and ``|actual - expected| <= bound`` elementwise,
+   the bound coming from ``tests.tolerances.tolerance``.
+
+``python -c 'from tests.harness import check_case; check_case("guide_5x5", "torch",
+"float32", "forward")'`` reruns one parity test outside pytest.
+"""
+
+from __future__ import annotations
+
+import importlib
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from tests.tolerances import REL_ERR_FLOOR_EPS, Tolerance, tolerance
+
+DIRECTIONS = ("forward", "backward")
+DTYPES = ("float32", "float64")
+
+
+class ParityError(AssertionError):
+    """A framework disagrees with the reference beyond the policy's bound."""
+
+
+def reference_functions(layer: str):
+    """``(forward, backward)`` of the reference for a case layer name (``"conv2d"`` or
+    ``"signal.correlate"``, whose backward is ``signal.correlate_backward``)."""
+    module_name, _, function = layer.partition(".")
+    module = importlib.import_module(f"reference.{module_name}")
+    if function:
+        return getattr(module, function), getattr(module, f"{function}_backward")
+    return module.forward, module.backward
+
+
+def unsupported_reason(adapter, layer, direction, inputs, attrs, dtype) -> str | None:
+    """The adapter's reason not to run this comparison, or None.  Adapters that can run
+    forward but not backward for a case expose ``unsupported_backward`` (same signature)."""
+    reason = adapter.unsupported(layer, inputs, attrs, np.dtype(dtype))
+    if reason is None and direction == "backward" and hasattr(adapter, "unsupported_backward"):
+        reason = adapter.unsupported_backward(layer, inputs, attrs, np.dtype(dtype))
+    return reason
+
+
+def seed_for(label: str) -> int:
+    return zlib.crc32(label.encode())
+
+
+def as_float64(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {
+        k: v.astype(np.float64) if np.issubdtype(np.asarray(v).dtype, np.floating) else v
+        for k, v in inputs.items()
+    }
+
+
+def cast(inputs: Mapping[str, np.ndarray], dtype) -> dict[str, np.ndarray]:
+    out = {}
+    for k, v in inputs.items():
+        v = np.asarray(v)
+        out[k] = v.astype(dtype) if np.issubdtype(v.dtype, np.floating) else v
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# The one comparison helper
+
+
+def error_stats(actual, expected, bound, dtype) -> dict[str, Any]:
+    """Max abs error, its index, max rel error (where |expected| is not tiny) and the
+    worst error-to-bound ratio (0/0 counts as 0; error over a zero bound as inf)."""
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    b = np.broadcast_to(np.asarray(bound, dtype=np.float64), e.shape)
+    # Equal values (infinities included) and NaN against NaN agree; any other NaN or
+    # infinity in the difference is an infinite error.
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(a - e)
+    err = np.where((a == e) | (np.isnan(a) & np.isnan(e)), 0.0, err)
+    err = np.where(np.isnan(err), np.inf, err)
+    if err.size == 0:
+        return {"max_abs_err": 0.0, "max_rel_err": 0.0, "err_to_bound": 0.0, "worst_index": ()}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(err == 0, 0.0, err / b)
+    worst = np.unravel_index(int(np.argmax(ratio)), e.shape) if e.ndim else ()
+    finite = np.abs(e[np.isfinite(e)])
+    floor = REL_ERR_FLOOR_EPS * float(np.finfo(np.dtype(dtype)).eps) * (
+        float(finite.max()) if finite.size else 0.0
+    )
+    big = np.abs(e) > floor
+    rel = float(np.max(err[big] / np.abs(e[big]))) if np.any(big) else 0.0
+    return {
+        "max_abs_err": float(np.max(err)),
+        "max_rel_err": rel,
+        "err_to_bound": float(np.max(ratio)),
+        "worst_index": tuple(int(i) for i in worst),
+        "worst_err": float(err[worst]),
+        "worst_bound": float(b[worst]),
+        "worst_actual": float(a[worst]),
+        "worst_expected": float(e[worst]),
+    }
+
+
+def assert_parity(actual, expected, *, bound, kind, dtype, label, repro, rule="") -> dict:
+    """Check shape, dtype and ``|actual - expected| <= bound``; return the stats.
+
+    On failure the message states the shape, dtype, worst error and its index, the
+    tolerance, and Python lines that reproduce the comparison.
+    """
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    problems = []
+    if actual.shape != expected.shape:
+        problems.append(f"shape {actual.shape} != reference shape {expected.shape}")
+    if actual.dtype != np.dtype(dtype):
+        problems.append(f"dtype {actual.dtype} != dtype under test {np.dtype(dtype)}")
+    if problems:
+        stats = {"max_abs_err": None, "max_rel_err": None, "err_to_bound": None}
+        stats["passed"] = False
+        raise_with(stats, f"{label}: " + "; ".join(problems), repro)
+    stats = error_stats(actual, expected, bound, dtype)
+    stats["passed"] = bool(stats["err_to_bound"] <= 1.0)
+    if not stats["passed"]:
+        message = (
+            f"{label}: {kind} comparison failed, shape {expected.shape}, dtype {dtype}\n"
+            f"  worst error {stats['worst_err']:.3e} at index {stats['worst_index']} "
+            f"(framework {stats['worst_actual']!r}, reference {stats['worst_expected']!r}), "
+            f"bound there {stats['worst_bound']:.3e}, error/bound {stats['err_to_bound']:.3g}\n"
+            f"  max abs error {stats['max_abs_err']:.3e}, max rel error "
+            f"{stats['max_rel_err']:.3e}\n  tolerance: {rule}"
+        )
+        raise_with(stats, message, repro)
+    return stats
+
+
+def raise_with(stats, message: str, repro: str):
+    error = ParityError(f"{message}\n  reproduce with:\n{_indent(repro)}")
+    error.stats = stats
+    raise error
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.strip().splitlines())
+
+
+# ------------------------------------------------------------------------------------------
+# One whole comparison: framework vs reference, every output of one direction
+
+
+def compare(
+    adapter,
+    layer: str,
+    direction: str,
+    inputs: Mapping[str, np.ndarray],
+    attrs: Mapping[str, Any],
+    dtype: str,
+    *,
+    label: str,
+    repro: str,
+) -> tuple[dict, ParityError | None]:
+    """Run both sides and compare.  Returns ``(stats, failure)``: stats aggregated over the
+    outputs (worst ratio, largest errors) plus per-output stats and the tolerance rule;
+    ``failure`` the first ``ParityError`` or None.  The caller decides how to report."""
+    fwd, bwd = reference_functions(layer)
+    under_test = cast(inputs, dtype)
+    ref_inputs = as_float64(under_test)
+    expected_y = fwd(**ref_inputs, **attrs)
+    if direction == "forward":
+        actual = {"y": adapter.forward(layer, under_test, attrs)}
+        expected = {"y": expected_y}
+        grad_out = None
+    else:
+        shape = np.shape(expected_y)
+        grad_out = np.asarray(np.random.default_rng(seed_for(label)).standard_normal(shape))
+        grad_out = grad_out.astype(dtype).astype(np.float64)
+        actual = adapter.backward(layer, grad_out.astype(dtype), under_test, attrs)
+        expected = bwd(grad_out, **ref_inputs, **attrs)
+    policy: Tolerance = tolerance(
+        layer, direction, ref_inputs, attrs, dtype, forward=fwd, backward=bwd, grad_out=grad_out
+    )
+    per_output: dict[str, dict] = {}
+    failure = None
+    missing = sorted(set(expected) - set(actual))
+    if missing:
+        failure = ParityError(f"{label}: the framework returned no gradient for {missing}\n"
+                              f"  reproduce with:\n{_indent(repro)}")
+    for key, want in expected.items():
+        if key not in actual:
+            continue
+        try:
+            per_output[key] = assert_parity(
+                actual[key], want, bound=policy.bounds[key], kind=policy.kind, dtype=dtype,
+                label=f"{label} [{key}]", repro=repro, rule=policy.rule,
+            )
+        except ParityError as exc:
+            per_output[key] = exc.stats
+            failure = failure or exc
+    stats = _aggregate(per_output)
+    stats.update(
+        kind=policy.kind,
+        tolerance=_max_bound(policy),
+        tolerance_rule=policy.rule,
+        outputs={k: {kk: vv for kk, vv in v.items() if kk != "worst_index"} | {
+            "worst_index": list(v.get("worst_index", ()))} for k, v in per_output.items()},
+        shapes={k: list(np.shape(v)) for k, v in inputs.items()},
+        arrays=_arrays(inputs, expected, actual) if direction == "forward" else None,
+    )
+    return stats, failure
+
+
+def _aggregate(per_output: Mapping[str, dict]) -> dict:
+    def worst(key):
+        values = [s.get(key) for s in per_output.values()]
+        if any(v is None for v in values):
+            return None
+        return max(values, default=0.0)
+
+    return {
+        "max_abs_err": worst("max_abs_err"),
+        "max_rel_err": worst("max_rel_err"),
+        "err_to_bound": worst("err_to_bound"),
+    }
+
+
+def _max_bound(policy: Tolerance) -> float:
+    return max(float(np.max(np.asarray(b))) if np.size(b) else 0.0
+               for b in policy.bounds.values())
+
+
+def _arrays(inputs, expected, actual):
+    """2-D views (first image, first channel) of small fixtures for the report's heatmaps."""
+    first = np.asarray(next(iter(inputs.values())))
+    y_ref, y = np.asarray(expected["y"]), np.asarray(actual["y"])
+    views = []
+    for a in (first, y_ref, y):
+        while a.ndim > 2:
+            a = a[0]
+        views.append(a)
+    if any(v.ndim != 2 or v.size > 4096 for v in views) or first.ndim not in (2, 4):
+        return None
+    as_list = lambda a: np.asarray(a, dtype=np.float64).tolist()  # noqa: E731
+    return {"input": as_list(views[0]), "reference": as_list(views[1]),
+            "framework": as_list(views[2])}
+
+
+# ------------------------------------------------------------------------------------------
+# Records and reproduction
+
+
+def repro_case(case_id: str, adapter: str, dtype: str, direction: str) -> str:
+    return (
+        "from tests.harness import check_case\n"
+        f"check_case({case_id!r}, {adapter!r}, {dtype!r}, {direction!r})  # raises on mismatch\n"
+        "# or by hand:\n"
+        "import numpy as np; from adapters import load; from tests.cases import get\n"
+        "from tests.harness import cast, as_float64, reference_functions\n"
+        f"c = get({case_id!r}); x = cast(c.inputs, np.{dtype}); fwd, bwd = "
+        "reference_functions(c.layer)\n"
+        f"got = load({adapter!r}).forward(c.layer, x, c.attrs); "
+        "want = fwd(**as_float64(x), **c.attrs)"
+    )
+
+
+def label_for(layer, case_id, adapter, dtype, direction) -> str:
+    return f"{layer}-{case_id}-{adapter}-{dtype}-{direction}"
+
+
+def check_case(case_id: str, adapter_name: str, dtype: str, direction: str) -> dict:
+    """Rerun one parity comparison outside pytest; returns its stats or raises."""
+    import adapters
+    from tests.cases import get
+
+    case = get(case_id)
+    adapter = adapters.load(adapter_name)
+    if isinstance(adapter, str):
+        raise RuntimeError(adapter)
+    reason = unsupported_reason(adapter, case.layer, direction, case.cast_inputs(dtype),
+                                case.attrs, dtype)
+    if reason:
+        raise NotImplementedError(reason)
+    label = label_for(case.layer, case_id, adapter_name, dtype, direction)
+    stats, failure = compare(adapter, case.layer, direction, case.inputs, case.attrs, dtype,
+                             label=label, repro=repro_case(case_id, adapter_name, dtype, direction))
+    if failure:
+        raise failure
+    return stats
+
+
+def jsonable(value):
+    """attrs for the record: tuples become lists, numpy scalars plain numbers."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def framework_version(adapter) -> str | None:
+    try:
+        return adapter.version()
+    except Exception:  # a version string is informative only
+        return None

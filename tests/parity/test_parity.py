@@ -1,0 +1,105 @@
+"""Every shared fixture x adapter x dtype x direction against the NumPy reference.
+
+Test ids are ``<layer>-<case>-<adapter>-<dtype>-<direction>``, e.g.
+``test_parity[conv2d-guide_5x5-torch-float32-forward]``; select with ``-k torch``,
+``-k conv2d`` or ``-m torch``.  Outcomes:
+
+- pass: the framework at the dtype under test agrees with the float64 reference on the
+  same inputs within ``tests/tolerances.py``'s bound;
+- skip "not installed": the framework is missing (the rest of the suite runs);
+- skip "unsupported by <adapter>: <reason>": the adapter cannot express the case and says
+  why in the framework's own terms;
+- xfail (strict): a divergence declared in ``tests/known_divergences.py``;
+- fail: anything else, with the worst error, its index, the bound and a reproduction.
+
+Each test appends ``("parity", record)`` to ``user_properties`` for the HTML report.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import adapters
+from tests import known_divergences
+from tests.cases import all_cases, get
+from tests.harness import (
+    DIRECTIONS,
+    DTYPES,
+    compare,
+    framework_version,
+    jsonable,
+    label_for,
+    repro_case,
+    unsupported_reason,
+)
+
+
+def _params():
+    for case in all_cases():
+        for adapter in adapters.names():
+            for dtype in DTYPES:
+                for direction in DIRECTIONS:
+                    yield pytest.param(
+                        case.id,
+                        adapter,
+                        dtype,
+                        direction,
+                        id=label_for(case.layer, case.id, adapter, dtype, direction),
+                        marks=known_divergences.marks(
+                            case.layer, case.id, adapter, dtype, direction
+                        ),
+                    )
+
+
+@pytest.mark.parametrize(("case_id", "adapter_name", "dtype", "direction"), list(_params()))
+def test_parity(request, case_id, adapter_name, dtype, direction):
+    case = get(case_id)
+    repro = repro_case(case_id, adapter_name, dtype, direction)
+    record = {
+        "layer": case.layer,
+        "case": case_id,
+        "adapter": adapter_name,
+        "framework_version": None,
+        "dtype": dtype,
+        "direction": direction,
+        "max_abs_err": None,
+        "max_rel_err": None,
+        "err_to_bound": None,
+        "tolerance": None,
+        "kind": None,
+        "provenance": case.provenance,
+        "attrs": jsonable(case.attrs),
+        "shapes": {k: list(np.shape(v)) for k, v in case.inputs.items()},
+        "repro": repro,
+        "unsupported": None,
+    }
+    adapter = adapters.load(adapter_name)
+    if isinstance(adapter, str):
+        record["missing"] = adapter
+        request.node.user_properties.append(("parity", record))
+        pytest.skip(f"{adapter_name} not installed: {adapter}")
+    record["framework_version"] = framework_version(adapter)
+    reason = unsupported_reason(
+        adapter, case.layer, direction, case.cast_inputs(dtype), case.attrs, dtype
+    )
+    if reason:
+        record["unsupported"] = reason
+        request.node.user_properties.append(("parity", record))
+        pytest.skip(f"unsupported by {adapter_name}: {reason}")
+    label = label_for(case.layer, case_id, adapter_name, dtype, direction)
+    try:
+        stats, failure = compare(
+            adapter, case.layer, direction, case.inputs, case.attrs, dtype,
+            label=label, repro=repro,
+        )
+    except Exception as exc:
+        record["error"] = f"{type(exc).__name__}: {exc}"
+        request.node.user_properties.append(("parity", record))
+        raise
+    record.update(stats)
+    if record.get("arrays") is None:
+        record.pop("arrays", None)
+    request.node.user_properties.append(("parity", record))
+    if failure is not None:
+        raise failure
