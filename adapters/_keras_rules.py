@@ -63,10 +63,7 @@ def _pool_reason(adapter, cls_name, inputs, attrs, average):
     cls = getattr(adapter.api.layers, cls_name)
     padding_rule = common.doc_line(cls, "padding:").split(". ")[0]
     no_ceil = common.refusal(lambda: cls(pool_size=2, ceil_mode=True))
-    reason = (
-        f"keras.layers.{cls_name} documents `{padding_rule}` and has no ceil_mode "
-        f"({no_ceil})"
-    )
+    reason = f"keras.layers.{cls_name} documents `{padding_rule}` and has no ceil_mode ({no_ceil})"
     if average:
         no_include = common.refusal(lambda: cls(pool_size=2, count_include_pad=True))
         reason += (
@@ -138,9 +135,8 @@ def _float64_reason(adapter, layer, inputs, attrs) -> str | None:
     if out.dtype == np.float64:
         return None
     said = next((str(w.message) for w in caught if "float64" in str(w.message)), "")
-    return (
-        f"float64: keras {layer} on backend {adapter.api.backend} computed in {out.dtype}"
-        + (f" ({' '.join(said.split())})" if said else "")
+    return f"float64: keras {layer} on backend {adapter.api.backend} computed in {out.dtype}" + (
+        f" ({' '.join(said.split())})" if said else ""
     )
 
 

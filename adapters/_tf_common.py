@@ -190,14 +190,14 @@ def matching_tf_padding(size_hw, attrs, candidates, *, average: bool, dilation=(
     override = attrs.get("divisor_override")
     for padding in candidates:
         got = tf_windows(size_hw, attrs, padding, dilation=dilation)
-        if any(g.starts != w.starts for g, w in zip(got, wanted)):
+        if any(g.starts != w.starts for g, w in zip(got, wanted, strict=True)):
             continue
         if not average:
             return padding
         if override is not None:
             if all(dh * dw == override for dh in got[0].divisors for dw in got[1].divisors):
                 return padding
-        elif all(g.divisors == w.divisors for g, w in zip(got, wanted)):
+        elif all(g.divisors == w.divisors for g, w in zip(got, wanted, strict=True)):
             return padding
     return None
 

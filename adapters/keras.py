@@ -31,7 +31,6 @@ kept units (checking dropped units are exactly 0 and kept ones all equal), then 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import numpy as np
 
@@ -115,7 +114,9 @@ class _KerasApi:
             params = [w.value.detach().clone().requires_grad_(True) for w in weights]
             out = run(values, params)
             return torch.autograd.grad(out, [*values.values(), *params], grad_outputs=seed)
-        raise FrameworkMissing(f"the keras adapter has no gradient path for backend {self.backend!r}")
+        raise FrameworkMissing(
+            f"the keras adapter has no gradient path for backend {self.backend!r}"
+        )
 
 
 class _Plan:
@@ -142,7 +143,8 @@ class KerasAdapter:
     def version(self) -> str:
         api = self.api
         kind = " tf.keras" if api.tf_keras else ""
-        return f"keras {api.keras.__version__}{kind} (backend {api.backend} {api.backend_module.__version__})"
+        backend = f"{api.backend} {api.backend_module.__version__}"
+        return f"keras {api.keras.__version__}{kind} (backend {backend})"
 
     def determinism_flags(self) -> dict[str, str]:
         flags = {"KERAS_BACKEND": self.api.backend}
@@ -174,7 +176,8 @@ class KerasAdapter:
         grads = api.vjp(plan, tensors, seed)
         names = [*plan.tensors, *plan.weight_names]
         return {
-            name: plan.grad_layouts.get(name, _same)(api.numpy(g)) for name, g in zip(names, grads)
+            name: plan.grad_layouts.get(name, _same)(api.numpy(g))
+            for name, g in zip(names, grads, strict=True)
         }
 
     # -- plans ------------------------------------------------------------------------
@@ -190,10 +193,14 @@ class KerasAdapter:
         """The Conv2D for ``attrs`` (padding 'valid'/'same'; explicit pads go to ZeroPadding2D)."""
         padding = attrs.get("padding", 0)
         return self.api.layers.Conv2D(
-            filters, kernel_hw, strides=common.pair(attrs.get("stride", 1)),
+            filters,
+            kernel_hw,
+            strides=common.pair(attrs.get("stride", 1)),
             padding=padding.lower() if isinstance(padding, str) else "valid",
             dilation_rate=common.pair(attrs.get("dilation", 1)),
-            groups=int(attrs.get("groups", 1)), use_bias=use_bias, dtype=dtype,
+            groups=int(attrs.get("groups", 1)),
+            use_bias=use_bias,
+            dtype=dtype,
         )
 
     def _plan_conv2d(self, inputs, attrs, dtype):
@@ -218,7 +225,9 @@ class KerasAdapter:
 
         layouts = {"x": _to_nchw, "w": lambda g: g.transpose(3, 2, 0, 1)}
         names = ("w", "b") if b is not None else ("w",)
-        return _Plan({"x": x_nhwc}, run, layer=conv, weight_names=names, nhwc=True, grad_layouts=layouts)
+        return _Plan(
+            {"x": x_nhwc}, run, layer=conv, weight_names=names, nhwc=True, grad_layouts=layouts
+        )
 
     def pool_padding(self, inputs, attrs, average):
         return common.matching_tf_padding(
@@ -233,8 +242,9 @@ class KerasAdapter:
             dtype=dtype,
         )
         x_nhwc = inputs["x"].transpose(NCHW_TO_NHWC)
-        return _Plan({"x": x_nhwc}, lambda v, call: pool(v["x"]), nhwc=True,
-                     grad_layouts={"x": _to_nchw})
+        return _Plan(
+            {"x": x_nhwc}, lambda v, call: pool(v["x"]), nhwc=True, grad_layouts={"x": _to_nchw}
+        )
 
     def _plan_maxpool2d(self, inputs, attrs, dtype):
         return self._pool_plan(self.api.layers.MaxPooling2D, inputs, attrs, dtype, False)
@@ -278,8 +288,12 @@ class KerasAdapter:
         self._built(bn, x_nhwc.shape, weights)
         training = bool(attrs["training"])
         return _Plan(
-            {"x": x_nhwc}, lambda v, call: call(v["x"], training=training), layer=bn,
-            weight_names=("gamma", "beta"), nhwc=True, grad_layouts={"x": _to_nchw},
+            {"x": x_nhwc},
+            lambda v, call: call(v["x"], training=training),
+            layer=bn,
+            weight_names=("gamma", "beta"),
+            nhwc=True,
+            grad_layouts={"x": _to_nchw},
         )
 
     def dropout_scale(self, p: float, dtype: str) -> float:
@@ -308,14 +322,17 @@ class KerasAdapter:
         loss = self.api.loss(kind, attrs.get("reduction", "mean"), dtype, from_logits=True)
         layouts = {"logits": lambda g: np.moveaxis(g, -1, 1)} if moved else {}
         return _Plan(
-            {"logits": logits}, lambda v, call: loss(self.api.tensor(target), v["logits"]),
+            {"logits": logits},
+            lambda v, call: loss(self.api.tensor(target), v["logits"]),
             grad_layouts=layouts,
         )
 
     def _plan_mse(self, inputs, attrs, dtype):
         target = inputs["target"]
         loss = self.api.loss("MeanSquaredError", attrs.get("reduction", "mean"), dtype)
-        return _Plan({"pred": inputs["pred"]}, lambda v, call: loss(self.api.tensor(target), v["pred"]))
+        return _Plan(
+            {"pred": inputs["pred"]}, lambda v, call: loss(self.api.tensor(target), v["pred"])
+        )
 
 
 def _float_dtype(inputs) -> str:

@@ -27,7 +27,6 @@ their gradients, a rule read by actually running a tiny case.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -79,7 +78,7 @@ class TfNnAdapter:
         layouts = self._grad_layouts(layer, inputs)
         return {
             name: layouts.get(name, lambda g: g)(g.numpy())
-            for name, g in zip(tensors, grads)
+            for name, g in zip(tensors, grads, strict=True)
         }
 
     # -- unsupported rules ------------------------------------------------------------
@@ -100,15 +99,25 @@ class TfNnAdapter:
         if dilation != (1, 1):
             stride = common.pair(attrs.get("stride") or attrs["kernel_size"])
             if stride != (1, 1):
-                return "tf.nn.pool (the dilated tf.nn pooling) refuses strides > 1: " + common.refusal(
-                    lambda: self.tf.nn.pool(
-                        np.zeros((1, 8, 8, 1), "float32"), [2, 2], "MAX", strides=[2, 2],
-                        padding="VALID", dilations=[2, 2]
+                return (
+                    "tf.nn.pool (the dilated tf.nn pooling) refuses strides > 1: "
+                    + common.refusal(
+                        lambda: self.tf.nn.pool(
+                            np.zeros((1, 8, 8, 1), "float32"),
+                            [2, 2],
+                            "MAX",
+                            strides=[2, 2],
+                            padding="VALID",
+                            dilations=[2, 2],
+                        )
                     )
                 )
         pads = common.explicit_pads(
-            attrs.get("padding", 0), size, common.pair(attrs["kernel_size"]),
-            common.pair(attrs.get("stride") or attrs["kernel_size"]), dilation,
+            attrs.get("padding", 0),
+            size,
+            common.pair(attrs["kernel_size"]),
+            common.pair(attrs.get("stride") or attrs["kernel_size"]),
+            dilation,
         )
         candidates = ["VALID", "SAME"] + ([pads] if dilation == (1, 1) else [])
         if common.matching_tf_padding(size, attrs, candidates, average=False, dilation=dilation):
@@ -199,9 +208,7 @@ class TfNnAdapter:
         kernel = list(common.pair(attrs["kernel_size"]))
         stride = list(common.pair(attrs.get("stride") or attrs["kernel_size"]))
         dilation = common.pair(attrs.get("dilation", 1))
-        pads = common.explicit_pads(
-            attrs.get("padding", 0), x.shape[2:], kernel, stride, dilation
-        )
+        pads = common.explicit_pads(attrs.get("padding", 0), x.shape[2:], kernel, stride, dilation)
         candidates = ["VALID", "SAME"] + ([pads] if dilation == (1, 1) else [])
         padding = common.matching_tf_padding(
             x.shape[2:], attrs, candidates, average=False, dilation=dilation
@@ -212,7 +219,11 @@ class TfNnAdapter:
         def fn(v):
             if dilation != (1, 1):
                 return tf.nn.pool(
-                    v["x"], kernel, "MAX", strides=stride, padding=padding,
+                    v["x"],
+                    kernel,
+                    "MAX",
+                    strides=stride,
+                    padding=padding,
                     dilations=list(dilation),
                 )
             return tf.nn.max_pool2d(v["x"], kernel, stride, padding)
@@ -290,7 +301,9 @@ class TfNnAdapter:
         tf = self.tf
         x, mask = inputs["x"], inputs["mask"]
         scale = _kept_unit_scale(
-            tf.nn.dropout(np.ones(4096, x.dtype), rate=float(attrs["p"]), seed=_DROPOUT_SEED).numpy()
+            tf.nn.dropout(
+                np.ones(4096, x.dtype), rate=float(attrs["p"]), seed=_DROPOUT_SEED
+            ).numpy()
         )
         keep = mask.astype(x.dtype) * scale
 
@@ -348,7 +361,9 @@ def _kept_unit_scale(dropped_ones: np.ndarray) -> float:
     dropped units are exactly 0 and every kept unit has the same value."""
     kept = dropped_ones[dropped_ones != 0]
     if kept.size == 0 or not np.all(kept == kept[0]):
-        raise RuntimeError(f"dropout on ones gave no single kept-unit value: {np.unique(dropped_ones)}")
+        raise RuntimeError(
+            f"dropout on ones gave no single kept-unit value: {np.unique(dropped_ones)}"
+        )
     return float(kept[0])
 
 
@@ -378,7 +393,12 @@ def _cpu_conv_backward_refusal(adapter, grouped: bool, dilated: bool, dtype: str
     }
     attrs = {"groups": c, "dilation": 2 if dilated else 1}
     try:
-        adapter.backward("conv2d", np.ones((1, 2, 3 if dilated else 4, 3 if dilated else 4), dtype), inputs, attrs)
+        adapter.backward(
+            "conv2d",
+            np.ones((1, 2, 3 if dilated else 4, 3 if dilated else 4), dtype),
+            inputs,
+            attrs,
+        )
     except Exception as exc:
         return common.exception_text(exc)
     return None

@@ -27,7 +27,10 @@ def tf(adapter):
 
 def _conv_inputs(seed=0, c=3, m=4, groups=1, bias=True):
     rng = np.random.default_rng(seed)
-    inputs = {"x": rng.standard_normal((2, c, 6, 7)), "w": rng.standard_normal((m, c // groups, 3, 2))}
+    inputs = {
+        "x": rng.standard_normal((2, c, 6, 7)),
+        "w": rng.standard_normal((m, c // groups, 3, 2)),
+    }
     if bias:
         inputs["b"] = rng.standard_normal(m)
     return inputs
@@ -49,7 +52,9 @@ def test_conv_nhwc_hwio_conversion_matches_explicit_loop(adapter):
     grad_out = np.random.default_rng(1).standard_normal(got.shape)
     grads = adapter.backward("conv2d", grad_out, inputs, attrs)
     assert set(grads) == {"x", "w", "b"}
-    dw = conv2d_weight_grad_loop(inputs["x"], grad_out, (3, 2), stride=(2, 1), pads=((1, 0), (2, 1)))
+    dw = conv2d_weight_grad_loop(
+        inputs["x"], grad_out, (3, 2), stride=(2, 1), pads=((1, 0), (2, 1))
+    )
     np.testing.assert_allclose(grads["w"], dw, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(grads["b"], grad_out.sum(axis=(0, 2, 3)), rtol=1e-12)
 
@@ -69,23 +74,28 @@ def test_cpu_conv_gradients_refused_by_tensorflow(adapter, tf, attrs):
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = tf.nn.conv2d(x, w, 1, "VALID", dilations=attrs.get("dilation", 1))
-    with pytest.raises(Exception, match="not supported on CPU|do not yet support dilation"):
+    with pytest.raises(Exception, match=r"not supported on CPU|do not yet support dilation"):
         tape.gradient(y, x)
     reason = adapter.unsupported("conv2d", inputs, attrs, np.float64, direction="backward")
-    assert reason is not None and "CPU" in reason
+    assert reason is not None
+    assert "CPU" in reason
     assert adapter.unsupported("conv2d", inputs, attrs, np.float64) == reason
     # The forward pass is TensorFlow's to run, and it agrees with the loop.
     assert adapter.unsupported("conv2d", inputs, attrs, np.float64, direction="forward") is None
     if groups > 1:
         want = conv2d_loop(**inputs, groups=groups)
-        np.testing.assert_allclose(adapter.forward("conv2d", inputs, attrs), want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            adapter.forward("conv2d", inputs, attrs), want, rtol=1e-12, atol=1e-12
+        )
 
 
 def test_avg_pool2d_refuses_explicit_padding(adapter, tf):
     with pytest.raises(TypeError, match="Expected string for argument 'padding'"):
         tf.nn.avg_pool2d(np.zeros((1, 4, 4, 1)), 2, 1, [[0, 0], [1, 1], [1, 1], [0, 0]])
     x = {"x": np.zeros((1, 1, 7, 7))}
-    reason = adapter.unsupported("avgpool2d", x, {"kernel_size": 3, "stride": 2, "padding": 1}, np.float32)
+    reason = adapter.unsupported(
+        "avgpool2d", x, {"kernel_size": 3, "stride": 2, "padding": 1}, np.float32
+    )
     assert "Expected string for argument 'padding'" in reason
 
 
@@ -111,12 +121,19 @@ def test_max_pool2d_has_no_ceil_mode(adapter, tf):
     # Neighbour: explicit padding without ceil_mode goes to tf.nn.max_pool2d as given.
     plain = {"kernel_size": 3, "stride": 2, "padding": ((1, 0), (0, 1))}
     assert adapter.unsupported("maxpool2d", x, plain, np.float32) is None
-    assert adapter.forward("maxpool2d", x, plain).shape == (1, 1, 4, 4)  # (8 + 1 - 3) // 2 + 1 on both axes
+    assert adapter.forward("maxpool2d", x, plain).shape == (
+        1,
+        1,
+        4,
+        4,
+    )  # (8 + 1 - 3) // 2 + 1 on both axes
 
 
 def test_dilated_pooling_needs_stride_one(adapter, tf):
     with pytest.raises(ValueError, match="dilation_rate"):
-        tf.nn.pool(np.zeros((1, 8, 8, 1)), [2, 2], "MAX", strides=[2, 2], padding="VALID", dilations=[2, 2])
+        tf.nn.pool(
+            np.zeros((1, 8, 8, 1)), [2, 2], "MAX", strides=[2, 2], padding="VALID", dilations=[2, 2]
+        )
     x = {"x": np.random.default_rng(2).permutation(49).astype(float).reshape(1, 1, 7, 7)}
     refused = {"kernel_size": 2, "stride": 2, "dilation": 2}
     assert "dilation_rate" in adapter.unsupported("maxpool2d", x, refused, np.float32)
@@ -139,21 +156,41 @@ def test_dropout_scale_and_no_inference_mode(adapter, tf):
     np.testing.assert_allclose(grad["x"], mask / 0.8, rtol=1e-15)
     with pytest.raises(TypeError, match="training"):
         tf.nn.dropout(np.ones(2), rate=0.5, training=False)
-    reason = adapter.unsupported("dropout", {"x": x, "mask": mask}, {"p": 0.2, "training": False}, np.float64)
+    reason = adapter.unsupported(
+        "dropout", {"x": x, "mask": mask}, {"p": 0.2, "training": False}, np.float64
+    )
     assert "training" in reason
 
 
 def test_backward_keys_follow_the_reference(adapter):
     rng = np.random.default_rng(4)
     bn = {
-        "x": rng.standard_normal((2, 3, 2, 2)), "gamma": np.ones(3), "beta": np.zeros(3),
-        "running_mean": np.zeros(3), "running_var": np.ones(3),
+        "x": rng.standard_normal((2, 3, 2, 2)),
+        "gamma": np.ones(3),
+        "beta": np.zeros(3),
+        "running_mean": np.zeros(3),
+        "running_var": np.ones(3),
     }
     cases = [
         ("batchnorm2d", bn, {"training": True}, {"x", "gamma", "beta"}),
-        ("cross_entropy", {"logits": rng.standard_normal((3, 4)), "target": np.array([0, 3, 1])}, {}, {"logits"}),
-        ("mse", {"pred": rng.standard_normal((3, 4)), "target": rng.standard_normal((3, 4))}, {"reduction": "sum"}, {"pred"}),
-        ("linear", {"x": rng.standard_normal((3, 4)), "w": rng.standard_normal((4, 2))}, {}, {"x", "w"}),
+        (
+            "cross_entropy",
+            {"logits": rng.standard_normal((3, 4)), "target": np.array([0, 3, 1])},
+            {},
+            {"logits"},
+        ),
+        (
+            "mse",
+            {"pred": rng.standard_normal((3, 4)), "target": rng.standard_normal((3, 4))},
+            {"reduction": "sum"},
+            {"pred"},
+        ),
+        (
+            "linear",
+            {"x": rng.standard_normal((3, 4)), "w": rng.standard_normal((4, 2))},
+            {},
+            {"x", "w"},
+        ),
         ("flatten", {"x": rng.standard_normal((2, 3, 4, 5))}, {"start_dim": 2}, {"x"}),
     ]
     for layer, inputs, attrs, keys in cases:

@@ -1,0 +1,228 @@
+"""The Keras adapter: its layout conversion against explicit loops, every rule it reports
+as unsupported refused by Keras itself when asked directly, and the same adapter on the
+other Keras 3 backends (each in a subprocess: KERAS_BACKEND is read at import)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import adapters
+from tests.adapters.loops import conv2d_loop, conv2d_weight_grad_loop
+
+pytestmark = pytest.mark.keras
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def adapter():
+    loaded = adapters.load("keras")
+    if isinstance(loaded, str):
+        pytest.skip(loaded)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def layers(adapter):
+    return adapter.api.layers
+
+
+def _conv_inputs(seed=0, c=3, m=4, bias=True):
+    rng = np.random.default_rng(seed)
+    inputs = {"x": rng.standard_normal((2, c, 6, 7)), "w": rng.standard_normal((m, c, 3, 2))}
+    if bias:
+        inputs["b"] = rng.standard_normal(m)
+    return inputs
+
+
+def test_version_names_keras_and_backend(adapter):
+    version = adapter.version()
+    assert version.startswith("keras ")
+    assert f"backend {adapter.api.backend} " in version
+    assert adapter.determinism_flags()["KERAS_BACKEND"] == adapter.api.backend
+
+
+def test_conv_hwio_nhwc_and_zero_padding_match_explicit_loop(adapter):
+    inputs = _conv_inputs()
+    pads = ((1, 0), (2, 1))  # asymmetric: goes through keras.layers.ZeroPadding2D
+    attrs = {"stride": (2, 1), "padding": pads}
+    assert adapter.unsupported("conv2d", inputs, attrs, np.float64) is None
+    got = adapter.forward("conv2d", inputs, attrs)
+    np.testing.assert_allclose(
+        got, conv2d_loop(**inputs, stride=(2, 1), pads=pads), rtol=1e-12, atol=1e-12
+    )
+    grad_out = np.random.default_rng(1).standard_normal(got.shape)
+    grads = adapter.backward("conv2d", grad_out, inputs, attrs)
+    assert set(grads) == {"x", "w", "b"}
+    dw = conv2d_weight_grad_loop(inputs["x"], grad_out, (3, 2), stride=(2, 1), pads=pads)
+    np.testing.assert_allclose(grads["w"], dw, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grads["b"], grad_out.sum(axis=(0, 2, 3)), rtol=1e-12)
+
+
+def test_conv_without_bias_uses_no_bias(adapter):
+    inputs = _conv_inputs(bias=False)
+    out = adapter.forward("conv2d", inputs, {})
+    np.testing.assert_allclose(out, conv2d_loop(**inputs), rtol=1e-12, atol=1e-12)
+    assert set(adapter.backward("conv2d", np.ones_like(out), inputs, {})) == {"x", "w"}
+
+
+def test_conv_refuses_dilation_with_stride(adapter, layers):
+    with pytest.raises(ValueError, match="dilation_rate"):
+        layers.Conv2D(2, 3, strides=2, dilation_rate=2)
+    inputs = _conv_inputs(bias=False)
+    reason = adapter.unsupported("conv2d", inputs, {"stride": 2, "dilation": 2}, np.float32)
+    assert "dilation_rate" in reason
+    # Neighbours: dilation at stride 1, and groups, run.
+    assert adapter.unsupported("conv2d", inputs, {"dilation": (2, 1)}, np.float32) is None
+    grouped = {"x": np.ones((1, 4, 5, 5)), "w": np.ones((6, 2, 3, 3))}
+    assert adapter.unsupported("conv2d", grouped, {"groups": 2}, np.float64) is None
+    np.testing.assert_allclose(
+        adapter.forward("conv2d", grouped, {"groups": 2}), conv2d_loop(**grouped, groups=2)
+    )
+
+
+def test_pooling_refusals_are_keras_own(adapter, layers):
+    with pytest.raises(ValueError, match="dilation_rate"):
+        layers.MaxPooling2D(pool_size=2, dilation_rate=2)
+    with pytest.raises(ValueError, match="ceil_mode"):
+        layers.MaxPooling2D(pool_size=2, ceil_mode=True)
+    with pytest.raises(ValueError, match="count_include_pad"):
+        layers.AveragePooling2D(pool_size=2, count_include_pad=True)
+    x = {"x": np.random.default_rng(5).permutation(64).astype(float).reshape(1, 1, 8, 8)}
+    assert "dilation_rate" in adapter.unsupported(
+        "maxpool2d", x, {"kernel_size": 2, "dilation": 2}, np.float32
+    )
+    ceil_pad = {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}
+    assert "ceil_mode" in adapter.unsupported("maxpool2d", x, ceil_pad, np.float32)
+    # Neighbour: torch's k3 s2 p1 on 7x7 has exactly Keras' 'same' windows.
+    x7 = {"x": x["x"][:, :, :7, :7]}
+    same_as_p1 = {"kernel_size": 3, "stride": 2, "padding": 1}
+    assert adapter.unsupported("maxpool2d", x7, same_as_p1, np.float32) is None
+    a = np.pad(x7["x"][0, 0], 1, constant_values=-np.inf)
+    want = np.array(
+        [[a[2 * i : 2 * i + 3, 2 * j : 2 * j + 3].max() for j in range(4)] for i in range(4)]
+    )
+    np.testing.assert_array_equal(adapter.forward("maxpool2d", x7, same_as_p1)[0, 0], want)
+
+
+def test_same_average_pooling_excludes_padding(adapter, layers):
+    ones = np.ones((1, 7, 7, 1))
+    out = adapter.api.numpy(layers.AveragePooling2D(3, 2, padding="same")(adapter.api.tensor(ones)))
+    assert np.all(out == 1.0)  # counting padding, the corner window would give 4/9
+    x = {"x": np.ones((1, 1, 7, 7))}
+    include = {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": True}
+    assert "count_include_pad" in adapter.unsupported("avgpool2d", x, include, np.float32)
+    exclude = {**include, "count_include_pad": False}
+    assert adapter.unsupported("avgpool2d", x, exclude, np.float32) is None
+
+
+def test_flatten_has_no_start_dim(adapter, layers):
+    with pytest.raises(ValueError, match="start_dim"):
+        layers.Flatten(start_dim=2)
+    x = {"x": np.arange(24.0).reshape(2, 3, 4)}
+    assert "start_dim" in adapter.unsupported("flatten", x, {"start_dim": 2}, np.float32)
+    np.testing.assert_array_equal(adapter.forward("flatten", x, {}), x["x"].reshape(2, 12))
+
+
+def test_mse_averages_the_last_axis_first(adapter):
+    pred = np.random.default_rng(6).standard_normal((2, 3, 4))
+    loss = adapter.api.loss("MeanSquaredError", "none", "float64")
+    per_sample = adapter.api.numpy(
+        loss(adapter.api.tensor(np.zeros_like(pred)), adapter.api.tensor(pred))
+    )
+    np.testing.assert_allclose(per_sample, (pred**2).mean(axis=-1), rtol=1e-12)
+    inputs = {"pred": pred, "target": np.zeros_like(pred)}
+    for reduction in ("none", "sum"):
+        assert "axis=-1" in adapter.unsupported("mse", inputs, {"reduction": reduction}, np.float64)
+    assert adapter.unsupported("mse", inputs, {"reduction": "mean"}, np.float64) is None
+    np.testing.assert_allclose(
+        adapter.forward("mse", inputs, {"reduction": "mean"}), (pred**2).mean(), rtol=1e-12
+    )
+
+
+def test_dropout_reads_keras_scale_and_eval_is_identity(adapter):
+    rng = np.random.default_rng(7)
+    x, mask = rng.standard_normal((4, 10)), rng.random((4, 10)) >= 0.2
+    assert adapter.dropout_scale(0.2, "float64") == pytest.approx(1 / 0.8, rel=1e-15)
+    got = adapter.forward("dropout", {"x": x, "mask": mask}, {"p": 0.2, "training": True})
+    np.testing.assert_allclose(got, x * mask / 0.8, rtol=1e-15)
+    grad = adapter.backward("dropout", np.ones_like(x), {"x": x, "mask": mask}, {"p": 0.2})
+    np.testing.assert_allclose(grad["x"], mask / 0.8, rtol=1e-15)
+    np.testing.assert_array_equal(
+        adapter.forward("dropout", {"x": x, "mask": mask}, {"p": 0.2, "training": False}), x
+    )
+
+
+def test_batchnorm_eval_uses_running_statistics(adapter):
+    rng = np.random.default_rng(8)
+    inputs = {
+        "x": rng.standard_normal((2, 3, 2, 2)),
+        "gamma": rng.uniform(0.5, 1.5, 3),
+        "beta": rng.standard_normal(3),
+        "running_mean": rng.standard_normal(3),
+        "running_var": rng.uniform(0.5, 2.0, 3),
+    }
+    got = adapter.forward("batchnorm2d", inputs, {"training": False, "eps": 1e-3})
+    c = (slice(None), None, None)
+    want = (inputs["x"] - inputs["running_mean"][c]) / np.sqrt(inputs["running_var"][c] + 1e-3)
+    np.testing.assert_allclose(got, want * inputs["gamma"][c] + inputs["beta"][c], rtol=1e-12)
+    grads = adapter.backward("batchnorm2d", np.ones_like(got), inputs, {"training": True})
+    assert {k: v.shape for k, v in grads.items()} == {
+        "x": (2, 3, 2, 2),
+        "gamma": (3,),
+        "beta": (3,),
+    }
+
+
+_SCRIPT = """
+import json, numpy as np, adapters
+a = adapters.load("keras")
+rng = np.random.default_rng(0)
+inputs = {"x": rng.standard_normal((1, 2, 5, 5)).astype("float32"),
+          "w": rng.standard_normal((3, 2, 3, 3)).astype("float32")}
+attrs = {"padding": ((1, 0), (0, 1))}
+out = a.forward("conv2d", inputs, attrs)
+grads = a.backward("conv2d", np.ones_like(out), inputs, attrs)
+print(json.dumps({"version": a.version(), "out": out.tolist(),
+                  "grads": {k: list(v.shape) for k, v in grads.items()}}))
+"""
+
+
+# The tensorflow subprocess pays TF's import (> 10 s); the in-process tests above already
+# run on the default backend.
+@pytest.mark.parametrize(
+    "backend", [pytest.param("tensorflow", marks=pytest.mark.slow), "jax", "torch"]
+)
+def test_adapter_runs_on_each_keras_backend(backend):
+    if importlib.util.find_spec("keras") is None:
+        pytest.skip("keras is not installed")
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"KERAS_BACKEND={backend}: {backend} is not installed")
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["version"].split()[1].startswith("2"):
+        pytest.skip(f"Keras 2 (tf.keras) has only the tensorflow backend: {result['version']}")
+    assert f"(backend {backend} " in result["version"]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 2, 5, 5)).astype("float32")
+    w = rng.standard_normal((3, 2, 3, 3)).astype("float32")
+    want = conv2d_loop(x.astype(float), w.astype(float), pads=((1, 0), (0, 1)))
+    np.testing.assert_allclose(np.array(result["out"]), want, rtol=1e-5, atol=1e-5)
+    assert result["grads"] == {"x": [1, 2, 5, 5], "w": [3, 2, 3, 3]}
