@@ -115,8 +115,16 @@ class TorchAdapter:
         }
 
     def unsupported(
-        self, layer: str, inputs: Mapping[str, np.ndarray], attrs: Mapping[str, Any], dtype
+        self,
+        layer: str,
+        inputs: Mapping[str, np.ndarray],
+        attrs: Mapping[str, Any],
+        dtype,
+        direction: str | None = None,
     ) -> str | None:
+        """``direction`` ("forward" / "backward", a Protocol extension) is accepted for
+        symmetry with the JAX adapter; no torch rule here depends on it."""
+        del direction
         if layer not in _ATTRS:
             return f"torch adapter: no torch.nn module for layer {layer!r}"
         if np.dtype(dtype) not in (np.float32, np.float64):
