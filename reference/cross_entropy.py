@@ -44,7 +44,7 @@ def _prepare(logits, target, reduction):
         bad = (target < 0) | (target >= n_classes)
         if np.any(bad):
             raise ValueError(
-                f"target class index {target[bad].flat[0]} is out of range [0, {n_classes})"
+                f"target class index {target[bad].flat[0].item()} is out of range [0, {n_classes})"
             )
         return logits, target, True
     if not np.issubdtype(target.dtype, np.floating):

@@ -35,7 +35,7 @@ def _prepare(x, p, mask, training):
             raise ValueError(f"mask must be bool or 0/1 numbers, got dtype {mask.dtype}")
         bad = (mask != 0) & (mask != 1)
         if np.any(bad):
-            raise ValueError(f"mask values must be 0 or 1, got {mask[bad].flat[0]!r}")
+            raise ValueError(f"mask values must be 0 or 1, got {mask[bad].flat[0].item()!r}")
     return x, mask != 0
 
 
