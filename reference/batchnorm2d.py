@@ -60,7 +60,7 @@ def _statistics(x, p, training, eps):
 
 def forward(x, gamma, beta, running_mean, running_var, *, training, eps=1e-5) -> np.ndarray:
     """``y`` with the shape and float dtype of ``x``."""
-    params = dict(zip(_PARAMS, (gamma, beta, running_mean, running_var)))
+    params = dict(zip(_PARAMS, (gamma, beta, running_mean, running_var), strict=True))
     x, p, _ = _prepare(x, params, training, eps)
     mean, inv_std = _statistics(x, p, training, eps)
     return (x - mean) * inv_std * _per_channel(p["gamma"]) + _per_channel(p["beta"])
@@ -73,7 +73,7 @@ def backward(
     ``dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat))`` (means over N, H,
     W); eval, where the statistics are constants: ``dx = gamma * inv_std * g``.
     Either way ``dgamma = sum(g * xhat)`` and ``dbeta = sum(g)``."""
-    params = dict(zip(_PARAMS, (gamma, beta, running_mean, running_var)))
+    params = dict(zip(_PARAMS, (gamma, beta, running_mean, running_var), strict=True))
     x, p, dtype = _prepare(x, params, training, eps)
     g = grad_out_array(grad_out, x.shape, dtype)
     mean, inv_std = _statistics(x, p, training, eps)
@@ -113,8 +113,10 @@ def update_running_stats(x, running_mean, running_var, *, convention, momentum=N
         raise ValueError(f"convention must be 'torch' or 'keras', got {convention!r}")
     if momentum is None:
         momentum = DEFAULT_MOMENTUM[convention]
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not (
-        0 <= momentum <= 1
+    if (
+        isinstance(momentum, bool)
+        or not isinstance(momentum, numbers.Real)
+        or not (0 <= momentum <= 1)
     ):
         raise ValueError(f"momentum must be a real number in [0, 1], got {momentum!r}")
     params = {"running_mean": running_mean, "running_var": running_var}
@@ -131,6 +133,9 @@ def update_running_stats(x, running_mean, running_var, *, convention, momentum=N
                 f"x shape {x.shape} has n = N*H*W = {n} value per channel; the torch "
                 "convention's unbiased variance needs at least 2"
             )
-        batch_var = biased_var * dtype.type(n / (n - 1))
-        return (one - m) * p["running_mean"] + m * mean, (one - m) * p["running_var"] + m * batch_var
-    return m * p["running_mean"] + (one - m) * mean, m * p["running_var"] + (one - m) * biased_var
+        new_mean = (one - m) * p["running_mean"] + m * mean
+        new_var = (one - m) * p["running_var"] + m * (biased_var * dtype.type(n / (n - 1)))
+        return new_mean, new_var
+    new_mean = m * p["running_mean"] + (one - m) * mean
+    new_var = m * p["running_var"] + (one - m) * biased_var
+    return new_mean, new_var

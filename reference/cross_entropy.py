@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference._checks import float_array, grad_out_array, reduction as check_reduction
+from reference._checks import float_array, grad_out_array
+from reference._checks import reduction as check_reduction
 
 #: Keras's fuzz factor, ``keras.config.epsilon()`` (keras/src/backend/config.py,
 #: ``_EPSILON = 1e-7``), used to clip probabilities to [eps, 1 - eps].

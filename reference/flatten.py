@@ -16,7 +16,7 @@ def _out_shape(x: np.ndarray, start_dim) -> tuple[int, ...]:
     if x.ndim < 1:
         raise ValueError(f"x must have at least 1 dimension, got shape {x.shape}")
     start = axis_index("start_dim", start_dim, x.ndim)
-    return x.shape[:start] + (int(np.prod(x.shape[start:])),)
+    return (*x.shape[:start], int(np.prod(x.shape[start:])))
 
 
 def forward(x, *, start_dim=1) -> np.ndarray:

@@ -20,7 +20,9 @@ def _prepare(x, w, b):
     x = float_array("x", x)
     w = float_array("w", w, ndim=2)
     if x.ndim < 1:
-        raise ValueError(f"x must have at least 1 dimension (..., in_features), got shape {x.shape}")
+        raise ValueError(
+            f"x must have at least 1 dimension (..., in_features), got shape {x.shape}"
+        )
     if x.shape[-1] != w.shape[0]:
         raise ValueError(
             f"x shape {x.shape} has {x.shape[-1]} in_features but w shape {w.shape} "
@@ -46,7 +48,7 @@ def backward(grad_out, x, w, b=None) -> dict[str, np.ndarray]:
     its input's shape and dtype; ``"b"`` only when ``b`` is given (as conv2d)."""
     x_in, w_in, b_in = x, w, b
     x, w, b, dtype = _prepare(x, w, b)
-    g = grad_out_array(grad_out, x.shape[:-1] + (w.shape[1],), dtype)
+    g = grad_out_array(grad_out, (*x.shape[:-1], w.shape[1]), dtype)
     g2 = g.reshape(-1, w.shape[1])
     grads = {
         "x": _as(g @ w.T, x_in),

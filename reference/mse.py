@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference._checks import float_array, grad_out_array, reduction as check_reduction
-from reference._checks import same_shape
+from reference._checks import float_array, grad_out_array, same_shape
+from reference._checks import reduction as check_reduction
 
 
 def _prepare(pred, target, reduction):

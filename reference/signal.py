@@ -51,8 +51,8 @@ def _prepare(in1, in2, mode, ndim):
             "of dimensions"
         )
     if mode == "valid":
-        bigger1 = all(a >= b for a, b in zip(in1.shape, in2.shape))
-        bigger2 = all(b >= a for a, b in zip(in1.shape, in2.shape))
+        bigger1 = all(a >= b for a, b in zip(in1.shape, in2.shape, strict=True))
+        bigger2 = all(b >= a for a, b in zip(in1.shape, in2.shape, strict=True))
         if not (bigger1 or bigger2):
             raise ValueError(
                 f"mode 'valid' needs one input at least as large as the other in every "
@@ -67,12 +67,12 @@ def _window(n, k, mode, same_start) -> tuple[slice, ...]:
     if mode == "full":
         return tuple(slice(None) for _ in n)
     if mode == "valid":
-        return tuple(slice(min(a, b) - 1, max(a, b)) for a, b in zip(n, k))
-    return tuple(slice(same_start(b), same_start(b) + a) for a, b in zip(n, k))
+        return tuple(slice(min(a, b) - 1, max(a, b)) for a, b in zip(n, k, strict=True))
+    return tuple(slice(same_start(b), same_start(b) + a) for a, b in zip(n, k, strict=True))
 
 
 def _shifted(start: tuple[int, ...], shape: tuple[int, ...]) -> tuple[slice, ...]:
-    return tuple(slice(s, s + n) for s, n in zip(start, shape))
+    return tuple(slice(s, s + n) for s, n in zip(start, shape, strict=True))
 
 
 def _flip(a: np.ndarray) -> np.ndarray:
@@ -82,10 +82,10 @@ def _flip(a: np.ndarray) -> np.ndarray:
 def _full_correlate(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Full correlation, looping over the taps of the smaller input (each step is one
     vectorised multiply-add over the other)."""
-    out = np.zeros(tuple(n + k - 1 for n, k in zip(a.shape, b.shape)), dtype=a.dtype)
+    out = np.zeros(tuple(n + k - 1 for n, k in zip(a.shape, b.shape, strict=True)), dtype=a.dtype)
     if b.size <= a.size:
         for j in np.ndindex(b.shape):
-            start = tuple(kk - 1 - jj for kk, jj in zip(b.shape, j))
+            start = tuple(kk - 1 - jj for kk, jj in zip(b.shape, j, strict=True))
             out[_shifted(start, a.shape)] += b[j] * a
     else:
         b_flipped = _flip(b)
@@ -97,7 +97,7 @@ def _full_correlate(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _valid_correlate(big: np.ndarray, small: np.ndarray) -> np.ndarray:
     """``out[m] = sum_j small[j] * big[m + j]`` (no padding), looping over whichever
     of the taps of ``small`` or the output positions is fewer."""
-    shape = tuple(b - s + 1 for b, s in zip(big.shape, small.shape))
+    shape = tuple(b - s + 1 for b, s in zip(big.shape, small.shape, strict=True))
     out = np.zeros(shape, dtype=big.dtype)
     if small.size <= out.size:
         for j in np.ndindex(small.shape):
@@ -127,7 +127,7 @@ def _backward(grad_out, in1, in2, mode, *, ndim, flip_kernel, same_start):
     in1_in, in2_in = in1, in2
     in1, in2 = _prepare(in1, in2, mode, ndim)
     kernel = _flip(in2) if flip_kernel else in2
-    full_shape = tuple(n + k - 1 for n, k in zip(in1.shape, in2.shape))
+    full_shape = tuple(n + k - 1 for n, k in zip(in1.shape, in2.shape, strict=True))
     window = _window(in1.shape, in2.shape, mode, same_start)
     out_shape = np.empty(full_shape, dtype=np.bool_)[window].shape
     g_full = np.zeros(full_shape, dtype=in1.dtype)

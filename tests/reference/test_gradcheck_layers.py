@@ -239,7 +239,10 @@ def test_dropout(p, training):
 # ---------------------------------------------------------------------------------------
 # Signal view: every function x mode x odd/even kernel, and a kernel larger than in1.
 
-SIGNAL_1D = [(signal.correlate, signal.correlate_backward), (signal.convolve, signal.convolve_backward)]
+SIGNAL_1D = [
+    (signal.correlate, signal.correlate_backward),
+    (signal.convolve, signal.convolve_backward),
+]
 SIGNAL_2D = [
     (signal.correlate2d, signal.correlate2d_backward),
     (signal.convolve2d, signal.convolve2d_backward),
