@@ -1,1 +1,313 @@
-"""pytest plugin: records parity comparisons and renders the HTML report (placeholder)."""
+"""pytest plugin: record every parity comparison and render the HTML report at the end.
+
+A test hands records to the report through ``request.node.user_properties``:
+``("parity", dict)``, ``("convention", dict)`` or ``("network", dict)``.  pytest-xdist ships
+``user_properties`` with each test report to the controller, so recording happens in
+``pytest_runtest_logreport`` there and a ``-n 2`` run records what a serial run records.
+
+At session end the controller writes one results JSON (``reports/out/results.json``, or
+``results-<env>.json`` when ``--parity-env`` / ``CNN_PARITY_ENV`` names the environment)
+atomically, then renders ``reports/out/report.html`` (``report-<env>.html``) from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports import environment
+
+RECORD_KINDS = {"parity": "parity", "convention": "conventions", "network": "networks"}
+SCHEMA = "cnn-parity-results/1"
+_TRACEBACK_CHARS = 6000
+
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("cnn-parity", "cnn-parity HTML report")
+    group.addoption(
+        "--no-parity-report", action="store_true", default=False,
+        help="write neither the HTML parity report nor the results JSON "
+        "(unless --parity-json names one)",
+    )
+    group.addoption(
+        "--parity-report", metavar="PATH", default=None,
+        help="HTML report path (default reports/out/report.html, or report-<env>.html)",
+    )
+    group.addoption(
+        "--parity-json", metavar="PATH", default=None,
+        help="results JSON path (default reports/out/results.json, or results-<env>.json)",
+    )
+    group.addoption(
+        "--parity-env", metavar="NAME", default=None,
+        help="environment name stored in the results and used in the default file names "
+        "(default: $CNN_PARITY_ENV)",
+    )
+
+
+def pytest_configure(config):
+    # One recorder per config (pytester's in-process runs nest configs in one process).
+    config.pluginmanager.register(Recorder(config), "cnn_parity_recorder")
+
+
+class Recorder:
+    """Collects records per test id on the controller; writes JSON and HTML at the end."""
+
+    def __init__(self, config):
+        self.config = config
+        self.is_worker = hasattr(config, "workerinput")
+        self.started = time.time()
+        self.tests: dict[str, dict[str, Any]] = {}
+        self.order: list[str] = []
+        self.worker_flags: list[dict] = []
+        self.summary_lines: list[str] = []
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    def pytest_sessionstart(self, session):
+        self.started = time.time()
+
+    def pytest_runtest_logreport(self, report):
+        # xdist workers forward every report to the controller, which records it.
+        if not self.is_worker:
+            self.add(report)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        """xdist controller: a worker's determinism flags (read where the frameworks ran)."""
+        output = getattr(node, "workeroutput", None) or {}
+        if "cnn_parity_flags" in output:
+            self.worker_flags.append(output["cnn_parity_flags"])
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        if self.is_worker:
+            self.config.workeroutput["cnn_parity_flags"] = environment.adapter_flags()
+            return
+        self.finish(session, int(exitstatus))
+
+    def pytest_terminal_summary(self, terminalreporter):
+        for line in self.summary_lines:
+            terminalreporter.write_line(line)
+
+    # -- recording -------------------------------------------------------------------------
+
+    def add(self, report) -> None:
+        entry = self.tests.get(report.nodeid)
+        if entry is None:
+            entry = {"outcome": None, "reason": None, "traceback": None, "duration": 0.0,
+                     "properties": []}
+            self.tests[report.nodeid] = entry
+            self.order.append(report.nodeid)
+        entry["duration"] += float(getattr(report, "duration", 0.0) or 0.0)
+        entry["properties"] = list(getattr(report, "user_properties", ()) or ())
+        outcome, reason, tb = _classify(report)
+        if outcome is None or entry["outcome"] == "fail":
+            return  # quiet phase, or the first failure (setup error, call failure) stands
+        if report.when == "teardown" and outcome != "fail":
+            return
+        entry.update(outcome=outcome, reason=reason, traceback=tb, when=report.when)
+
+    def records(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {kind: [] for kind in RECORD_KINDS.values()}
+        for nodeid in self.order:
+            entry = self.tests[nodeid]
+            for index, prop in enumerate(entry["properties"]):
+                if not (isinstance(prop, (tuple, list)) and len(prop) == 2):
+                    continue
+                name, payload = prop
+                if name not in RECORD_KINDS or not isinstance(payload, dict):
+                    continue
+                record = dict(payload)
+                outcome = entry["outcome"] or "skipped"
+                if outcome == "skipped" and record.get("unsupported"):
+                    outcome = "unsupported"
+                record.update(
+                    test_id=nodeid, index=index, outcome=outcome, reason=entry["reason"],
+                    duration=round(entry["duration"], 6),
+                )
+                if entry["traceback"]:
+                    record["traceback"] = entry["traceback"]
+                out[RECORD_KINDS[name]].append(record)
+        return out
+
+    def totals(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for entry in self.tests.values():
+            key = entry["outcome"] or "unknown"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def finish(self, session, exitstatus: int) -> None:
+        config = self.config
+        if config.option.collectonly:
+            return
+        explicit_json = config.getoption("parity_json")
+        html_on = not config.getoption("no_parity_report")
+        if not html_on and not explicit_json:
+            return
+        env_name = config.getoption("parity_env") or os.environ.get("CNN_PARITY_ENV") or None
+        suffix = f"-{_safe(env_name)}" if env_name else ""
+        out_dir = Path(config.rootpath) / "reports" / "out"
+        json_path = Path(explicit_json) if explicit_json else out_dir / f"results{suffix}.json"
+        html_path = Path(config.getoption("parity_report") or out_dir / f"report{suffix}.html")
+        try:
+            results = self.results(env_name, exitstatus)
+            write_json_atomic(json_path, results)
+            self.summary_lines.append(f"cnn-parity results JSON: {json_path}")
+            if html_on:
+                from reports import render
+
+                t0 = time.perf_counter()
+                render.write_report([results], html_path)
+                self.summary_lines.append(
+                    f"cnn-parity HTML report: {html_path.resolve()} "
+                    f"({time.perf_counter() - t0:.1f} s to render)"
+                )
+        except Exception as exc:  # the report must never turn a green run red
+            self.summary_lines.append(f"cnn-parity report NOT written: {type(exc).__name__}: {exc}")
+
+    def results(self, env_name: str | None, exitstatus: int) -> dict[str, Any]:
+        config = self.config
+        flags = environment.determinism_flags(self.worker_flags)
+        records = self.records()
+        results = {
+            "schema": SCHEMA,
+            "run": {
+                "env_name": env_name or "local",
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "duration_s": round(time.time() - self.started, 3),
+                "exitstatus": exitstatus,
+                "args": [str(a) for a in config.invocation_params.args],
+                "xdist_workers": getattr(config.option, "numprocesses", None),
+                "tests": self.totals(),
+            },
+            "environment": environment.describe(flags),
+            "layers": environment.declared_layers(),
+            "adapters": environment.declared_adapters(),
+            **records,
+            "benchmarks": _benchmarks_of_this_run(config),
+        }
+        return results
+
+
+def _classify(report) -> tuple[str | None, str | None, str | None]:
+    """(outcome, reason, traceback) of one phase's report, or (None, ...) for a quiet one."""
+    wasxfail = getattr(report, "wasxfail", None)
+    if report.skipped:
+        if wasxfail is not None:
+            return "xfail", str(wasxfail) or None, _longrepr_text(report)
+        return "skipped", _skip_reason(report), None
+    if report.failed:
+        return "fail", _crash_message(report), _longrepr_text(report)
+    if report.when == "call":
+        if wasxfail is not None:  # non-strict XPASS
+            return "pass", f"XPASS: {wasxfail}", None
+        return "pass", None, None
+    return None, None, None
+
+
+def _skip_reason(report) -> str | None:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+        return reason.removeprefix("Skipped: ")
+    return str(longrepr) if longrepr else None
+
+
+def _crash_message(report) -> str | None:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None and getattr(crash, "message", None):
+        return str(crash.message)[:_TRACEBACK_CHARS]
+    text = _longrepr_text(report)
+    return text.strip().splitlines()[-1] if text and text.strip() else None
+
+
+def _longrepr_text(report) -> str | None:
+    text = getattr(report, "longreprtext", "") or ""
+    if not text:
+        return None
+    if len(text) > _TRACEBACK_CHARS:
+        text = "...\n" + text[-_TRACEBACK_CHARS:]
+    return text
+
+
+def _benchmarks_of_this_run(config) -> list[dict]:
+    path = None
+    try:
+        path = config.getoption("benchmark_json")
+    except ValueError:  # pytest-benchmark not installed
+        return []
+    if not path:
+        return []
+    try:
+        return environment.benchmark_entries(json.loads(Path(path).read_text()))
+    except (OSError, ValueError):
+        return []
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def jsonable(value: Any) -> Any:
+    """Strict JSON: non-finite floats become the strings "inf", "-inf", "nan"."""
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        if value in (float("inf"), float("-inf")):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    item = getattr(value, "item", None)  # numpy scalars, without importing numpy
+    if callable(item):
+        try:
+            return jsonable(item())
+        except (TypeError, ValueError):
+            pass
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return jsonable(tolist())
+    return repr(value)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write to a temporary file beside ``path`` and ``os.replace`` it into place, so a
+    reader (or a parallel tox environment) never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(jsonable(data), handle, allow_nan=False, separators=(",", ":"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
