@@ -62,7 +62,7 @@ class KerasNetwork:
         #: reference name -> (keras variable, keras-array -> reference-array)
         self.variables: dict[str, tuple[object, object]] = {}
         L = self.keras.layers
-        layers = [L.Input(shape=tuple(input_shape[2:]) + (input_shape[1],), dtype=self.dtype)]
+        layers = [L.Input(shape=(*tuple(input_shape[2:]), input_shape[1]), dtype=self.dtype)]
         assignments = []  # (keras layer, [(reference name, keras value, back-conversion)])
         shape = tuple(input_shape[1:])
         flatten_chw = None
@@ -203,7 +203,7 @@ class KerasNetwork:
         def step():
             with tf.GradientTape() as tape:
                 loss = self.loss_fn(tt, self.model(xt, training=True))
-            opt.apply_gradients(zip(tape.gradient(loss, watched), watched))
+            opt.apply_gradients(zip(tape.gradient(loss, watched), watched, strict=False))
             return loss
 
         if steps > 50:
@@ -236,18 +236,17 @@ def _same(a):
 def _conv_shape(chw, w_shape, stride, padding):
     if isinstance(padding, str):
         if padding.lower() == "same":
-            return (w_shape[0],) + tuple(-(-s // stride) for s in chw[1:])
+            return (w_shape[0], *tuple(-(-s // stride) for s in chw[1:]))
         padding = 0
     pads = padding_pairs(padding, chw[1:], w_shape[2:], (stride, stride))
-    return (w_shape[0],) + tuple(
-        (s + lo + hi - k) // stride + 1
-        for s, (lo, hi), k in zip(chw[1:], pads, w_shape[2:], strict=True))
+    sizes = zip(chw[1:], pads, w_shape[2:], strict=True)
+    return (w_shape[0], *((s + lo + hi - k) // stride + 1 for s, (lo, hi), k in sizes))
 
 
 def _pool_shape(chw, k, stride, padding):
     if padding.lower() == "same":
-        return (chw[0],) + tuple(-(-s // stride) for s in chw[1:])
-    return (chw[0],) + tuple((s - k) // stride + 1 for s in chw[1:])
+        return (chw[0], *tuple(-(-s // stride) for s in chw[1:]))
+    return (chw[0], *tuple((s - k) // stride + 1 for s in chw[1:]))
 
 
 def build(spec: Mapping, params: Mapping[str, np.ndarray], input_shape, dtype="float32",

@@ -68,6 +68,8 @@ def _builder(framework: str):
 @functools.cache
 def _problem(name: str):
     """Float32-rounded weights and data (as float64 arrays), targets and masks."""
+    if name in ("seed003_two_conv_dropout", "seed004_keras_cnn"):
+        pytest.importorskip("sklearn", reason="the digits data ships with scikit-learn")
     x, target = models.data(name)
     params = {k: v.astype(np.float32).astype(np.float64)
               for k, v in models.init_params(name).items()}
@@ -127,7 +129,8 @@ def test_forward_loss_and_gradients(name, framework, request):
     loss, out, grads = net.loss_and_grads(x.astype(np.float32), target)
     lengths = path_lengths(name)
     assert sorted(grads) == sorted(ref_grads)
-    assert out.shape == ref_out.shape and out.dtype == np.float32
+    assert out.shape == ref_out.shape
+    assert out.dtype == np.float32
 
     checks = {"output": (out, ref_out, lengths["forward"]),
               "loss": (loss, ref_loss, lengths["forward"])}
@@ -151,8 +154,14 @@ def test_forward_loss_and_gradients(name, framework, request):
     assert not failures, "; ".join(failures)
 
 
-@functools.cache
 def _reference_run(name: str, optimizer: str, convention: str, dtype: str, steps: int):
+    if optimizer == "sgd" and dtype == "float32":
+        convention = "torch"  # Keras' float32 lr is what a float32 run uses anyway
+    return _cached_reference_run(name, optimizer, convention, dtype, steps)
+
+
+@functools.cache
+def _cached_reference_run(name: str, optimizer: str, convention: str, dtype: str, steps: int):
     spec = models.NETWORKS[name]
     params, x, target, masks = _problem(name)
     cast = {k: v.astype(dtype) for k, v in params.items()}
