@@ -41,8 +41,9 @@ def _lerp(stops, t: float) -> tuple[int, int, int]:
     return tuple(round(a[k] + (b[k] - a[k]) * f) for k in range(3))
 
 
-_LUT_VIRIDIS = [bytes(_lerp(_VIRIDIS, i / 255)) for i in range(256)]
-_LUT_DIVERGING = [bytes(_lerp(_DIVERGING, i / 255)) for i in range(256)]
+# 257 entries, so that the middle entry (a zero difference) is exactly the centre colour.
+_LUT_VIRIDIS = [bytes(_lerp(_VIRIDIS, i / 256)) for i in range(257)]
+_LUT_DIVERGING = [bytes(_lerp(_DIVERGING, i / 256)) for i in range(257)]
 _NONFINITE_BYTES = bytes(_NONFINITE)
 
 
@@ -75,7 +76,7 @@ def heatmap(grid: Sequence[Sequence], *, diverging: bool = False,
     low, high = limits
     span = high - low
     lut = _LUT_DIVERGING if diverging else _LUT_VIRIDIS
-    scale = 255.0 / span if span > 0 else 0.0
+    scale = 256.0 / span if span > 0 else 0.0
     rows = []
     for row in values:
         pixels = bytearray()
@@ -83,7 +84,7 @@ def heatmap(grid: Sequence[Sequence], *, diverging: bool = False,
             if v != v or v in (math.inf, -math.inf):
                 pixels += _NONFINITE_BYTES
             else:
-                pixels += lut[min(255, max(0, int((v - low) * scale + 0.5))) if span > 0
+                pixels += lut[min(256, max(0, int((v - low) * scale + 0.5))) if span > 0
                               else 128]
         rows.append(bytes(pixels))
     uri = "data:image/png;base64," + base64.b64encode(_png(rows, width, height)).decode()

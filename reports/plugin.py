@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +27,7 @@ from reports import environment
 RECORD_KINDS = {"parity": "parity", "convention": "conventions", "network": "networks"}
 SCHEMA = "cnn-parity-results/1"
 _TRACEBACK_CHARS = 6000
+_XDIST_HEADER = re.compile(r"\A\[gw\d+\] [^\n]*\n\n?")
 
 
 
@@ -232,6 +234,9 @@ def _crash_message(report) -> str | None:
 
 def _longrepr_text(report) -> str | None:
     text = getattr(report, "longreprtext", "") or ""
+    # xdist heads a worker's traceback with "[gw0] linux -- Python ..."; the record is the
+    # same comparison whichever process ran it.
+    text = _XDIST_HEADER.sub("", text, count=1)
     if not text:
         return None
     if len(text) > _TRACEBACK_CHARS:
