@@ -109,6 +109,8 @@ def tolerance(
         return _batchnorm(direction, name, e, inputs, attrs, grad_out)
     if layer == "softmax":
         return _softmax(direction, name, e, inputs, attrs, grad_out)
+    if layer == "cross_entropy.categorical_crossentropy":
+        return _keras_crossentropy(direction, name, e, inputs, attrs, grad_out)
     if layer == "cross_entropy":
         return _cross_entropy(direction, name, e, inputs, attrs, grad_out)
     if layer == "mse":
@@ -311,3 +313,39 @@ def _mse(direction, name, e, inputs, attrs, forward, backward, grad_out) -> Tole
         return _reduction(name, e, {"y": (n, mag)}, "|mse(pred, target)| (non-negative terms)")
     mag = np.abs(backward(grad_out, **inputs, **attrs)["pred"])
     return _reduction(name, e, {"pred": (2, mag)}, "|2 (p - t) g / N|")
+
+
+def _keras_crossentropy(direction, name, e, inputs, attrs, grad_out) -> Tolerance:
+    """Keras ``categorical_crossentropy`` on probabilities (renormalise, clip to
+    [1e-7, 1 - 1e-7], ``-sum t log p``).  Forward: K terms of size ``|t| (|log p| + 1)``
+    per sample (the +1: a relative error of p is an absolute error of log p), a sum
+    over N samples multiplies by N.  Backward ``(dp - sum(dp * p)) / s`` with
+    ``dp = -t / clip(p) * g``: per element ``(|dp| + sum |dp| p) / s``.
+
+    The clip bounds are the input dtype's (float32's 1 - 1e-7 is 1 - 2**-23) while the
+    reference runs in float64: the loss moves by ~2e-8 * t where a probability sits at
+    the upper bound, far inside the float32 bound, and a gradient flips only for a
+    probability strictly between the two upper bounds (none in the cases)."""
+    probs, target = inputs["probs"], inputs["target"]
+    axis = attrs.get("axis", -1)
+    reduction = attrs.get("reduction", "mean")
+    k = probs.shape[axis]
+    s = probs.sum(axis=axis, keepdims=True)
+    p = probs / s
+    clipped = np.clip(p, 1e-7, 1 - 1e-7)
+    if direction == "forward":
+        per_sample = np.sum(np.abs(target) * (np.abs(np.log(clipped)) + 1), axis=axis)
+        if reduction == "none":
+            return _reduction(name, e, {"y": (k, per_sample)}, "sum |t| (|log p| + 1)")
+        samples = per_sample.size
+        mag = float(per_sample.max()) * (samples if reduction == "sum" else 1)
+        return _reduction(name, e, {"y": (k + samples, mag)},
+                          "max over samples of sum |t| (|log p| + 1) (x N for sum)")
+    g = np.abs(np.asarray(grad_out, dtype=np.float64))
+    if reduction == "none":
+        g = np.expand_dims(g, axis)
+    elif reduction == "mean":
+        g = g / (probs.size // k)
+    d_p = np.abs(target) / clipped * g
+    mag = (d_p + np.sum(d_p * p, axis=axis, keepdims=True)) / s
+    return _reduction(name, e, {"probs": (k, mag)}, "(|dp| + sum |dp| p) / s, dp = t g / p")
