@@ -84,16 +84,20 @@ class ScipyAdapter:
         return {}
 
     def unsupported(
-        self, layer: str, inputs: Mapping[str, np.ndarray], attrs: Mapping[str, Any], dtype
+        self,
+        layer: str,
+        inputs: Mapping[str, np.ndarray],
+        attrs: Mapping[str, Any],
+        dtype,
+        direction: str | None = None,
     ) -> str | None:
-        return self._why_not(layer, inputs, attrs, backward=False)
-
-    def unsupported_backward(
-        self, layer: str, inputs: Mapping[str, np.ndarray], attrs: Mapping[str, Any], dtype
-    ) -> str | None:
-        """Like ``unsupported``, for the backward pass (SciPy has no autodiff: each
-        backward is written out above, and only where SciPy's functions express it)."""
-        return self._why_not(layer, inputs, attrs, backward=True)
+        """``direction`` ("forward" / "backward"; None = either, as in the other adapters):
+        SciPy has no autodiff, so each backward is written out with SciPy's functions and
+        exists only where they express it."""
+        reason = self._why_not(layer, inputs, attrs, backward=False)
+        if reason is None and direction in (None, "backward"):
+            reason = self._why_not(layer, inputs, attrs, backward=True)
+        return reason
 
     def forward(self, layer: str, inputs: Mapping[str, np.ndarray], attrs: Mapping[str, Any]):
         self.load()

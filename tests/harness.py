@@ -18,6 +18,7 @@ Protocol for every comparison (parity tests and fuzzing alike):
 from __future__ import annotations
 
 import importlib
+import inspect
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -45,12 +46,12 @@ def reference_functions(layer: str):
 
 
 def unsupported_reason(adapter, layer, direction, inputs, attrs, dtype) -> str | None:
-    """The adapter's reason not to run this comparison, or None.  Adapters that can run
-    forward but not backward for a case expose ``unsupported_backward`` (same signature)."""
-    reason = adapter.unsupported(layer, inputs, attrs, np.dtype(dtype))
-    if reason is None and direction == "backward" and hasattr(adapter, "unsupported_backward"):
-        reason = adapter.unsupported_backward(layer, inputs, attrs, np.dtype(dtype))
-    return reason
+    """The adapter's reason not to run this comparison, or None.  Adapters whose
+    ``unsupported`` takes ``direction`` (a Protocol extension: "forward"/"backward", None
+    meaning either) are asked about this direction only."""
+    if "direction" in inspect.signature(adapter.unsupported).parameters:
+        return adapter.unsupported(layer, inputs, attrs, np.dtype(dtype), direction=direction)
+    return adapter.unsupported(layer, inputs, attrs, np.dtype(dtype))
 
 
 def seed_for(label: str) -> int:

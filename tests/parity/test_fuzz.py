@@ -231,4 +231,4 @@ def _never_supported(adapter, layer) -> str | None:
                                                     "offset": 0.0, "scale": 1.0}, 0),
                         {"training": True}),
     }[layer]
-    return adapter.unsupported(layer, plain[0], plain[1], np.dtype("float32"))
+    return unsupported_reason(adapter, layer, "forward", plain[0], plain[1], "float32")
