@@ -13,6 +13,7 @@ atomically, then renders ``reports/out/report.html`` (``report-<env>.html``) fro
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -27,6 +28,7 @@ from reports import environment
 RECORD_KINDS = {"parity": "parity", "convention": "conventions", "network": "networks"}
 SCHEMA = "cnn-parity-results/1"
 _TRACEBACK_CHARS = 6000
+_SANITIZED = pytest.StashKey[int]()
 _XDIST_HEADER = re.compile(r"\A\[gw\d+\] [^\n]*\n\n?")
 
 
@@ -74,6 +76,22 @@ class Recorder:
 
     def pytest_sessionstart(self, session):
         self.started = time.time()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        """Make the records plain JSON before xdist ships them (a ``TorchVersion`` or a
+        NumPy scalar in a record would otherwise crash the worker); once per record."""
+        report = yield
+        done = item.stash.get(_SANITIZED, 0)
+        props = item.user_properties
+        for i in range(done, len(props)):
+            prop = props[i]
+            if (isinstance(prop, tuple) and len(prop) == 2 and prop[0] in RECORD_KINDS
+                    and isinstance(prop[1], dict)):
+                props[i] = (prop[0], jsonable(prop[1]))
+        item.stash[_SANITIZED] = len(props)
+        report.user_properties = list(props)
+        return report
 
     def pytest_runtest_logreport(self, report):
         # xdist workers forward every report to the controller, which records it.
@@ -263,21 +281,34 @@ def _safe(name: str) -> str:
 
 
 def jsonable(value: Any) -> Any:
-    """Strict JSON: non-finite floats become the strings "inf", "-inf", "nan"."""
-    if isinstance(value, float):
-        if value != value:
-            return "nan"
-        if value in (float("inf"), float("-inf")):
-            return "inf" if value > 0 else "-inf"
+    """Plain JSON types only (xdist must be able to ship them; json must be strict):
+    str/int/float subclasses (``torch.__version__``, NumPy scalars) become the base type,
+    arrays lists, and non-finite floats the strings "inf", "-inf", "nan"."""
+    kind = type(value)
+    if kind is list or kind is tuple:
+        # Fast path for the long rows of numbers in "arrays".
+        if all(type(v) is int or (type(v) is float and math.isfinite(v)) for v in value):
+            return list(value)
+        return [jsonable(v) for v in value]
+    if value is None or kind is bool or kind is int or kind is str:
         return value
+    if isinstance(value, float):
+        value = float(value)
+        if math.isfinite(value):
+            return value
+        return "nan" if value != value else ("inf" if value > 0 else "-inf")
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    item = getattr(value, "item", None)  # numpy scalars, without importing numpy
-    if callable(item):
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        return str(value)
+    item = getattr(value, "item", None)  # NumPy scalars and 0-d arrays, without NumPy
+    if callable(item) and getattr(value, "ndim", 0) == 0:
         try:
             return jsonable(item())
         except (TypeError, ValueError):

@@ -17,6 +17,15 @@ GENERATED = '''
 import pytest
 
 LAYERS = ["conv2d", "relu", "softmax"]
+
+
+class Version(str):
+    """Like torch's TorchVersion: a str subclass that execnet cannot serialize."""
+
+
+class Error(float):
+    pass
+
 ADAPTERS = ["torch", "keras", "jax"]
 
 
@@ -33,7 +42,9 @@ def record(layer, adapter, **extra):
 @pytest.mark.parametrize("adapter", ADAPTERS)
 @pytest.mark.parametrize("layer", LAYERS)
 def test_parity(request, layer, adapter):
-    request.node.user_properties.append(("parity", record(layer, adapter)))
+    request.node.user_properties.append(
+        ("parity", record(layer, adapter, framework_version=Version("9.9"),
+                          max_abs_err=Error(1e-7), shapes={"x": (2, 3)})))
     request.node.user_properties.append(("unrelated", {"ignored": True}))
 
 
@@ -137,6 +148,8 @@ def test_records_carry_test_id_outcome_reason_and_duration(serial_and_parallel):
     by_test = {r["test_id"].split("::")[1]: r for r in data["parity"]}
     assert by_test["test_parity[conv2d-torch]"]["outcome"] == "pass"
     assert by_test["test_parity[conv2d-torch]"]["duration"] >= 0
+    assert by_test["test_parity[conv2d-torch]"]["framework_version"] == "9.9"
+    assert by_test["test_parity[conv2d-torch]"]["shapes"] == {"x": [2, 3]}
     failing = by_test["test_failing"]
     assert failing["outcome"] == "fail"
     assert "conv2d-scipy error over bound" in failing["reason"]
