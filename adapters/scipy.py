@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters._geometry import pair, padding_pairs
+from adapters._geometry import padding_pairs, pair
 from adapters.base import FrameworkMissing
 
 _NO_SCIPY_LAYER = {
@@ -205,7 +205,7 @@ class ScipyAdapter:
     ):
         signal = self._scipy.signal
         pads, _, _ = self._conv_geometry(x, w, stride, padding, dilation)
-        (top, bottom), (left, right) = pads
+        (top, _), (left, _) = pads
         x_pad = np.pad(x, ((0, 0), (0, 0), *pads))
         n, c, h, wd = x.shape
         m = w.shape[0]
@@ -263,7 +263,7 @@ class ScipyAdapter:
         self, x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
     ):
         ndimage = self._scipy.ndimage
-        k, s, d, _, full, (oh, ow), (span_h, span_w) = self._pool_layout(
+        _, s, d, _, full, (oh, ow), (span_h, span_w) = self._pool_layout(
             x, kernel_size, stride, padding, dilation, ceil_mode
         )
         x_pad = np.pad(x, ((0, 0), (0, 0), *full), constant_values=-np.inf)
@@ -308,9 +308,7 @@ class ScipyAdapter:
         )
         x_pad = np.pad(x, ((0, 0), (0, 0), *full))
         box = np.ones(k, dtype=x.dtype)
-        divisor = self._avg_divisor(
-            x, full, pads, k, s, outs, count_include_pad, divisor_override
-        )
+        divisor = self._avg_divisor(x, full, pads, k, s, outs, count_include_pad, divisor_override)
         out = np.empty((*x.shape[:2], *outs), dtype=x.dtype)
         for i in range(x.shape[0]):
             for c in range(x.shape[1]):
@@ -334,9 +332,7 @@ class ScipyAdapter:
         k, s, _, pads, full, outs, _ = self._pool_layout(
             x, kernel_size, stride, padding, 1, ceil_mode
         )
-        divisor = self._avg_divisor(
-            x, full, pads, k, s, outs, count_include_pad, divisor_override
-        )
+        divisor = self._avg_divisor(x, full, pads, k, s, outs, count_include_pad, divisor_override)
         box = np.ones(k, dtype=x.dtype)
         h, w = x.shape[2:]
         top, left = full[0][0], full[1][0]
@@ -409,7 +405,7 @@ class ScipyAdapter:
         correlate = signal.correlate2d if two_d else signal.correlate
         convolve = signal.convolve2d if two_d else signal.convolve
         x, w = np.asarray(in1), np.asarray(in2)
-        full_shape = tuple(a + b - 1 for a, b in zip(x.shape, w.shape))
+        full_shape = tuple(a + b - 1 for a, b in zip(x.shape, w.shape, strict=True))
         if mode == "full":
             offsets = (0,) * x.ndim
         elif mode == "valid":
@@ -419,7 +415,8 @@ class ScipyAdapter:
         else:
             offsets = tuple((k - 1) // 2 for k in w.shape)
         g_full = np.zeros(full_shape, dtype=np.result_type(grad_out, x, w))
-        g_full[tuple(slice(o, o + n) for o, n in zip(offsets, grad_out.shape))] = grad_out
+        window = tuple(slice(o, o + n) for o, n in zip(offsets, grad_out.shape, strict=True))
+        g_full[window] = grad_out
         flip = (slice(None, None, -1),) * x.ndim
         if fn.startswith("correlate"):
             grad_x = convolve(g_full, w, mode="valid")

@@ -104,7 +104,7 @@ def pytest_report_header(config):
     try:
         from hypothesis import settings as hsettings
 
-        profile = hsettings._current_profile  # noqa: SLF001 (no public getter)
+        profile = hsettings._current_profile  # no public getter
     except (ImportError, AttributeError):
         pass
     return [
@@ -120,8 +120,7 @@ def _fixed_seeds():
     """Legacy global RNGs seeded per test: the suite itself uses default_rng(seed), but a
     framework or helper that reaches for np.random / random stays reproducible."""
     random.seed(0)
-    np.random.seed(0)
-    yield
+    np.random.seed(0)  # noqa: NPY002 (seeding the legacy global RNG is the point)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -95,8 +95,10 @@ def error_stats(actual, expected, bound, dtype) -> dict[str, Any]:
         ratio = np.where(err == 0, 0.0, err / b)
     worst = np.unravel_index(int(np.argmax(ratio)), e.shape) if e.ndim else ()
     finite = np.abs(e[np.isfinite(e)])
-    floor = REL_ERR_FLOOR_EPS * float(np.finfo(np.dtype(dtype)).eps) * (
-        float(finite.max()) if finite.size else 0.0
+    floor = (
+        REL_ERR_FLOOR_EPS
+        * float(np.finfo(np.dtype(dtype)).eps)
+        * (float(finite.max()) if finite.size else 0.0)
     )
     big = np.abs(e) > floor
     rel = float(np.max(err[big] / np.abs(e[big]))) if np.any(big) else 0.0
@@ -193,15 +195,23 @@ def compare(
     failure = None
     missing = sorted(set(expected) - set(actual))
     if missing:
-        failure = ParityError(f"{label}: the framework returned no gradient for {missing}\n"
-                              f"  reproduce with:\n{_indent(repro)}")
+        failure = ParityError(
+            f"{label}: the framework returned no gradient for {missing}\n"
+            f"  reproduce with:\n{_indent(repro)}"
+        )
     for key, want in expected.items():
         if key not in actual:
             continue
         try:
             per_output[key] = assert_parity(
-                actual[key], want, bound=policy.bounds[key], kind=policy.kind, dtype=dtype,
-                label=f"{label} [{key}]", repro=repro, rule=policy.rule,
+                actual[key],
+                want,
+                bound=policy.bounds[key],
+                kind=policy.kind,
+                dtype=dtype,
+                label=f"{label} [{key}]",
+                repro=repro,
+                rule=policy.rule,
             )
         except ParityError as exc:
             per_output[key] = exc.stats
@@ -211,8 +221,11 @@ def compare(
         kind=policy.kind,
         tolerance=_max_bound(policy),
         tolerance_rule=policy.rule,
-        outputs={k: {kk: vv for kk, vv in v.items() if kk != "worst_index"} | {
-            "worst_index": list(v.get("worst_index", ()))} for k, v in per_output.items()},
+        outputs={
+            k: {kk: vv for kk, vv in v.items() if kk != "worst_index"}
+            | {"worst_index": list(v.get("worst_index", ()))}
+            for k, v in per_output.items()
+        },
         shapes={k: list(np.shape(v)) for k, v in inputs.items()},
         arrays=_arrays(inputs, expected, actual) if direction == "forward" else None,
     )
@@ -234,8 +247,7 @@ def _aggregate(per_output: Mapping[str, dict]) -> dict:
 
 
 def _max_bound(policy: Tolerance) -> float:
-    return max(float(np.max(np.asarray(b))) if np.size(b) else 0.0
-               for b in policy.bounds.values())
+    return max(float(np.max(np.asarray(b))) if np.size(b) else 0.0 for b in policy.bounds.values())
 
 
 def _arrays(inputs, expected, actual):
@@ -250,8 +262,11 @@ def _arrays(inputs, expected, actual):
     if any(v.ndim != 2 or v.size > 4096 for v in views) or first.ndim not in (2, 4):
         return None
     as_list = lambda a: np.asarray(a, dtype=np.float64).tolist()  # noqa: E731
-    return {"input": as_list(views[0]), "reference": as_list(views[1]),
-            "framework": as_list(views[2])}
+    return {
+        "input": as_list(views[0]),
+        "reference": as_list(views[1]),
+        "framework": as_list(views[2]),
+    }
 
 
 # ------------------------------------------------------------------------------------------
@@ -285,13 +300,22 @@ def check_case(case_id: str, adapter_name: str, dtype: str, direction: str) -> d
     adapter = adapters.load(adapter_name)
     if isinstance(adapter, str):
         raise RuntimeError(adapter)
-    reason = unsupported_reason(adapter, case.layer, direction, case.cast_inputs(dtype),
-                                case.attrs, dtype)
+    reason = unsupported_reason(
+        adapter, case.layer, direction, case.cast_inputs(dtype), case.attrs, dtype
+    )
     if reason:
         raise NotImplementedError(reason)
     label = label_for(case.layer, case_id, adapter_name, dtype, direction)
-    stats, failure = compare(adapter, case.layer, direction, case.inputs, case.attrs, dtype,
-                             label=label, repro=repro_case(case_id, adapter_name, dtype, direction))
+    stats, failure = compare(
+        adapter,
+        case.layer,
+        direction,
+        case.inputs,
+        case.attrs,
+        dtype,
+        label=label,
+        repro=repro_case(case_id, adapter_name, dtype, direction),
+    )
     if failure:
         raise failure
     return stats

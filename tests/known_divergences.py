@@ -34,6 +34,7 @@ class Divergence:
         fields = zip(
             (self.layer, self.case, self.adapter, self.dtype, self.direction),
             (layer, case, adapter, dtype, direction),
+            strict=True,
         )
         return all(fnmatchcase(value, pattern) for pattern, value in fields)
 

@@ -124,9 +124,7 @@ def _grad_keys(backward, grad_out, inputs, attrs) -> list[str]:
 
 def _abs(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Absolute values of the floating inputs (indices and masks untouched)."""
-    return {
-        k: np.abs(v) if np.issubdtype(v.dtype, np.floating) else v for k, v in inputs.items()
-    }
+    return {k: np.abs(v) if np.issubdtype(v.dtype, np.floating) else v for k, v in inputs.items()}
 
 
 def _exact(keys, why: str = "exact op") -> Tolerance:
@@ -180,8 +178,12 @@ def _sum_of_terms(layer, direction, name, e, inputs, attrs, forward, backward, g
     absolute = _abs(inputs)
     if direction == "forward":
         mag = forward(**absolute, **attrs)
-        return _reduction(name, e, {"y": (_forward_length(layer, inputs, attrs), mag)},
-                          f"{layer} forward on |inputs|")
+        return _reduction(
+            name,
+            e,
+            {"y": (_forward_length(layer, inputs, attrs), mag)},
+            f"{layer} forward on |inputs|",
+        )
     if layer == "avgpool2d":
         mags = backward(np.abs(grad_out), **inputs, **attrs)
     else:
@@ -255,8 +257,9 @@ def _batchnorm(direction, name, e, inputs, attrs, grad_out) -> Tolerance:
     xhat_err = cond * (1 + h * cond)
     if direction == "forward":
         mag = np.abs(gamma) * xhat_err + np.abs(beta)
-        return _reduction(name, e, {"y": (n, mag.reshape(c))},
-                          "per channel |gamma| cond (1 + h cond) + |beta|")
+        return _reduction(
+            name, e, {"y": (n, mag.reshape(c))}, "per channel |gamma| cond (1 + h cond) + |beta|"
+        )
     g_max = g_abs.max(axis=(0, 2, 3))
     g_sum = g_abs.sum(axis=(0, 2, 3))
     sized = {
@@ -294,8 +297,9 @@ def _cross_entropy(direction, name, e, inputs, attrs, grad_out) -> Tolerance:
         if reduction == "none":
             return _reduction(name, e, {"y": (k, per_sample)}, "(2 max|z| + log K + 1) sum|t|")
         mag = per_sample * (n_samples if reduction == "sum" else 1)
-        return _reduction(name, e, {"y": (k + n_samples, mag)},
-                          "(2 max|z| + log K + 1) sum|t| (x N for sum)")
+        return _reduction(
+            name, e, {"y": (k + n_samples, mag)}, "(2 max|z| + log K + 1) sum|t| (x N for sum)"
+        )
     mag = (1 + t_sum) * float(np.abs(grad_out).max())
     if reduction == "mean":
         mag /= n_samples
@@ -339,8 +343,12 @@ def _keras_crossentropy(direction, name, e, inputs, attrs, grad_out) -> Toleranc
             return _reduction(name, e, {"y": (k, per_sample)}, "sum |t| (|log p| + 1)")
         samples = per_sample.size
         mag = float(per_sample.max()) * (samples if reduction == "sum" else 1)
-        return _reduction(name, e, {"y": (k + samples, mag)},
-                          "max over samples of sum |t| (|log p| + 1) (x N for sum)")
+        return _reduction(
+            name,
+            e,
+            {"y": (k + samples, mag)},
+            "max over samples of sum |t| (|log p| + 1) (x N for sum)",
+        )
     g = np.abs(np.asarray(grad_out, dtype=np.float64))
     if reduction == "none":
         g = np.expand_dims(g, axis)

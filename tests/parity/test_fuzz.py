@@ -165,8 +165,11 @@ def _reference_accepts(layer, inputs, attrs) -> bool:
 @pytest.mark.fuzz
 @pytest.mark.parametrize(
     ("layer", "adapter_name"),
-    [pytest.param(layer, name, id=f"{layer}-{name}")
-     for layer in FUZZ_LAYERS for name in adapters.names()],
+    [
+        pytest.param(layer, name, id=f"{layer}-{name}")
+        for layer in FUZZ_LAYERS
+        for name in adapters.names()
+    ],
 )
 def test_fuzz(request, layer, adapter_name):
     adapter = adapters.load(adapter_name)
@@ -190,14 +193,24 @@ def test_fuzz(request, layer, adapter_name):
             repro = _repro(layer, adapter_name, dtype, direction, config)
             note(f"reproduce with:\n{repro}")
             stats, failure = compare(
-                adapter, layer, direction, inputs, attrs, dtype,
-                label=f"fuzz {layer}-{adapter_name}-{dtype}-{direction}", repro=repro,
+                adapter,
+                layer,
+                direction,
+                inputs,
+                attrs,
+                dtype,
+                label=f"fuzz {layer}-{adapter_name}-{dtype}-{direction}",
+                repro=repro,
             )
             counts[direction] += 1
             best = worst[direction]
             if best is None or (stats["err_to_bound"] or 0) > (best["err_to_bound"] or 0):
-                worst[direction] = {**stats, "attrs": jsonable(attrs), "repro": repro,
-                                    "dtype": dtype}
+                worst[direction] = {
+                    **stats,
+                    "attrs": jsonable(attrs),
+                    "repro": repro,
+                    "dtype": dtype,
+                }
             if failure is not None:
                 raise failure
 
@@ -211,12 +224,28 @@ def test_fuzz(request, layer, adapter_name):
             if stats is None:
                 continue
             record = {
-                "layer": layer, "case": "fuzz", "adapter": adapter_name,
-                "framework_version": framework_version(adapter), "dtype": stats["dtype"],
-                "direction": direction, "provenance": "hypothesis (tests/parity/test_fuzz.py)",
-                "unsupported": None, "examples": counts[direction],
-                **{k: stats.get(k) for k in ("max_abs_err", "max_rel_err", "err_to_bound",
-                                             "tolerance", "kind", "attrs", "shapes", "repro")},
+                "layer": layer,
+                "case": "fuzz",
+                "adapter": adapter_name,
+                "framework_version": framework_version(adapter),
+                "dtype": stats["dtype"],
+                "direction": direction,
+                "provenance": "hypothesis (tests/parity/test_fuzz.py)",
+                "unsupported": None,
+                "examples": counts[direction],
+                **{
+                    k: stats.get(k)
+                    for k in (
+                        "max_abs_err",
+                        "max_rel_err",
+                        "err_to_bound",
+                        "tolerance",
+                        "kind",
+                        "attrs",
+                        "shapes",
+                        "repro",
+                    )
+                },
             }
             request.node.user_properties.append(("parity", record))
 
@@ -227,8 +256,11 @@ def _never_supported(adapter, layer) -> str | None:
         "conv2d": ({"x": np.zeros((1, 1, 3, 3)), "w": np.zeros((1, 1, 2, 2))}, {}),
         "maxpool2d": ({"x": np.zeros((1, 1, 4, 4))}, {"kernel_size": 2}),
         "avgpool2d": ({"x": np.zeros((1, 1, 4, 4))}, {"kernel_size": 2}),
-        "batchnorm2d": (fuzz_inputs("batchnorm2d", {"n": 2, "c": 1, "h": 2, "w": 2,
-                                                    "offset": 0.0, "scale": 1.0}, 0),
-                        {"training": True}),
+        "batchnorm2d": (
+            fuzz_inputs(
+                "batchnorm2d", {"n": 2, "c": 1, "h": 2, "w": 2, "offset": 0.0, "scale": 1.0}, 0
+            ),
+            {"training": True},
+        ),
     }[layer]
     return unsupported_reason(adapter, layer, "forward", plain[0], plain[1], "float32")

@@ -90,8 +90,14 @@ def test_parity(request, case_id, adapter_name, dtype, direction):
     label = label_for(case.layer, case_id, adapter_name, dtype, direction)
     try:
         stats, failure = compare(
-            adapter, case.layer, direction, case.inputs, case.attrs, dtype,
-            label=label, repro=repro,
+            adapter,
+            case.layer,
+            direction,
+            case.inputs,
+            case.attrs,
+            dtype,
+            label=label,
+            repro=repro,
         )
     except Exception as exc:
         record["error"] = f"{type(exc).__name__}: {exc}"
