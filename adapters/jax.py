@@ -29,12 +29,14 @@ backward is ``jax.vjp`` of that forward:
   ``rate = 1 - p``.  Eval mode runs stax's Dropout in ``mode="test"``.
 - signal.correlate / convolve / correlate2d / convolve2d: ``jax.scipy.signal``.
 
-Unsupported: max-pool backward with dilation > 1 (JAX: "VJP not implemented for
-select_and_gather (MaxPool) with window dilation"; the forward runs when
-``unsupported(..., direction="forward")`` is asked), dropout with p = 1 (stax's rate
-would be 0 and its formula divides by it),
-layers outside this list, and dtypes other than float32 / float64.  Everything else in
-the reference's attribute space is expressible through ``lax``'s own arguments.
+Unsupported: conv2d backward strided on both axes with any dilation > 1 (XLA:CPU aborts
+the process on some of these; see ``_xla_cpu_conv_abort``); max-pool backward with
+dilation > 1 (JAX: "VJP not implemented for select_and_gather (MaxPool) with window
+dilation"); dropout with p = 1 (stax's rate would be 0 and its formula divides by it);
+layers outside this list; dtypes other than float32 / float64.  The two backward-only
+rules let the forward run when ``unsupported(..., direction="forward")`` is asked.
+Everything else in the reference's attribute space is expressible through ``lax``'s own
+arguments.
 
 Numerics: ``load`` turns on ``jax_enable_x64`` (float64 cases run in float64; a global JAX
 setting), asks for the CPU platform when JAX has not started a backend yet, and every
@@ -144,6 +146,16 @@ class JaxAdapter:
                 "computes 'inputs / rate' for kept units: p = 1 has no finite formula"
             )
         dilation = pair(attrs.get("dilation", 1))
+        if layer == "conv2d" and direction != "forward" and _xla_cpu_conv_abort(attrs):
+            return (
+                "jax.vjp of lax.conv_general_dilated: XLA:CPU aborts the whole process "
+                "compiling the input gradient ('algebraic_simplifier.cc:586] Check failed: "
+                "computation->Accept(this) is OK (INVALID_ARGUMENT: Window dimensions do not "
+                "match RHS shape') for some convolutions strided on both axes and dilated on "
+                "a strided one (e.g. x (1,1,8,4), w (1,1,3,2), stride (2,2), padding "
+                "((0,0),(1,1)), dilation (2,1); jax 0.10.2); the adapter does not run that "
+                "family's backward"
+            )
         if layer == "maxpool2d" and direction != "forward" and dilation != (1, 1):
             return (
                 "jax.vjp of lax.reduce_window(max): VJP not implemented for select_and_gather "
@@ -228,30 +240,30 @@ class JaxAdapter:
         return y if b is None else y + b[None, :, None, None]
 
     def _pool_geometry(self, x, attrs, dilation):
-        """Window, strides, the padding lax gets, and the (lo, hi, extra) per spatial axis."""
+        """Window, strides, the padding lax gets, the (lo, hi) pairs, the ceil_mode extra
+        high cells per axis, and the window counts to keep (None: all)."""
         kernel = pair(attrs["kernel_size"])
         stride = pair(attrs.get("stride") or attrs["kernel_size"])
         padding = attrs.get("padding", 0)
         pads = padding_pairs(padding, x.shape[2:], kernel, stride, dilation)
-        ceil_mode = bool(attrs.get("ceil_mode", False))
-        extras = tuple(
-            _ceil_extra(x.shape[2 + a], kernel[a], stride[a], dilation[a], *pads[a])
-            if ceil_mode
-            else 0
+        if not attrs.get("ceil_mode", False):
+            if isinstance(padding, str):
+                return kernel, stride, padding.upper(), pads, (0, 0), None  # lax's own rule
+            return kernel, stride, ((0, 0), (0, 0), *pads), pads, (0, 0), None
+        geometry = [
+            _ceil_mode_windows(x.shape[2 + a], kernel[a], stride[a], dilation[a], *pads[a])
             for a in (0, 1)
-        )
-        if isinstance(padding, str) and not ceil_mode:
-            lax_padding = padding.upper()  # lax's own SAME / VALID rule
-        else:
-            lax_padding = ((0, 0), (0, 0), *_padded_high(pads, extras))
-        return kernel, stride, lax_padding, pads, extras
+        ]
+        extras = tuple(extra for _, extra in geometry)
+        lax_padding = ((0, 0), (0, 0), *_padded_high(pads, extras))
+        return kernel, stride, lax_padding, pads, extras, tuple(out for out, _ in geometry)
 
     def _maxpool2d(self, t, attrs):
         jax = self._jax
         x = t["x"]
         dilation = pair(attrs.get("dilation", 1))
-        kernel, stride, lax_padding, _, _ = self._pool_geometry(x, attrs, dilation)
-        return jax.lax.reduce_window(
+        kernel, stride, lax_padding, _, _, outs = self._pool_geometry(x, attrs, dilation)
+        y = jax.lax.reduce_window(
             x,
             jax.numpy.array(-jax.numpy.inf, x.dtype),
             jax.lax.max,
@@ -260,15 +272,18 @@ class JaxAdapter:
             lax_padding,
             window_dilation=(1, 1, *dilation),
         )
+        return _first_windows(y, outs)
 
     def _avgpool2d(self, t, attrs):
         jax = self._jax
         jnp, lax = jax.numpy, jax.lax
         x = t["x"]
-        kernel, stride, lax_padding, pads, extras = self._pool_geometry(x, attrs, (1, 1))
+        kernel, stride, lax_padding, pads, extras, outs = self._pool_geometry(x, attrs, (1, 1))
         zero = jnp.array(0, x.dtype)
         window, strides = (1, 1, *kernel), (1, 1, *stride)
-        total = lax.reduce_window(x, zero, lax.add, window, strides, lax_padding)
+        total = _first_windows(
+            lax.reduce_window(x, zero, lax.add, window, strides, lax_padding), outs
+        )
         divisor = attrs.get("divisor_override")
         if divisor is not None:
             return total / jnp.array(divisor, x.dtype)
@@ -279,7 +294,7 @@ class JaxAdapter:
             ones = jnp.pad(ones, ((0, 0), (0, 0), *pads), constant_values=1)
             explicit = ((0, 0), (0, 0), (0, extras[0]), (0, extras[1]))
         count = lax.reduce_window(ones, zero, lax.add, window, strides, explicit)
-        return total / count
+        return total / _first_windows(count, outs)
 
     def _relu(self, t, attrs):
         return self._jax.nn.relu(t["x"])
@@ -392,19 +407,35 @@ def _reduce(values, reduction: str):
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
+def _xla_cpu_conv_abort(attrs) -> bool:
+    """The family of conv2d attributes whose input gradient can abort XLA:CPU (a crash,
+    not an exception, so it has to be avoided rather than caught).  Found by this
+    project's fuzzing; a superset of the configurations seen to crash."""
+    stride, dilation = pair(attrs.get("stride", 1)), pair(attrs.get("dilation", 1))
+    return min(stride) > 1 and max(dilation) > 1
+
+
 def _padded_high(pads, extras) -> tuple[tuple[int, int], ...]:
     return tuple((lo, hi + extra) for (lo, hi), extra in zip(pads, extras, strict=True))
 
 
-def _ceil_extra(size, kernel, stride, dilation, pad_lo, pad_hi) -> int:
-    """High-side cells beyond ``pad_hi`` that torch's ``ceil_mode`` window count needs.
+def _first_windows(y, outs):
+    return y if outs is None else y[:, :, : outs[0], : outs[1]]
+
+
+def _ceil_mode_windows(size, kernel, stride, dilation, pad_lo, pad_hi) -> tuple[int, int]:
+    """torch's ``ceil_mode`` window count on one axis, and the high-side cells beyond
+    ``pad_hi`` that lax needs to produce at least that many windows.
 
     torch (aten/src/ATen/native/Pool.h, ``pooling_output_shape_pad_lr``): the count is
-    rounded up, minus one if the last window would start in the right padding.
+    rounded up, minus one if the last window would start in the right padding.  That
+    minus one can leave fewer windows than floor rounding would (only for a padding
+    torch itself refuses, wider than half the kernel); the caller then keeps the first
+    ``out`` windows.
     """
     span = (kernel - 1) * dilation + 1
     room = size + pad_lo + pad_hi - span
     out = -(-room // stride) + 1
     if (out - 1) * stride >= size + pad_lo:
         out -= 1
-    return max(0, (out - 1) * stride + span - (size + pad_lo + pad_hi))
+    return out, max(0, (out - 1) * stride + span - (size + pad_lo + pad_hi))
