@@ -210,7 +210,13 @@ class JaxAdapter:
             keys = tuple(k for k in _GRAD_KEYS.get(layer, ("x",)) if k in arrays)
         primals = {k: arrays[k] for k in keys}
         rest = {k: v for k, v in arrays.items() if k not in primals}
-        body = getattr(self, "_" + layer.replace(".", "_"))
+        if layer.startswith("signal."):
+
+            def body(t, attrs):
+                return self._signal(layer.partition(".")[2], t, attrs)
+
+        else:
+            body = getattr(self, "_" + layer)
 
         def fn(*values):
             return body(dict(zip(keys, values, strict=True)) | rest, attrs)
@@ -383,18 +389,6 @@ class JaxAdapter:
         import jax.scipy.signal as signal
 
         return getattr(signal, name)(t["in1"], t["in2"], mode=attrs.get("mode", "full"))
-
-    def _signal_correlate(self, t, attrs):
-        return self._signal("correlate", t, attrs)
-
-    def _signal_convolve(self, t, attrs):
-        return self._signal("convolve", t, attrs)
-
-    def _signal_correlate2d(self, t, attrs):
-        return self._signal("correlate2d", t, attrs)
-
-    def _signal_convolve2d(self, t, attrs):
-        return self._signal("convolve2d", t, attrs)
 
 
 def _reduce(values, reduction: str):
