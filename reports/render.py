@@ -83,6 +83,9 @@ def _cell(records: list[dict]) -> dict:
         "n": len(records),
         "counts": {o: n for o, n in counts.items() if n},
         "outcomes": " ".join(o for o in OUTCOMES if counts[o]),
+        # Share of each outcome, for the small bar under the cell's numbers.
+        "segments": [(o, round(100 * counts[o] / len(records), 2)) for o in OUTCOMES
+                     if counts[o]] if records else [],
     }
 
 
