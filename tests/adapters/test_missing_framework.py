@@ -1,0 +1,79 @@
+"""A missing framework skips only its own adapter's tests, with the reason.
+
+Each test runs a small pytest session in a subprocess with the framework made
+unimportable (tests/block_frameworks.py) and checks that the blocked adapter's parity
+tests skip as "not installed" while the same case still passes for an adapter that does
+not need the blocked framework.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import adapters
+from tests.cases import all_cases
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Top-level modules whose absence means "framework not installed" for each adapter.
+FRAMEWORK_MODULES = {
+    "torch": "torch",
+    "keras": "keras",
+    "tensorflow": "tensorflow",
+    "scipy": "scipy",
+    "jax": "jax,jaxlib",
+}
+#: A case every adapter supports (scipy via scipy.special.expit).
+_CASE = next(c.id for c in all_cases() if c.layer == "sigmoid")
+
+
+def test_every_adapter_has_its_framework_modules():
+    assert set(FRAMEWORK_MODULES) == set(adapters.names())
+
+
+def _run_blocked(blocked: str, selection: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["CNN_PARITY_BLOCK"] = blocked
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "tests.block_frameworks",
+        "-o",
+        "addopts=",
+        "-p",
+        "no:cacheprovider",
+        "--no-header",
+        "--no-parity-report",
+        "-rs",
+        "-q",
+        "tests/parity/test_parity.py",
+        "-k",
+        selection,
+    ]
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.mark.parametrize("adapter", sorted(FRAMEWORK_MODULES))
+def test_blocked_framework_skips_its_adapter_with_the_reason(adapter):
+    # scipy needs none of the others, so it is the witness that the rest still runs
+    # (for the scipy adapter itself the witness is the torch adapter).
+    witness = "torch" if adapter == "scipy" else "scipy"
+    if isinstance(adapters.load(witness), str):
+        pytest.skip(f"witness adapter {witness} is not installed here")
+    done = _run_blocked(
+        FRAMEWORK_MODULES[adapter],
+        f"{_CASE} and float64 and forward and ({adapter} or {witness})",
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "1 passed, 1 skipped" in out, out
+    assert f"{adapter} not installed" in out, out
