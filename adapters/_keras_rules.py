@@ -16,10 +16,32 @@ from adapters import _tf_common as common
 
 
 def unsupported(adapter, layer, inputs, attrs, dtype: np.dtype, direction) -> str | None:
+    from adapters.keras import PLANS
+
+    if layer not in PLANS:
+        return _no_keras_layer(adapter, layer)
+    if dtype not in (np.float32, np.float64):
+        return f"keras adapter: runs float32 and float64 only, not {dtype}"
     rule = _RULES.get(layer)
     reason = rule(adapter, inputs, attrs, dtype, direction) if rule else None
     if reason is None and dtype == np.float64:
         reason = _float64_reason(adapter, layer, inputs, attrs)
+    return reason
+
+
+def _no_keras_layer(adapter, layer) -> str:
+    """Layers outside Keras' layers and losses (the API issue 3 asks this adapter to use)."""
+    reason = f"keras adapter: no keras.layers layer or keras.losses loss for layer {layer!r}"
+    if layer.startswith("signal."):
+        function = layer.partition(".")[2]
+        reason += (
+            f" (scipy.signal.{function} is a signal-processing function; "
+            "Keras' convolution layers are the conv2d cases"
+        )
+        ops = getattr(getattr(adapter.api.keras, "ops", None), function, None)
+        if ops is not None:
+            reason += f", and keras.ops.{function} is a NumPy-style op, not a layer"
+        reason += ")"
     return reason
 
 

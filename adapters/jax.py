@@ -154,7 +154,8 @@ class JaxAdapter:
                 "match RHS shape') for some convolutions strided on both axes and dilated on "
                 "a strided one (e.g. x (1,1,8,4), w (1,1,3,2), stride (2,2), padding "
                 "((0,0),(1,1)), dilation (2,1); jax 0.10.2); the adapter does not run that "
-                "family's backward"
+                f"family's backward (known framework crash {XLA_CPU_CONV_ABORT!r} in "
+                "tests/known_divergences.py)"
             )
         if layer == "maxpool2d" and direction != "forward" and dilation != (1, 1):
             return (
@@ -401,10 +402,16 @@ def _reduce(values, reduction: str):
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
+#: The key of this crash's entry in tests/known_divergences.py (its evidence and the
+#: state of an upstream issue live there).
+XLA_CPU_CONV_ABORT = "jax-xla-cpu-conv-grad-abort"
+
+
 def _xla_cpu_conv_abort(attrs) -> bool:
     """The family of conv2d attributes whose input gradient can abort XLA:CPU (a crash,
     not an exception, so it has to be avoided rather than caught).  Found by this
-    project's fuzzing; a superset of the configurations seen to crash."""
+    project's fuzzing; a superset of the configurations seen to crash.  Declared in
+    tests/known_divergences.py as ``XLA_CPU_CONV_ABORT``."""
     stride, dilation = pair(attrs.get("stride", 1)), pair(attrs.get("dilation", 1))
     return min(stride) > 1 and max(dilation) > 1
 

@@ -4,8 +4,11 @@ Layers: Conv2D (ZeroPadding2D before it for explicit padding: the Keras API for 
 symmetric or asymmetric zero padding), MaxPooling2D, AveragePooling2D, Dense,
 BatchNormalization, Dropout, Flatten, ReLU, Activation("sigmoid"/"tanh"), Softmax;
 losses CategoricalCrossentropy(from_logits=True) (probability targets),
-SparseCategoricalCrossentropy(from_logits=True) (index targets), MeanSquaredError, with
-reduction "mean" -> "sum_over_batch_size", "sum", "none".  Float64 cases build layers and
+SparseCategoricalCrossentropy(from_logits=True) (index targets), MeanSquaredError, and
+for the reference's ``cross_entropy.categorical_crossentropy`` (Keras' own loss on
+probabilities) CategoricalCrossentropy(from_logits=False, axis=...), with reduction
+"mean" -> "sum_over_batch_size", "sum", "none".  The SciPy view (``signal.*``) has no
+Keras layer or loss and is reported unsupported.  Float64 cases build layers and
 losses with ``dtype="float64"``.
 
 Layout: arrays arrive and leave in the reference's layout.  Conv2D, the poolings and
@@ -182,7 +185,9 @@ class KerasAdapter:
 
     # -- plans ------------------------------------------------------------------------
     def _plan(self, layer, inputs, attrs) -> _Plan:
-        return getattr(self, f"_plan_{layer}")(inputs, attrs, _float_dtype(inputs))
+        if layer not in PLANS:
+            raise ValueError(self.unsupported(layer, inputs, attrs, _float_dtype(inputs)))
+        return getattr(self, PLANS[layer])(inputs, attrs, _float_dtype(inputs))
 
     def _built(self, layer, input_shape, weights):
         layer.build(input_shape)
@@ -327,12 +332,46 @@ class KerasAdapter:
             grad_layouts=layouts,
         )
 
+    def _plan_categorical_crossentropy(self, inputs, attrs, dtype):
+        """Keras' crossentropy on probabilities: it renormalises and clips them itself."""
+        target = inputs["target"]
+        loss = self.api.loss(
+            "CategoricalCrossentropy",
+            attrs.get("reduction", "mean"),
+            dtype,
+            from_logits=False,
+            axis=int(attrs.get("axis", -1)),
+        )
+        return _Plan(
+            {"probs": inputs["probs"]}, lambda v, call: loss(self.api.tensor(target), v["probs"])
+        )
+
     def _plan_mse(self, inputs, attrs, dtype):
         target = inputs["target"]
         loss = self.api.loss("MeanSquaredError", attrs.get("reduction", "mean"), dtype)
         return _Plan(
             {"pred": inputs["pred"]}, lambda v, call: loss(self.api.tensor(target), v["pred"])
         )
+
+
+#: reference layer name -> the KerasAdapter method that plans it.  Anything else is
+#: unsupported (``_keras_rules.unsupported`` says why).
+PLANS = {
+    "conv2d": "_plan_conv2d",
+    "maxpool2d": "_plan_maxpool2d",
+    "avgpool2d": "_plan_avgpool2d",
+    "relu": "_plan_relu",
+    "sigmoid": "_plan_sigmoid",
+    "tanh": "_plan_tanh",
+    "softmax": "_plan_softmax",
+    "flatten": "_plan_flatten",
+    "linear": "_plan_linear",
+    "batchnorm2d": "_plan_batchnorm2d",
+    "dropout": "_plan_dropout",
+    "cross_entropy": "_plan_cross_entropy",
+    "cross_entropy.categorical_crossentropy": "_plan_categorical_crossentropy",
+    "mse": "_plan_mse",
+}
 
 
 def _float_dtype(inputs) -> str:

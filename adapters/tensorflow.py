@@ -57,6 +57,15 @@ class TfNnAdapter:
         return common.tf_determinism_flags(self.tf)
 
     def unsupported(self, layer, inputs, attrs, dtype, *, direction=None) -> str | None:
+        if layer == "cross_entropy.categorical_crossentropy":
+            return self._no_probability_crossentropy()
+        if layer not in BUILDS:
+            return (
+                f"tf.nn adapter: layer {layer!r} has no counterpart among the tf.nn ops "
+                "it runs (tf.nn.conv2d serves the conv2d cases)"
+            )
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            return f"tf.nn adapter: runs float32 and float64 only, not {np.dtype(dtype)}"
         rule = getattr(self, f"_unsupported_{layer}", None)
         if rule is None:
             return None
@@ -120,7 +129,24 @@ class TfNnAdapter:
             dilation,
         )
         candidates = ["VALID", "SAME"] + ([pads] if dilation == (1, 1) else [])
-        if common.matching_tf_padding(size, attrs, candidates, average=False, dilation=dilation):
+        padding = common.matching_tf_padding(
+            size, attrs, candidates, average=False, dilation=dilation
+        )
+        if padding == "SAME" and dilation != (1, 1):
+            return (
+                "tf.nn.pool (the dilated tf.nn pooling): the reference's windows are TF's "
+                "'SAME' ones, but "
+                + common.refusal(
+                    lambda: self.tf.nn.pool(
+                        np.zeros((1, 4, 4, 1), "float32"),
+                        [2, 2],
+                        "MAX",
+                        padding="SAME",
+                        dilations=list(dilation),
+                    )
+                )
+            )
+        if padding is not None:
             return None
         return (
             f"{common.signature(self.tf.nn.max_pool2d, 'tf.nn.max_pool2d')} has no ceil_mode "
@@ -146,6 +172,16 @@ class TfNnAdapter:
             f"{common.pooling_summary(attrs)} on {tuple(size)}"
         )
 
+    def _no_probability_crossentropy(self):
+        op = self.tf.nn.softmax_cross_entropy_with_logits
+        signature = common.signature(op, "tf.nn.softmax_cross_entropy_with_logits")
+        logits = common.doc_line(op, "logits:")
+        return (
+            "tf.nn has no crossentropy on probabilities (Keras' categorical_crossentropy "
+            f"renormalises and clips them); its crossentropy, {signature}, takes logits: "
+            f"`{logits}`"
+        )
+
     def _unsupported_dropout(self, inputs, attrs, dtype, direction):
         if attrs.get("training", True):
             return None
@@ -159,6 +195,8 @@ class TfNnAdapter:
         ``run(tensors, keep_tensor=False)`` giving ``(out, out_in_reference_layout,
         grad_out_to_tf_layout)``."""
         tf = self.tf
+        if layer not in BUILDS:
+            raise ValueError(self.unsupported(layer, inputs, attrs, np.float64))
         build = getattr(self, f"_build_{layer}")
         tensors, fn, to_ref, to_tf = build(inputs, attrs)
         tensors = {k: tf.constant(v) for k, v in tensors.items()}
@@ -344,6 +382,26 @@ class TfNnAdapter:
             return _reduce(tf, tf.square(v["pred"] - tf.constant(target)), reduction)
 
         return {"pred": inputs["pred"]}, fn, _same, _same
+
+
+#: The reference layers this adapter builds (each has a ``_build_<layer>`` method).
+BUILDS = frozenset(
+    {
+        "conv2d",
+        "maxpool2d",
+        "avgpool2d",
+        "relu",
+        "sigmoid",
+        "tanh",
+        "softmax",
+        "flatten",
+        "linear",
+        "batchnorm2d",
+        "dropout",
+        "cross_entropy",
+        "mse",
+    }
+)
 
 
 def _reduce(tf, values, reduction):

@@ -148,6 +148,38 @@ def test_mse_averages_the_last_axis_first(adapter):
     )
 
 
+def test_categorical_crossentropy_on_probabilities(adapter):
+    # Keras renormalises each row and clips to [eps, 1 - eps] (keras.config.epsilon(),
+    # 1e-7) before -sum(target * log p); written out here in float64.
+    rng = np.random.default_rng(9)
+    probs = rng.uniform(0.1, 1.0, (3, 4))
+    probs[0] = [1.0, 1e-12, 0.5, 0.5]  # one entry clipped up to eps after renormalising
+    target = rng.dirichlet(np.ones(4), 3)
+    inputs = {"probs": probs, "target": target}
+    p = np.clip(probs / probs.sum(axis=-1, keepdims=True), 1e-7, 1 - 1e-7)
+    per_sample = -(target * np.log(p)).sum(axis=-1)
+    layer = "cross_entropy.categorical_crossentropy"
+    for reduction, want in (("mean", per_sample.mean()), ("none", per_sample)):
+        attrs = {"reduction": reduction}
+        assert adapter.unsupported(layer, inputs, attrs, np.float64) is None
+        np.testing.assert_allclose(adapter.forward(layer, inputs, attrs), want, rtol=1e-12)
+    grads = adapter.backward(layer, np.ones(3), inputs, {"reduction": "none"})
+    assert set(grads) == {"probs"}
+    assert grads["probs"].shape == probs.shape
+    # Through the renormalisation: scaling a row leaves the loss unchanged, so the
+    # gradient is orthogonal to that row (Euler, degree-0 homogeneity).
+    np.testing.assert_allclose((grads["probs"] * probs).sum(axis=-1), 0.0, atol=1e-12)
+
+
+def test_signal_layers_have_reasons(adapter):
+    signal = {"in1": np.ones(5), "in2": np.ones(2)}
+    for layer in ("signal.correlate", "signal.convolve", "signal.convolve2d"):
+        reason = adapter.unsupported(layer, signal, {"mode": "valid"}, np.float32)
+        assert "no keras.layers layer or keras.losses loss" in reason
+        with pytest.raises(ValueError, match=layer):
+            adapter.forward(layer, signal, {"mode": "valid"})
+
+
 def test_dropout_reads_keras_scale_and_eval_is_identity(adapter):
     rng = np.random.default_rng(7)
     x, mask = rng.standard_normal((4, 10)), rng.random((4, 10)) >= 0.2

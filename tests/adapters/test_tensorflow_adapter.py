@@ -145,6 +145,34 @@ def test_dilated_pooling_needs_stride_one(adapter, tf):
     np.testing.assert_array_equal(got[0, 0], want)
 
 
+def test_dilated_same_pooling_is_refused_by_tensorflow(adapter, tf):
+    # k2 s1 d2 with padding 1 on 3x3 has exactly TF's SAME windows; tf.nn.pool refuses.
+    with pytest.raises(ValueError, match="'SAME' padding is not implemented"):
+        tf.nn.pool(np.zeros((1, 3, 3, 1)), [2, 2], "MAX", padding="SAME", dilations=[2, 2])
+    x = {"x": np.arange(9.0).reshape(1, 1, 3, 3)}
+    attrs = {"kernel_size": 2, "stride": 1, "padding": 1, "dilation": 2}
+    reason = adapter.unsupported("maxpool2d", x, attrs, np.float32)
+    assert "'SAME' padding is not implemented for `dilation_rate` > 1" in reason
+    # Neighbour: the same dilated window without padding is TF's VALID and runs: one
+    # window over the four corners.
+    valid = {**attrs, "padding": 0}
+    assert adapter.unsupported("maxpool2d", x, valid, np.float32) is None
+    np.testing.assert_array_equal(adapter.forward("maxpool2d", x, valid), [[[[8.0]]]])
+
+
+def test_layers_without_a_tf_nn_op_have_reasons(adapter, tf):
+    probs = np.full((2, 3), 1 / 3)
+    inputs = {"probs": probs, "target": probs}
+    reason = adapter.unsupported("cross_entropy.categorical_crossentropy", inputs, {}, np.float32)
+    assert "tf.nn.softmax_cross_entropy_with_logits(labels, logits" in reason
+    assert "unnormalized log probabilities" in reason  # its own docstring
+    signal = {"in1": np.ones(5), "in2": np.ones(2)}
+    for layer in ("signal.correlate", "signal.convolve", "signal.correlate2d"):
+        assert layer in adapter.unsupported(layer, signal, {"mode": "valid"}, np.float64)
+        with pytest.raises(ValueError, match="no counterpart"):
+            adapter.forward(layer, signal, {"mode": "valid"})
+
+
 def test_dropout_scale_and_no_inference_mode(adapter, tf):
     # tf.nn.dropout: "the remaining elements are scaled up by 1.0 / (1 - rate)"
     # (https://www.tensorflow.org/api_docs/python/tf/nn/dropout).

@@ -1,0 +1,70 @@
+"""The declared list of framework divergences is well formed, and every bug that aborts the
+process (enforced as "unsupported") is tied both ways to the adapter that refuses it and
+to the test that demonstrates it in a child process."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import adapters
+from tests import known_divergences
+from tests.known_divergences import DIVERGENCES
+
+ROOT = Path(__file__).resolve().parents[2]
+REFUSED = [d for d in DIVERGENCES if d.enforced == "unsupported"]
+
+
+@pytest.mark.parametrize("entry", DIVERGENCES, ids=lambda d: d.key or d.reason[:40])
+def test_entry_is_well_formed(entry):
+    assert entry.enforced in ("xfail", "unsupported")
+    assert entry.adapter in adapters.names()
+    assert entry.issue is None or entry.issue.startswith("https://github.com/")
+    if entry.issue is None:
+        # Without a link the entry must say that no upstream issue was found.
+        assert "no upstream" in entry.reason.lower()
+
+
+def test_refused_keys_are_unique_and_found():
+    keys = [d.key for d in REFUSED]
+    assert all(keys)
+    assert len(set(keys)) == len(keys)
+    for entry in REFUSED:
+        assert known_divergences.refused(entry.key) is entry
+    with pytest.raises(KeyError):
+        known_divergences.refused("no-such-entry")
+
+
+@pytest.mark.parametrize("entry", REFUSED, ids=lambda d: d.key)
+def test_refused_entry_is_never_an_in_process_xfail(entry):
+    # A refused family never runs, so it must not turn the matching ids into xfails
+    # (which would XPASS-fail on every skipped case's neighbours that do run).
+    fields = (entry.layer, "any_case", entry.adapter, "float32", "backward")
+    assert known_divergences.marks(*fields) == []
+
+
+@pytest.mark.parametrize("entry", REFUSED, ids=lambda d: d.key)
+def test_refused_entry_evidence_test_exists(entry):
+    path, _, name = entry.evidence.partition("::")
+    tree = ast.parse((ROOT / path).read_text())
+    functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert name in functions, f"{entry.evidence} does not exist"
+
+
+def test_jax_adapter_refusal_names_the_xla_cpu_abort_entry():
+    jax_adapter = adapters.load("jax")
+    if isinstance(jax_adapter, str):
+        pytest.skip(jax_adapter)
+    from adapters.jax import XLA_CPU_CONV_ABORT
+
+    entry = known_divergences.refused(XLA_CPU_CONV_ABORT)
+    # The crashing example the entry quotes.
+    attrs = {"stride": (2, 2), "padding": ((0, 0), (1, 1)), "dilation": (2, 1)}
+    inputs = {"x": np.ones((1, 1, 8, 4)), "w": np.ones((1, 1, 3, 2))}
+    reason = jax_adapter.unsupported("conv2d", inputs, attrs, np.float32, direction="backward")
+    assert reason is not None
+    assert repr(entry.key) in reason
+    assert "tests/known_divergences.py" in reason
