@@ -270,9 +270,11 @@ class JaxAdapter:
         x = t["x"]
         dilation = pair(attrs.get("dilation", 1))
         kernel, stride, lax_padding, _, _, outs = self._pool_geometry(x, attrs, dilation)
+        # A NumPy (concrete) init value: lax then uses its max-pool primitive, which has a
+        # VJP; a jnp array would be a tracer under jax.jit and lose it.
         y = jax.lax.reduce_window(
             x,
-            jax.numpy.array(-jax.numpy.inf, x.dtype),
+            np.array(-np.inf, x.dtype),
             jax.lax.max,
             (1, 1, *kernel),
             (1, 1, *stride),
@@ -286,7 +288,7 @@ class JaxAdapter:
         jnp, lax = jax.numpy, jax.lax
         x = t["x"]
         kernel, stride, lax_padding, pads, extras, outs = self._pool_geometry(x, attrs, (1, 1))
-        zero = jnp.array(0, x.dtype)
+        zero = np.array(0, x.dtype)  # concrete under jax.jit, as in _maxpool2d
         window, strides = (1, 1, *kernel), (1, 1, *stride)
         total = _first_windows(
             lax.reduce_window(x, zero, lax.add, window, strides, lax_padding), outs
@@ -375,10 +377,12 @@ class JaxAdapter:
         scales kept units to ``1 / rate`` (the formula ``_dropout`` applies)."""
         jax = self._jax
         _, apply_fun = self._stax().Dropout(rate, mode="train")
-        ones = jax.numpy.ones(_DROPOUT_PROBE_SIZE, dtype)
-        probe = np.asarray(apply_fun((), ones, rng=jax.random.PRNGKey(_DROPOUT_PROBE_SEED)))
+        # Concrete values even while jax.jit traces the layer (the benchmarks compile it).
+        with jax.ensure_compile_time_eval():
+            ones = jax.numpy.ones(_DROPOUT_PROBE_SIZE, dtype)
+            probe = np.asarray(apply_fun((), ones, rng=jax.random.PRNGKey(_DROPOUT_PROBE_SEED)))
+            expected = np.asarray(ones[:1] / rate)[0]
         kept = probe[probe != 0]
-        expected = np.asarray(ones[:1] / rate)[0]
         fraction = kept.size / probe.size
         if not (np.all(kept == expected) and abs(fraction - rate) < 0.05):
             raise RuntimeError(

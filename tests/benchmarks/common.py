@@ -1,0 +1,130 @@
+"""What every benchmark shares: the adapters under benchmark (the reference included, as
+``reference``), their versions for ``extra_info``, the reference's own timed callable, and
+the check that a benchmark's result matches the reference.
+
+The check is the parity suite's (``tests.harness.assert_parity`` under the tolerance policy
+of ``tests.tolerances``): float32 result against the reference in float64 on the same
+float32 inputs.  Expected values and bounds depend only on the shape and direction, so they
+are computed once per process and shared by the adapters.
+"""
+
+from __future__ import annotations
+
+import platform
+from functools import cache
+
+import numpy as np
+import pytest
+
+import adapters
+from adapters._bench import Prepared
+from tests.benchmarks.shapes import BenchShape
+from tests.harness import as_float64, assert_parity, reference_functions, seed_for
+from tests.tolerances import tolerance
+
+DTYPE = "float32"
+DIRECTIONS = ("forward", "backward")
+ADAPTERS = ("reference", *adapters.names())
+
+
+def load(name: str):
+    """The loaded adapter, or ``pytest.skip`` with the reason it is missing."""
+    if name == "reference":
+        return None
+    adapter = adapters.load(name)
+    if isinstance(adapter, str):
+        pytest.skip(f"{name}: {adapter}")
+    return adapter
+
+
+def extra_info(name: str, adapter, shape: BenchShape, direction: str, execution: str) -> dict:
+    """``extra_info`` of one benchmark: adapter, framework + version, NumPy, and the case."""
+    if adapter is None:
+        framework, version = "reference (NumPy)", np.__version__
+    else:
+        framework, version = name, adapter.version()
+    return {
+        "adapter": name,
+        "framework": framework,
+        "version": str(version),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "layer": shape.layer,
+        "shape": shape.id,
+        "direction": direction,
+        "dtype": DTYPE,
+        "execution": execution,
+        "provenance": shape.provenance,
+        "input_shapes": {k: list(v) for k, (v, _) in shape.inputs.items()},
+    }
+
+
+@cache
+def inputs_of(shape: BenchShape) -> dict[str, np.ndarray]:
+    return shape.make_inputs()
+
+
+@cache
+def grad_out_of(shape: BenchShape) -> np.ndarray:
+    """float32 cotangent with the forward output's shape (seeded by the shape's label)."""
+    forward, _ = reference_functions(shape.layer)
+    out_shape = np.shape(forward(**inputs_of(shape), **shape.attrs))
+    rng = np.random.default_rng(seed_for(shape.label + "-grad_out"))
+    return np.asarray(rng.standard_normal(out_shape)).astype(DTYPE)
+
+
+def prepare_reference(shape: BenchShape, direction: str) -> Prepared:
+    """The reference on float32 inputs: the call itself, nothing to set up or convert."""
+    forward, backward = reference_functions(shape.layer)
+    inputs, attrs = inputs_of(shape), shape.attrs
+    if direction == "forward":
+        return Prepared(lambda: forward(**inputs, **attrs), _same, "NumPy")
+    grad_out = grad_out_of(shape)
+    return Prepared(lambda: backward(grad_out, **inputs, **attrs), _same, "NumPy")
+
+
+@cache
+def _expected(shape: BenchShape, direction: str):
+    """``(expected outputs, tolerance)``: float64 reference on the float32 inputs."""
+    forward, backward = reference_functions(shape.layer)
+    ref_inputs = as_float64(inputs_of(shape))
+    if direction == "forward":
+        expected = {"y": forward(**ref_inputs, **shape.attrs)}
+        grad_out = None
+    else:
+        grad_out = grad_out_of(shape).astype(np.float64)
+        expected = backward(grad_out, **ref_inputs, **shape.attrs)
+    policy = tolerance(
+        shape.layer,
+        direction,
+        ref_inputs,
+        shape.attrs,
+        DTYPE,
+        forward=forward,
+        backward=backward,
+        grad_out=grad_out,
+    )
+    return expected, policy
+
+
+def check(result, shape: BenchShape, direction: str, name: str) -> None:
+    """Assert a benchmark's result (reference layout) matches the float64 reference."""
+    expected, policy = _expected(shape, direction)
+    actual = {"y": result} if direction == "forward" else dict(result)
+    missing = sorted(set(expected) - set(actual))
+    assert not missing, f"{name} returned no gradient for {missing}"
+    for key, want in expected.items():
+        assert_parity(
+            actual[key],
+            want,
+            bound=policy.bounds[key],
+            kind=policy.kind,
+            dtype=DTYPE,
+            label=f"benchmark {shape.group(direction)} {name} [{key}]",
+            repro=f"pytest tests/benchmarks -k '{shape.layer} and {shape.id} and {name}'",
+            rule=policy.rule,
+        )
+
+
+def _same(value):
+    return value
