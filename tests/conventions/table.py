@@ -138,8 +138,10 @@ ROWS: tuple[Convention, ...] = (
         sources=(
             "https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html "
             "(momentum 0.1; 'calculated via the unbiased estimator')",
-            "https://keras.io/api/layers/normalization_layers/batch_normalization/ "
-            "(moving_mean * momentum + mean(batch) * (1 - momentum))",
+            "https://tensorflow.org/versions/r2.10/api_docs/python/tf/keras/layers/"
+            "BatchNormalization (momentum=0.99; moving averages of the batch statistics)",
+            "keras-team/keras keras/src/layers/normalization/batch_normalization.py call "
+            "(moving_mean * momentum + mean * (1 - momentum); ops.moments: biased variance)",
         ),
         notes=(
             "Seed 001 (/work/shared/seeds/001_*.txt, BatchNormalization) uses the Keras form "
@@ -168,7 +170,8 @@ ROWS: tuple[Convention, ...] = (
         versions=f"{_TORCH_213}; {_KERAS_315} (same defaults in tf.keras 2.x docs)",
         sources=(
             "https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html (eps=1e-05)",
-            "https://keras.io/api/layers/normalization_layers/batch_normalization/ (epsilon=0.001)",
+            "https://tensorflow.org/versions/r2.10/api_docs/python/tf/keras/layers/"
+            "BatchNormalization (epsilon=0.001)",
         ),
         notes="Seed 001 adds 10e-7 = 1e-6 to the variance.",
     ),
