@@ -6,9 +6,21 @@ x[n, g*C/groups + c, i*sh + ky*dh - top, j*sw + kx*dw - left]`` with zeros outsi
 ``padding`` is an int, (ph, pw), ((top, bottom), (left, right)), "valid" or "same"
 (TF SAME_UPPER, see ``reference._windows``).
 
-Computation: one im2col buffer (C*kh*kw, N*out_h*out_w) per group and one BLAS matmul
-per group; the (M, N, ...) product is then copied to NCHW with the bias added.  Mixed
-input dtypes compute in ``np.result_type(x, w, b)``; float32 stays float32.
+Two forward paths compute the same sums in different orders:
+
+- ``forward_im2col`` (the plain one, also used for strided convolutions): one im2col
+  buffer (C*kh*kw, N*out_h*out_w) per group and one BLAS matmul per group; the
+  (M, N, ...) product is then copied to NCHW with the bias added.
+- ``forward`` at stride 1 (``_forward_rows``): a few images at a time, each padded into
+  a reused buffer and flattened row-major, so that kernel tap (ky, kx) of every output
+  pixel is the padded image shifted by ``ky*dh*Wp + kx*dw`` elements: the im2col block
+  of an image is kh*kw contiguous runs of out_h*Wp elements, copied as long runs.  The
+  GEMM computes Wp - out_w extra columns per output row (windows that wrap around the
+  row) and the copy to NCHW drops them.  Chunks keep the buffers cache-sized, so this
+  path's peak extra memory is the output plus a few MiB, whatever the batch.
+  ``tests/reference/test_conv2d_paths.py`` holds it to ``forward_im2col``.
+
+Mixed input dtypes compute in ``np.result_type(x, w, b)``; float32 stays float32.
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from reference._checks import float_array
 from reference._windows import Window2d, window2d
@@ -63,6 +76,18 @@ def _grouped_cols(x: np.ndarray, geometry: Window2d, groups: int) -> np.ndarray:
 def forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """``y`` (N, M, out_h, out_w) in the inputs' float dtype."""
     x, w, b, geometry, dtype = _prepare(x, w, b, stride, padding, dilation, groups)
+    if geometry.h.stride == geometry.w.stride == 1:
+        return _forward_rows(x, w, b, geometry, groups, dtype)
+    return _forward_im2col(x, w, b, geometry, groups, dtype)
+
+
+def forward_im2col(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    """``forward`` through one plain im2col matrix and one GEMM per group (any stride)."""
+    x, w, b, geometry, dtype = _prepare(x, w, b, stride, padding, dilation, groups)
+    return _forward_im2col(x, w, b, geometry, groups, dtype)
+
+
+def _forward_im2col(x, w, b, geometry: Window2d, groups: int, dtype) -> np.ndarray:
     n, m = x.shape[0], w.shape[0]
     oh, ow = geometry.out
     cols = _grouped_cols(x, geometry, groups)
@@ -74,6 +99,61 @@ def forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1) -> np.nd
         np.copyto(y, y_mn)
     else:
         np.add(y_mn, b.astype(dtype, copy=False)[:, None, None], out=y)
+    return y
+
+
+#: Size the stride-1 path aims its per-chunk im2col buffer at: about one core's L2 cache,
+#: so the GEMM reads what the copy just wrote from cache, while a chunk of several images
+#: still gives the GEMM enough columns to use every BLAS thread.
+_CHUNK_BYTES = 1 << 20
+
+
+def _forward_rows(x, w, b, geometry: Window2d, groups: int, dtype) -> np.ndarray:
+    """Stride-1 forward, a chunk of images at a time (see the module docstring).
+
+    In an image padded to (Hp, Wp) and flattened, output pixel (i, j) tap (ky, kx) reads
+    element ``(i + ky*dh)*Wp + j + kx*dw``: for each tap, the outputs i < out_h,
+    j < Wp form the run ``[ky*dh*Wp + kx*dw, ... + out_h*Wp)``.  Columns j >= out_w are
+    windows that wrap into the next row; they are computed and dropped.  The last tap's
+    run ends (kw - 1)*dw elements past the image, so the flat buffer has that many more
+    zeros.
+    """
+    n, c, h, wd = x.shape
+    m = w.shape[0]
+    kh, kw = geometry.kernel
+    dh, dw = geometry.h.dilation, geometry.w.dilation
+    oh, ow = geometry.out
+    (top, bottom), (left, right) = geometry.padding
+    hp, wp = h + top + bottom, wd + left + right
+    run = oh * wp
+    per_image = c * kh * kw * run * np.dtype(dtype).itemsize
+    chunk = max(1, min(n, _CHUNK_BYTES // max(per_image, 1)))
+    flat = np.zeros((chunk, c, hp * wp + (kw - 1) * dw), dtype=dtype)
+    padded = flat[:, :, : hp * wp].reshape(chunk, c, hp, wp)
+    interior = padded[:, :, top : top + h, left : left + wd]  # the borders stay zero
+    runs = sliding_window_view(flat, run, axis=2)  # runs[i, ch, s] = flat[i, ch, s : s + run]
+    cols_buffer = np.empty(c * kh * kw * chunk * run, dtype=dtype)
+    product_buffer = np.empty(m * chunk * run, dtype=dtype)
+    w_groups = w.reshape(groups, m // groups, -1)
+    bias = None if b is None else b.astype(dtype, copy=False)[:, None, None]
+    y = np.empty((n, m, oh, ow), dtype=dtype)
+    for first in range(0, n, chunk):
+        count = min(chunk, n - first)
+        interior[:count] = x[first : first + count]
+        # (C, kh, kw, count, run): channel-and-tap major, one GEMM per group and chunk.
+        cols = cols_buffer[: c * kh * kw * count * run].reshape(c, kh, kw, count, run)
+        for ky in range(kh):
+            start = ky * dh * wp
+            taps = runs[:count, :, start : start + (kw - 1) * dw + 1 : dw]  # (count, C, kw, run)
+            np.copyto(cols[:, ky], taps.transpose(1, 2, 0, 3))
+        product = product_buffer[: m * count * run].reshape(groups, m // groups, count * run)
+        np.matmul(w_groups, cols.reshape(groups, -1, count * run), out=product)
+        # (M, count, out_h, Wp) -> NCHW, dropping the wrapped columns.
+        kept = product.reshape(m, count, oh, wp)[..., :ow].transpose(1, 0, 2, 3)
+        if bias is None:
+            np.copyto(y[first : first + count], kept)
+        else:
+            np.add(kept, bias, out=y[first : first + count])
     return y
 
 
