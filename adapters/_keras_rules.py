@@ -7,12 +7,19 @@ a case Keras' arguments cannot express is reported, not rebuilt from other ops.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from functools import cache
 
 import numpy as np
 
 from adapters import _tf_common as common
+
+#: Keys of the framework bugs this module refuses; each names an entry of
+#: tests/known_divergences.py (issue link, evidence test).
+FLOAT64_DEMOTED = "keras-float64-demoted-to-float32"
+SAME_AVERAGE_REPLICATES = "keras-torch-same-average-pool-replicates-edge"
+ONE_FILTER_CONV_GRAD = "keras-torch-one-filter-conv-grad-weight-contiguous"
 
 
 def unsupported(adapter, layer, inputs, attrs, dtype: np.dtype, direction) -> str | None:
@@ -53,6 +60,15 @@ def _conv2d(adapter, inputs, attrs, dtype, direction):
         return "keras.layers.Conv2D: " + common.refusal(
             lambda: L.Conv2D(1, 3, strides=stride, dilation_rate=dilation)
         )
+    w = inputs["w"]
+    if w.shape[0] == 1 and direction in (None, "backward"):
+        message = _one_filter_probe(adapter, int(w.shape[1]), tuple(w.shape[2:]), dtype.name)
+        if message:
+            return (
+                f"backward: keras Conv2D with one filter over {w.shape[1]} channels, kernel "
+                f"{tuple(w.shape[2:])}, backend {adapter.api.backend}: {message} (known "
+                f"framework bug {ONE_FILTER_CONV_GRAD!r} in tests/known_divergences.py)"
+            )
     grouped = int(attrs.get("groups", 1)) > 1
     dilated = max(dilation) > 1
     if not (grouped or dilated):
@@ -77,6 +93,26 @@ def _conv_probe(adapter, grouped: bool, dilated: bool, dtype: str, direction: st
         if direction == "backward":
             adapter.backward("conv2d", np.ones_like(out), inputs, attrs)
     except Exception as exc:  # the framework's refusal, whatever its type
+        return common.exception_text(exc)
+    return None
+
+
+@cache
+def _one_filter_probe(adapter, channels: int, kernel_hw, dtype: str) -> str | None:
+    """Run a tiny Conv2D backward with one filter of this shape; the backend's error, or
+    None.  Keras' torch backend hands torch a channels_last kernel view whose strides
+    torch's CPU conv backward rejects when there is one filter, several input channels
+    and a kernel larger than 1x1 (measured with torch 2.13.0, keras 3.15.1)."""
+    kh, kw = kernel_hw
+    rng = np.random.default_rng(0)
+    inputs = {
+        "x": rng.standard_normal((1, channels, kh + 2, kw + 2)).astype(dtype),
+        "w": rng.standard_normal((1, channels, kh, kw)).astype(dtype),
+    }
+    try:
+        out = adapter.forward("conv2d", inputs, {})
+        adapter.backward("conv2d", np.ones_like(out), inputs, {})
+    except Exception as exc:  # the framework's own error, whatever its type
         return common.exception_text(exc)
     return None
 
@@ -112,9 +148,40 @@ def _maxpool2d(adapter, inputs, attrs, dtype, direction):
 
 
 def _avgpool2d(adapter, inputs, attrs, dtype, direction):
-    if adapter.pool_padding(inputs, attrs, average=True) is None:
+    padding = adapter.pool_padding(inputs, attrs, average=True)
+    if padding is None:
         return _pool_reason(adapter, "AveragePooling2D", inputs, attrs, average=True)
+    if padding == "same":
+        kernel = common.pair(attrs["kernel_size"])
+        stride = common.pair(attrs.get("stride") or attrs["kernel_size"])
+        size = inputs["x"].shape[2:]
+        pads = common.explicit_pads("same", size, kernel, stride)
+        if any(lo != hi for lo, hi in pads):
+            said = _same_average_probe(adapter)
+            if said:
+                return (
+                    f"keras.layers.AveragePooling2D 'same' on backend {adapter.api.backend} "
+                    f"with asymmetric padding {pads}: {said} (known framework bug "
+                    f"{SAME_AVERAGE_REPLICATES!r} in tests/known_divergences.py)"
+                )
     return None
+
+
+@cache
+def _same_average_probe(adapter) -> str | None:
+    """What AveragePooling2D(3, 2, 'same') gives on [10, 20]: SAME pads one cell on the
+    right, and averaging the real cells gives 15 (what Keras computes on tensorflow and
+    jax).  None when the backend gives that; otherwise what it gave."""
+    pool = adapter.api.layers.AveragePooling2D((1, 3), (1, 2), padding="same", dtype="float64")
+    x = np.array([10.0, 20.0]).reshape(1, 1, 2, 1)  # NHWC
+    got = float(adapter.api.numpy(pool(adapter.api.tensor(x))).ravel()[0])
+    if got == 15.0:
+        return None
+    return (
+        f"on [10, 20] with pool 3, stride 2 it gives {got:.6g}, not the mean of the real "
+        "cells 15: it pads with copies of the edge cell and averages them (16.6667 = "
+        "(10 + 20 + 20) / 3)"
+    )
 
 
 def _flatten(adapter, inputs, attrs, dtype, direction):
@@ -147,19 +214,66 @@ def _mse(adapter, inputs, attrs, dtype, direction):
 
 
 def _float64_reason(adapter, layer, inputs, attrs) -> str | None:
-    """Run the case in float64: a backend that computes it in another dtype is refused."""
-    with warnings.catch_warnings(record=True) as caught:
+    """Run the case in float64: a backend that computes it, or part of it, in another
+    dtype is refused."""
+    with warnings.catch_warnings(record=True) as caught, _demotions() as demoted:
         warnings.simplefilter("always")
         try:
             out = adapter.forward(layer, inputs, attrs)
         except Exception:
             return None  # not a dtype question: let the run report it
-    if out.dtype == np.float64:
-        return None
-    said = next((str(w.message) for w in caught if "float64" in str(w.message)), "")
-    return f"float64: keras {layer} on backend {adapter.api.backend} computed in {out.dtype}" + (
-        f" ({' '.join(said.split())})" if said else ""
-    )
+    backend = adapter.api.backend
+    if out.dtype != np.float64:
+        said = next((str(w.message) for w in caught if "float64" in str(w.message)), "")
+        return f"float64: keras {layer} on backend {backend} computed in {out.dtype}" + (
+            f" ({' '.join(said.split())})" if said else ""
+        )
+    if demoted:
+        args, result = demoted[0]
+        return (
+            f"float64: keras {layer} on backend {backend} computes part of it in {result}: "
+            f"keras.backend.result_type{args} returned {result!r} while it ran (Keras maps "
+            "64-bit dtypes to 32-bit on every backend but tensorflow, 'to be aligned with "
+            "JAX's default behavior': keras/src/backend/common/dtypes.py, "
+            f"BIT64_TO_BIT32_DTYPE; known framework bug {FLOAT64_DEMOTED!r} in "
+            "tests/known_divergences.py)"
+        )
+    return None
+
+
+@contextlib.contextmanager
+def _demotions():
+    """Record Keras 3 type promotions that turn a float64 operand into a 32-bit result
+    (``(args, result)`` pairs) while the block runs.  Observes only: every call goes
+    through to Keras' own function.  Keras 2 (tf.keras) has no such function: nothing is
+    recorded."""
+    seen: list[tuple[tuple[str, ...], str]] = []
+    try:
+        from keras.src.backend.common import dtypes
+    except ImportError:
+        yield seen
+        return
+    original = dtypes._lattice_result_type  # what keras.backend.result_type calls
+
+    def spy(*args):
+        result = original(*args)
+        names = tuple(_dtype_name(dtypes, a) for a in args)
+        if "float64" in names and result in ("float32", "float16", "bfloat16"):
+            seen.append((names, result))
+        return result
+
+    dtypes._lattice_result_type = spy
+    try:
+        yield seen
+    finally:
+        dtypes._lattice_result_type = original
+
+
+def _dtype_name(dtypes, value) -> str:
+    try:
+        return dtypes.standardize_dtype(value)
+    except Exception:  # a Python scalar type or weak type: not a float64 operand
+        return str(value)
 
 
 _RULES = {

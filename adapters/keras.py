@@ -64,6 +64,12 @@ class _KerasApi:
                 self.tf = common.import_tensorflow("Keras on the tensorflow backend")
         self.keras, self.layers, self.losses = keras, keras.layers, keras.losses
         self.backend_module = self.tf if self.tf is not None else __import__(self.backend)
+        if self.backend == "jax":
+            # JAX truncates float64 to float32 unless x64 is on ("To enable more dtypes,
+            # set the jax_enable_x64 configuration option", JAX's own warning); Keras'
+            # float64 layers on JAX need it.  A global JAX flag, as the jax adapter sets
+            # it: on here too, so float64 runs the same whichever adapter loads first.
+            self.backend_module.config.update("jax_enable_x64", True)
 
     def tensor(self, array):
         if self.tf_keras:

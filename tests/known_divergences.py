@@ -75,6 +75,69 @@ DIVERGENCES: list[Divergence] = [
         enforced="unsupported",
         evidence="tests/adapters/test_jax_adapter.py::test_conv_backward_abort_family",
     ),
+    # The three Keras entries below are enforced by the Keras adapter's own rules
+    # (adapters/_keras_rules.py), which detect each bug at run time -- a dtype-promotion
+    # observer, a tiny probe -- on whichever backend KERAS_BACKEND selects, and drop the
+    # refusal once the bug is gone.  Per-id xfails cannot say "only on backend torch";
+    # the evidence tests assert the bug on each backend, so a fix fails them.
+    Divergence(
+        key="keras-float64-demoted-to-float32",
+        layer="*",
+        case="*",
+        adapter="keras",
+        dtype="float64",
+        reason=(
+            "Keras 3 on the jax and torch backends computes parts of some float64 layers "
+            "in float32: keras.backend.result_type('float64', ...) returns 'float32' "
+            "(keras/src/backend/common/dtypes.py maps 64-bit to 32-bit dtypes on every "
+            "backend but tensorflow).  Measured with keras 3.15.1: on jax, "
+            "keras.ops.mean (MeanSquaredError, BatchNormalization) computes in float32 "
+            "and casts back, errors ~1e-7 relative; on torch, Dense's matmul returns "
+            "float32 (the bias add promotes it back to float64)"
+        ),
+        issue="https://github.com/keras-team/keras/issues/23704",
+        enforced="unsupported",
+        evidence=("tests/adapters/test_keras_adapter.py::test_known_keras_backend_bugs_reproduce"),
+    ),
+    Divergence(
+        key="keras-torch-same-average-pool-replicates-edge",
+        layer="avgpool2d",
+        case="*",
+        adapter="keras",
+        reason=(
+            "keras.layers.AveragePooling2D(padding='same') on the torch backend pads "
+            "asymmetric SAME padding with copies of the edge cells (torch's pad mode "
+            "'replicate') and averages them; tensorflow and jax average the real cells "
+            "only.  Measured with keras 3.15.1: [10, 20], pool 3, stride 2 gives 16.6667, "
+            "not 15.  Fixed upstream by keras-team/keras#23233 (merged 2026-07, not in "
+            "3.15.1)"
+        ),
+        issue="https://github.com/keras-team/keras/issues/19721",
+        enforced="unsupported",
+        evidence=("tests/adapters/test_keras_adapter.py::test_known_keras_backend_bugs_reproduce"),
+    ),
+    Divergence(
+        key="keras-torch-one-filter-conv-grad-weight-contiguous",
+        layer="conv2d",
+        case="*",
+        adapter="keras",
+        direction="backward",
+        reason=(
+            "Conv2D backward with one filter, several input channels and a kernel larger "
+            "than 1x1 on Keras' torch backend raises torch's 'RuntimeError: slow_conv2d: "
+            "grad_weight must be contiguous': Keras passes torch a channels_last view of "
+            "its HWIO kernel, and with one output channel its strides are ones torch's "
+            "CPU conv backward rejects (reproduced with torch 2.13.0 alone).  No upstream "
+            "torch or keras issue found as of 2026-11 for this case (the same message, a "
+            "different trigger: pytorch/vision#6001, fixed in 2022)"
+        ),
+        issue=None,
+        enforced="unsupported",
+        evidence=(
+            "tests/adapters/test_keras_adapter.py::"
+            "test_torch_one_filter_channels_last_conv_backward_fails"
+        ),
+    ),
 ]
 
 

@@ -68,3 +68,14 @@ def test_jax_adapter_refusal_names_the_xla_cpu_abort_entry():
     assert reason is not None
     assert repr(entry.key) in reason
     assert "tests/known_divergences.py" in reason
+
+
+def test_keras_rule_keys_are_declared():
+    from adapters import _keras_rules  # imports no framework
+
+    for key in (
+        _keras_rules.FLOAT64_DEMOTED,
+        _keras_rules.SAME_AVERAGE_REPLICATES,
+        _keras_rules.ONE_FILTER_CONV_GRAD,
+    ):
+        assert known_divergences.refused(key).adapter == "keras"
