@@ -102,10 +102,10 @@ def _forward_im2col(x, w, b, geometry: Window2d, groups: int, dtype) -> np.ndarr
     return y
 
 
-#: Size the stride-1 path aims its per-chunk im2col buffer at: about one core's L2 cache,
-#: so the GEMM reads what the copy just wrote from cache, while a chunk of several images
-#: still gives the GEMM enough columns to use every BLAS thread.
-_CHUNK_BYTES = 1 << 20
+#: Size the stride-1 path aims its per-chunk im2col buffer at: a few images, so the GEMM
+#: reads what the copy just wrote from cache (2 x 1 MiB L2 here) and still has enough
+#: columns to use every BLAS thread.
+_CHUNK_BYTES = 2 << 20
 
 
 def _forward_rows(x, w, b, geometry: Window2d, groups: int, dtype) -> np.ndarray:
@@ -116,7 +116,8 @@ def _forward_rows(x, w, b, geometry: Window2d, groups: int, dtype) -> np.ndarray
     j < Wp form the run ``[ky*dh*Wp + kx*dw, ... + out_h*Wp)``.  Columns j >= out_w are
     windows that wrap into the next row; they are computed and dropped.  The last tap's
     run ends (kw - 1)*dw elements past the image, so the flat buffer has that many more
-    zeros.
+    zeros.  The bias rides in the GEMM as one more weight column against a row of ones,
+    so the copy to NCHW is a plain copy.
     """
     n, c, h, wd = x.shape
     m = w.shape[0]
@@ -129,31 +130,37 @@ def _forward_rows(x, w, b, geometry: Window2d, groups: int, dtype) -> np.ndarray
     per_image = c * kh * kw * run * np.dtype(dtype).itemsize
     chunk = max(1, min(n, _CHUNK_BYTES // max(per_image, 1)))
     flat = np.zeros((chunk, c, hp * wp + (kw - 1) * dw), dtype=dtype)
-    padded = flat[:, :, : hp * wp].reshape(chunk, c, hp, wp)
-    interior = padded[:, :, top : top + h, left : left + wd]  # the borders stay zero
-    runs = sliding_window_view(flat, run, axis=2)  # runs[i, ch, s] = flat[i, ch, s : s + run]
-    cols_buffer = np.empty(c * kh * kw * chunk * run, dtype=dtype)
+    interior = flat[:, :, : hp * wp].reshape(chunk, c, hp, wp)[
+        :, :, top : top + h, left : left + wd
+    ]
+    # taps[ch, ky, kx, i, :] = flat[i, ch, ky*dh*Wp + kx*dw :][:run], as views: windows of
+    # length run at every start, then windows over the starts for the kx taps.
+    runs = sliding_window_view(flat, run, axis=2)
+    starts = sliding_window_view(runs, (kw - 1) * dw + 1, axis=2)
+    taps = starts[:, :, : (kh - 1) * dh * wp + 1 : dh * wp, :, ::dw].transpose(1, 2, 4, 0, 3)
+    k_group = c // groups * kh * kw
+    weights = w.reshape(groups, m // groups, k_group)
+    if b is not None:
+        bias = b.astype(dtype, copy=False).reshape(groups, m // groups, 1)
+        weights = np.concatenate([weights, bias], axis=2)
+    rows = weights.shape[2]  # k_group, plus the row of ones when there is a bias
+    cols_buffer = np.empty(groups * rows * chunk * run, dtype=dtype)
     product_buffer = np.empty(m * chunk * run, dtype=dtype)
-    w_groups = w.reshape(groups, m // groups, -1)
-    bias = None if b is None else b.astype(dtype, copy=False)[:, None, None]
     y = np.empty((n, m, oh, ow), dtype=dtype)
     for first in range(0, n, chunk):
         count = min(chunk, n - first)
         interior[:count] = x[first : first + count]
-        # (C, kh, kw, count, run): channel-and-tap major, one GEMM per group and chunk.
-        cols = cols_buffer[: c * kh * kw * count * run].reshape(c, kh, kw, count, run)
-        for ky in range(kh):
-            start = ky * dh * wp
-            taps = runs[:count, :, start : start + (kw - 1) * dw + 1 : dw]  # (count, C, kw, run)
-            np.copyto(cols[:, ky], taps.transpose(1, 2, 0, 3))
+        cols = cols_buffer[: groups * rows * count * run].reshape(groups, rows, count * run)
+        grouped = cols[:, :k_group].reshape(groups, c // groups, kh, kw, count, run)
+        np.copyto(grouped, taps[:, :, :, :count].reshape(grouped.shape))
+        cols[:, k_group:] = 1  # the bias row (absent without a bias)
         product = product_buffer[: m * count * run].reshape(groups, m // groups, count * run)
-        np.matmul(w_groups, cols.reshape(groups, -1, count * run), out=product)
+        np.matmul(weights, cols, out=product)
         # (M, count, out_h, Wp) -> NCHW, dropping the wrapped columns.
-        kept = product.reshape(m, count, oh, wp)[..., :ow].transpose(1, 0, 2, 3)
-        if bias is None:
-            np.copyto(y[first : first + count], kept)
-        else:
-            np.add(kept, bias, out=y[first : first + count])
+        np.copyto(
+            y[first : first + count],
+            product.reshape(m, count, oh, wp)[..., :ow].transpose(1, 0, 2, 3),
+        )
     return y
 
 
