@@ -145,10 +145,16 @@ def _version_matrix(parity, layers, adapter_names, env_names) -> list[dict]:
             if not any(c["n"] for c in cells):
                 continue
             # A cell stands out when its outcome counts differ from the most common ones.
+            # An environment without the framework (every record "missing") is shown as
+            # "not installed" and left out of that comparison: it says nothing about versions.
+            for cell in cells:
+                records = grouped[(layer, adapter, cell["env"])]
+                cell["missing"] = bool(records) and all(r.get("missing") for r in records)
             keys = [tuple(sorted(c["counts"].items())) for c in cells]
-            common = max(set(keys), key=keys.count)
+            present = [k for k, c in zip(keys, cells, strict=True) if not c["missing"]]
+            common = max(set(present), key=present.count) if present else None
             for cell, key in zip(cells, keys, strict=True):
-                cell["differs"] = key != common
+                cell["differs"] = not cell["missing"] and key != common
             versions = sorted({str(r.get("framework_version")) for env in env_names
                                for r in grouped[(layer, adapter, env)]})
             rows.append({"layer": layer, "adapter": adapter, "cells": cells,

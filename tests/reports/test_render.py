@@ -97,6 +97,29 @@ def test_merge_keeps_every_record_and_marks_differing_environments():
     assert html.count('class="f-row differs"') == 1
 
 
+def test_environment_without_a_framework_is_not_installed_not_a_difference():
+    a, b = sample.results("py311-tflatest"), sample.results("py311-tflatest #b")
+    c = sample.results("py311-kerasjax")
+    for record in c["parity"]:  # the harness's record when adapters.load() gives a reason
+        if record["adapter"] == "keras":
+            record.update(outcome="skipped", missing="No module named 'tensorflow'",
+                          reason="keras not installed", err_to_bound=None)
+    rows = {(r["layer"], r["adapter"]): r
+            for r in render.build_context([a, b, c])["version_matrix"]}
+    cells = rows[("conv2d", "keras")]["cells"]
+    assert [cell["missing"] for cell in cells] == [False, False, True]
+    assert not rows[("conv2d", "keras")]["differs"]
+    html = render.render([a, b, c])
+    matrix = html.split('id="version-matrix"', 1)[1].split("</table>", 1)[0]
+    assert matrix.count("not installed") == len(sample._LAYERS)
+    # Without the "missing" key the same skips are a difference between environments.
+    for record in c["parity"]:
+        record.pop("missing", None)
+    rows = {(r["layer"], r["adapter"]): r
+            for r in render.build_context([a, b, c])["version_matrix"]}
+    assert rows[("conv2d", "keras")]["differs"]
+
+
 def test_merge_of_two_runs_with_the_same_name_keeps_both():
     context = render.build_context([sample.results("same"), sample.results("same")])
     assert [e["name"] for e in context["envs"]] == ["same", "same #2"]
