@@ -18,8 +18,17 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-SHOWN = ("numpy", "scipy", "torch", "tensorflow-cpu", "tensorflow", "keras", "jax", "jaxlib",
-         "ml-dtypes")
+SHOWN = (
+    "numpy",
+    "scipy",
+    "torch",
+    "tensorflow-cpu",
+    "tensorflow",
+    "keras",
+    "jax",
+    "jaxlib",
+    "ml-dtypes",
+)
 
 
 def check(torch_version: str | None, allow_cuda: bool) -> int:
@@ -50,8 +59,10 @@ def check(torch_version: str | None, allow_cuda: bool) -> int:
 def report(results_dir: Path, output: Path) -> int:
     paths = sorted(results_dir.glob("results-*.json"))
     if not paths:
-        print(f"no results-<env>.json under {results_dir}: run the tox environments first",
-              file=sys.stderr)
+        print(
+            f"no results-<env>.json under {results_dir}: run the tox environments first",
+            file=sys.stderr,
+        )
         return 1
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root
     from reports.__main__ import main
@@ -67,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     check_args.add_argument("--allow-cuda", action="store_true")
     report_args = sub.add_parser("report", help="merge results-*.json into one HTML page")
     report_args.add_argument("results_dir", nargs="?", type=Path, default=Path("reports/out"))
-    report_args.add_argument("-o", "--output", type=Path,
-                             default=Path("reports/out/version-matrix.html"))
+    report_args.add_argument(
+        "-o", "--output", type=Path, default=Path("reports/out/version-matrix.html")
+    )
     args = parser.parse_args(argv)
     if args.command == "check":
         return check(args.torch, args.allow_cuda)
