@@ -33,6 +33,7 @@ kept units (checking dropped units are exactly 0 and kept ones all equal), then 
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import numpy as np
@@ -57,8 +58,12 @@ class _KerasApi:
         self.tf = None
         if keras is None or keras.__version__.startswith("2"):
             self.tf = common.import_tensorflow("Keras 2 (tf.keras)")
+            # TF 2.15's tf.keras is a lazy alias of the keras 2 package and has no
+            # __version__ of its own.
+            self.version = keras.__version__ if keras is not None else "2 (bundled)"
             keras, self.backend, self.tf_keras = self.tf.keras, "tensorflow", True
         else:
+            self.version = keras.__version__
             self.backend, self.tf_keras = keras.backend.backend(), False
             if self.backend == "tensorflow":
                 self.tf = common.import_tensorflow("Keras on the tensorflow backend")
@@ -86,9 +91,12 @@ class _KerasApi:
 
     def loss(self, cls_name: str, reduction: str, dtype: str, **kwargs):
         cls = getattr(self.losses, cls_name)
-        if self.tf_keras:  # Keras 2 losses compute in y_pred's dtype and take no dtype
-            return cls(reduction=_REDUCTIONS[reduction], **kwargs)
-        return cls(reduction=_REDUCTIONS[reduction], dtype=dtype, **kwargs)
+        # Keras 2 losses compute in y_pred's dtype and take no dtype; Keras 3 losses
+        # before their ``dtype`` argument compute in floatx (the float64 rule then
+        # refuses float64: the loss comes back float32).
+        if "dtype" in inspect.signature(cls.__init__).parameters:
+            kwargs["dtype"] = dtype
+        return cls(reduction=_REDUCTIONS[reduction], **kwargs)
 
     def vjp(self, plan, tensors, seed):
         """Gradients of ``plan.run`` w.r.t. ``tensors`` and the plan layer's weights."""
@@ -153,7 +161,7 @@ class KerasAdapter:
         api = self.api
         kind = " tf.keras" if api.tf_keras else ""
         backend = f"{api.backend} {api.backend_module.__version__}"
-        return f"keras {api.keras.__version__}{kind} (backend {backend})"
+        return f"keras {api.version}{kind} (backend {backend})"
 
     def determinism_flags(self) -> dict[str, str]:
         flags = {"KERAS_BACKEND": self.api.backend}

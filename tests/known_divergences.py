@@ -10,11 +10,16 @@ Add an entry only with evidence: the failing test id, the measured error, and fo
 framework bug the link to the framework's issue.  Patterns are ``fnmatch`` patterns on
 the test id's fields.
 
-A bug that kills the process (an abort in native code) cannot be an in-process xfail: the
-test run itself would die.  Such an entry has ``enforced="unsupported"``: the adapter
-refuses the family, its reason names the entry's ``key``, and ``evidence`` names the
-test that shows the crash in a child process (so a framework fix still shows up there).
-tests/adapters/test_known_divergences.py checks both links.
+Some bugs cannot be an in-process strict xfail: one that kills the process (an abort in
+native code) would end the test run itself, and one that only some backends or releases
+have (Keras 3 on jax/torch, selected by KERAS_BACKEND at import) cannot be named by test
+id patterns.  Such an entry has ``enforced="unsupported"``: the adapter refuses the
+family (detecting the bug at run time where it can), its reason names the entry's
+``key``, and ``evidence`` names the test that shows the bug -- in a child process for a
+crash.  The crash's evidence fails once fixed; a run-time-detected bug's evidence checks
+that the adapter refuses exactly where the installed release has the bug, and skips,
+saying so, where it does not (the parity cases then run).
+tests/adapters/test_known_divergences.py checks the links.
 """
 
 from __future__ import annotations
@@ -78,8 +83,10 @@ DIVERGENCES: list[Divergence] = [
     # The three Keras entries below are enforced by the Keras adapter's own rules
     # (adapters/_keras_rules.py), which detect each bug at run time -- a dtype-promotion
     # observer, a tiny probe -- on whichever backend KERAS_BACKEND selects, and drop the
-    # refusal once the bug is gone.  Per-id xfails cannot say "only on backend torch";
-    # the evidence tests assert the bug on each backend, so a fix fails them.
+    # refusal once the bug is gone.  All three present with keras 3.15.1.  With keras
+    # 3.6.0 and 3.3.3 (tox environments) float64 is not demoted and the one-filter conv
+    # backward runs; 3.6.0's torch backend replicates the edge as 3.15.1 does, 3.3.3's
+    # gives another wrong value (10 for the probe below; refused without this key).
     Divergence(
         key="keras-float64-demoted-to-float32",
         layer="*",
