@@ -41,6 +41,7 @@ import numpy as np
 import adapters
 from adapters._bench import prepare
 from tests.benchmarks import common
+from tests.benchmarks.common import settle_allocator
 from tests.benchmarks.shapes import by_label
 
 
@@ -97,28 +98,6 @@ def measure(calls: dict[str, Callable[[], object]], blocks: int, rounds: int, pa
             times[name] += block
             block_medians[name].append(statistics.median(block))
     return times, block_medians
-
-
-#: Below glibc's cap on its dynamic mmap threshold (DEFAULT_MMAP_THRESHOLD_MAX, 32 MiB on
-#: 64-bit; man mallopt): freeing an mmapped chunk up to that size raises the threshold.
-_SETTLE_BYTES = 24 * 1024 * 1024
-
-
-def settle_allocator() -> None:
-    """Allocate and free one 24 MiB buffer, raising glibc's dynamic mmap threshold.
-
-    glibc serves a large ``malloc`` with a fresh ``mmap`` (page faults on first touch)
-    until a chunk that large has been freed, and trims the heap above twice that
-    threshold (man mallopt, M_MMAP_THRESHOLD / M_TRIM_THRESHOLD).  torch's CPU convolution
-    allocates reorder buffers and its output on every call; in a process that has not
-    freed a large buffer yet it page-faults about 2000 times per call, which on this VM
-    costs it several times its compute.  Raising the threshold first gives torch its
-    best, fault-free time: the strict baseline for the ratios.  The reference does not
-    page-fault per call either way (its buffers stay below the default threshold's
-    adjustment or are reused).  Without glibc this is one harmless allocation.
-    """
-    buffer = np.ones(_SETTLE_BYTES // 8, dtype=np.float64)
-    del buffer
 
 
 def run_targets(blocks: int, rounds: int, pause: float, only: str = "") -> list[dict]:
