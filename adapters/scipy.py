@@ -373,7 +373,10 @@ class ScipyAdapter:
         if reduction == "none":
             return per_sample
         total = per_sample.sum()
-        return total / logits.shape[0] if reduction == "mean" else total
+        # The count in the logits' dtype: NumPy 1.x turns a float32 scalar divided by a
+        # Python int into float64 (value-based casting); NumPy 2 (NEP 50) keeps float32.
+        count = logits.dtype.type(logits.shape[0])
+        return total / count if reduction == "mean" else total
 
     def _cross_entropy_backward(self, grad_out, logits, target, *, reduction="mean"):
         weights = self._target_weights(logits, target)
@@ -382,7 +385,7 @@ class ScipyAdapter:
         g = np.asarray(grad_out, dtype=logits.dtype)
         if reduction == "none":
             return {"logits": per_sample * g[:, None]}
-        scale = g / logits.shape[0] if reduction == "mean" else g
+        scale = g / logits.dtype.type(logits.shape[0]) if reduction == "mean" else g
         return {"logits": per_sample * scale}
 
     # -- the seeds' scipy.signal functions ------------------------------------------------

@@ -83,7 +83,9 @@ def backward(
     d_beta = np.sum(g, axis=axes)
     scale = _per_channel(p["gamma"]) * inv_std
     if training:
-        n = x.shape[0] * x.shape[2] * x.shape[3]
+        # In x's dtype: NumPy 1.x promotes float32 by a Python int's value (n > 65535 gave
+        # float64); NumPy 2 (NEP 50) does not.
+        n = dtype.type(x.shape[0] * x.shape[2] * x.shape[3])
         d_x = scale * (g - _per_channel(d_beta) / n - xhat * _per_channel(d_gamma) / n)
     else:
         d_x = scale * g
