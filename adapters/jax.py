@@ -122,7 +122,8 @@ class JaxAdapter:
         jax = self._lib()
         return {
             "jax_enable_x64": bool(jax.config.read("jax_enable_x64")),
-            "device": str(self._cpu),
+            # platform:id, not str(device): jax 0.4.3x prints "TFRT_CPU_0", newer "cpu:0".
+            "device": f"{self._cpu.platform}:{self._cpu.id}",
             "precision": "HIGHEST (conv, dot)",
         }
 
