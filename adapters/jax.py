@@ -2,7 +2,9 @@
 
 JAX has no layer library of its own (flax, haiku, equinox are separate projects), so each
 layer is the few ``lax`` / ``jax.nn`` / ``jnp`` calls a JAX user writes, and every
-backward is ``jax.vjp`` of that forward:
+backward is ``jax.vjp`` of that forward.  Both run under ``jax.jit``, as JAX code is
+normally run: one XLA compilation per call instead of one per primitive, which is what
+makes eager JAX slow on many small fixtures.
 
 - conv2d: ``lax.conv_general_dilated`` with ``dimension_numbers=("NCHW", "OIHW", "NCHW")``,
   explicit ``(lo, hi)`` pairs or JAX's own ``"SAME"`` / ``"VALID"`` strings,
@@ -171,16 +173,20 @@ class JaxAdapter:
         jax = self._jax
         with jax.default_device(self._cpu):
             fn, primals = self._build(layer, inputs, attrs)
-            return np.asarray(fn(*primals.values()))
+            return np.asarray(jax.jit(fn)(*primals.values()))
 
     def backward(self, layer, grad_out, inputs, attrs) -> dict[str, np.ndarray]:
         self._check(layer, inputs, attrs, "backward")
         jax = self._jax
         with jax.default_device(self._cpu):
             fn, primals = self._build(layer, inputs, attrs)
-            out, vjp = jax.vjp(fn, *primals.values())
+            out = jax.eval_shape(fn, *primals.values())
             cotangent = jax.numpy.asarray(grad_out, dtype=out.dtype).reshape(out.shape)
-            grads = vjp(cotangent)
+
+            def pullback(values, cotangent):
+                return jax.vjp(fn, *values)[1](cotangent)
+
+            grads = jax.jit(pullback)(tuple(primals.values()), cotangent)
         return {key: np.asarray(g) for key, g in zip(primals, grads, strict=True)}
 
     # -- layers ----------------------------------------------------------------------------
