@@ -49,7 +49,11 @@ class Adapter(Protocol):
         """The framework's version string, e.g. ``"2.13.0+cpu"``."""
 
     def unsupported(
-        self, layer: str, inputs: Mapping[str, np.ndarray], attrs: Mapping[str, Any], dtype: np.dtype
+        self,
+        layer: str,
+        inputs: Mapping[str, np.ndarray],
+        attrs: Mapping[str, Any],
+        dtype: np.dtype,
     ) -> str | None:
         """``None`` when the case can be run exactly; otherwise the reason, quoting the
         framework's own rule (e.g. "torch max_pool2d: pad should be at most half of

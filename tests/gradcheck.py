@@ -59,18 +59,20 @@ def check_backward(
         base = inputs[name]
         got = analytic[name]
         assert got.shape == base.shape, f"d{name}: shape {got.shape} != input {base.shape}"
-        if base.size <= max_elementwise:
+        elementwise = base.size <= max_elementwise
+        if elementwise:
             dirs = [np.eye(base.size)[i].reshape(base.shape) for i in range(base.size)]
         else:
             dirs = [_unit(rng.standard_normal(base.shape)) for _ in range(directions)]
         for direction in dirs:
-            numeric = (
-                objective(**{name: base + h * direction}) - objective(**{name: base - h * direction})
-            ) / (2 * h)
+            plus = objective(**{name: base + h * direction})
+            minus = objective(**{name: base - h * direction})
+            numeric = (plus - minus) / (2 * h)
             predicted = float(np.sum(got * direction))
             scale = max(1.0, abs(numeric), abs(predicted))
             assert abs(numeric - predicted) <= GRADCHECK["rtol"] * scale, (
-                f"d{name} along {'e_' + str(np.argmax(direction)) if base.size <= max_elementwise else 'a random direction'}: "
+                f"d{name} along "
+                f"{f'e_{np.argmax(direction)}' if elementwise else 'a random direction'}: "
                 f"backward gives {predicted!r}, central difference gives {numeric!r}"
             )
 

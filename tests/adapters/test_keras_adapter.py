@@ -7,9 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import pytest
 
 import adapters
 from tests.adapters.loops import conv2d_loop, conv2d_weight_grad_loop
+from tests.child_runs import ChildRuns, selected_params
 
 pytestmark = pytest.mark.keras
 
@@ -276,23 +275,33 @@ print(json.dumps({"version": a.version(), "out": out.tolist(),
 """
 
 
-@cache
-def _run_on_backend(backend: str) -> dict:
+def _backend_command(backend: str) -> tuple[list[str], dict[str, str]]:
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}
+    return [sys.executable, "-c", _SCRIPT], env
+
+
+def _backend_installed(backend: str) -> bool:
+    return importlib.util.find_spec("keras") is not None and (
+        importlib.util.find_spec(backend) is not None
+    )
+
+
+@pytest.fixture(scope="module")
+def backend_runs(request):
+    runs = ChildRuns(_backend_command, timeout=120)
+    runs.prefetch(b for b in selected_params(request, "backend") if _backend_installed(b))
+    yield runs
+    runs.close()
+
+
+def _run_on_backend(runs: ChildRuns, backend: str) -> dict:
     """The adapter on ``KERAS_BACKEND=backend`` in a child process (the backend is read
     at import): a conv forward/backward and the facts behind the known backend bugs."""
     if importlib.util.find_spec("keras") is None:
         pytest.skip("keras is not installed")
     if importlib.util.find_spec(backend) is None:
         pytest.skip(f"KERAS_BACKEND={backend}: {backend} is not installed")
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", _SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = runs.result(backend)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if backend != "tensorflow" and result["version"].split()[1].startswith("2"):
@@ -305,8 +314,8 @@ def _run_on_backend(backend: str) -> dict:
 @pytest.mark.parametrize(
     "backend", [pytest.param("tensorflow", marks=pytest.mark.slow), "jax", "torch"]
 )
-def test_adapter_runs_on_each_keras_backend(backend):
-    result = _run_on_backend(backend)
+def test_adapter_runs_on_each_keras_backend(backend, backend_runs):
+    result = _run_on_backend(backend_runs, backend)
     assert f"(backend {backend} " in result["version"]
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, 2, 5, 5)).astype("float32")
@@ -324,10 +333,10 @@ def test_adapter_runs_on_each_keras_backend(backend):
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_known_keras_backend_bugs_reproduce(backend):
+def test_known_keras_backend_bugs_reproduce(backend, backend_runs):
     from adapters import _keras_rules as rules
 
-    result = _run_on_backend(backend)
+    result = _run_on_backend(backend_runs, backend)
     facts, absent = result["facts"], []
     # keras-float64-demoted-to-float32: float64 promotes to float32 and ops.mean rounds
     # (in float64, mean([1, 2**-40]) is exact); batch norm's float64 is then refused.

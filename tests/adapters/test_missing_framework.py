@@ -9,16 +9,13 @@ not need the blocked framework.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import adapters
 from tests.cases import all_cases
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.child_runs import ChildRuns, selected_params
 
 #: Top-level modules whose absence means "framework not installed" for each adapter.
 FRAMEWORK_MODULES = {
@@ -36,9 +33,12 @@ def test_every_adapter_has_its_framework_modules():
     assert set(FRAMEWORK_MODULES) == set(adapters.names())
 
 
-def _run_blocked(blocked: str, selection: str) -> subprocess.CompletedProcess:
+def _blocked_command(adapter: str) -> tuple[list[str], dict[str, str]]:
+    """A pytest session with ``adapter``'s framework blocked, selecting the case for
+    ``adapter`` and its witness."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env["CNN_PARITY_BLOCK"] = blocked
+    env["CNN_PARITY_BLOCK"] = FRAMEWORK_MODULES[adapter]
+    selection = f"{_CASE} and float64 and forward and ({adapter} or {_witness(adapter)})"
     command = [
         sys.executable,
         "-m",
@@ -57,22 +57,33 @@ def _run_blocked(blocked: str, selection: str) -> subprocess.CompletedProcess:
         "-k",
         selection,
     ]
-    return subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    return command, env
+
+
+def _witness(adapter: str) -> str:
+    # scipy needs none of the others, so it is the witness that the rest still runs
+    # (for the scipy adapter itself the witness is the torch adapter).
+    return "torch" if adapter == "scipy" else "scipy"
+
+
+@pytest.fixture(scope="module")
+def blocked_runs(request):
+    runs = ChildRuns(_blocked_command, timeout=300)
+    runs.prefetch(
+        a
+        for a in selected_params(request, "adapter")
+        if not isinstance(adapters.load(_witness(a)), str)
     )
+    yield runs
+    runs.close()
 
 
 @pytest.mark.parametrize("adapter", sorted(FRAMEWORK_MODULES))
-def test_blocked_framework_skips_its_adapter_with_the_reason(adapter):
-    # scipy needs none of the others, so it is the witness that the rest still runs
-    # (for the scipy adapter itself the witness is the torch adapter).
-    witness = "torch" if adapter == "scipy" else "scipy"
+def test_blocked_framework_skips_its_adapter_with_the_reason(adapter, blocked_runs):
+    witness = _witness(adapter)
     if isinstance(adapters.load(witness), str):
         pytest.skip(f"witness adapter {witness} is not installed here")
-    done = _run_blocked(
-        FRAMEWORK_MODULES[adapter],
-        f"{_CASE} and float64 and forward and ({adapter} or {witness})",
-    )
+    done = blocked_runs.result(adapter)
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert "1 passed, 1 skipped" in out, out
