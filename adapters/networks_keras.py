@@ -54,8 +54,14 @@ def version() -> str:
 class KerasNetwork:
     """A spec's network as a keras.Sequential, weights set from reference arrays."""
 
-    def __init__(self, spec: Mapping, params: Mapping[str, np.ndarray], input_shape, dtype,
-                 masks: Mapping[str, np.ndarray] | None = None):
+    def __init__(
+        self,
+        spec: Mapping,
+        params: Mapping[str, np.ndarray],
+        input_shape,
+        dtype,
+        masks: Mapping[str, np.ndarray] | None = None,
+    ):
         self.tf, self.keras = _keras()
         self.spec, self.dtype = spec, np.dtype(dtype).name
         self.set_masks(masks)
@@ -84,9 +90,15 @@ class KerasNetwork:
                     if pads != ((0, 0), (0, 0)):
                         layers.append(L.ZeroPadding2D(pads, dtype=self.dtype))
                     padding = "valid"
-                keras_layer = L.Conv2D(w.shape[0], w.shape[2:], strides=stride,
-                                       padding=padding.lower(), activation=activation,
-                                       use_bias="b" in layer["params"], dtype=self.dtype)
+                keras_layer = L.Conv2D(
+                    w.shape[0],
+                    w.shape[2:],
+                    strides=stride,
+                    padding=padding.lower(),
+                    activation=activation,
+                    use_bias="b" in layer["params"],
+                    dtype=self.dtype,
+                )
                 values = [(layer["params"]["w"], layout.oihw_to_hwio(w), layout.hwio_to_oihw)]
                 if "b" in layer["params"]:
                     values.append((layer["params"]["b"], params[layer["params"]["b"]], _same))
@@ -99,11 +111,13 @@ class KerasNetwork:
                 padding = attrs.get("padding", 0)
                 if not isinstance(padding, str):
                     if padding != 0:
-                        raise ValueError(f"maxpool2d padding {padding!r}: Keras takes "
-                                         "'valid' or 'same' only")
+                        raise ValueError(
+                            f"maxpool2d padding {padding!r}: Keras takes 'valid' or 'same' only"
+                        )
                     padding = "valid"
-                layers.append(L.MaxPooling2D(k, strides=stride, padding=padding.lower(),
-                                             dtype=self.dtype))
+                layers.append(
+                    L.MaxPooling2D(k, strides=stride, padding=padding.lower(), dtype=self.dtype)
+                )
                 shape = _pool_shape(shape, k, stride, padding)
             elif op == "relu":
                 layers.append(L.ReLU(dtype=self.dtype))
@@ -123,8 +137,12 @@ class KerasNetwork:
                     flatten_chw = None
                 if last and spec["output"] == "softmax":
                     activation = "softmax"
-                keras_layer = L.Dense(w.shape[1], activation=activation,
-                                      use_bias="b" in layer["params"], dtype=self.dtype)
+                keras_layer = L.Dense(
+                    w.shape[1],
+                    activation=activation,
+                    use_bias="b" in layer["params"],
+                    dtype=self.dtype,
+                )
                 values = [(layer["params"]["w"], w, back)]
                 if "b" in layer["params"]:
                     values.append((layer["params"]["b"], params[layer["params"]["b"]], _same))
@@ -151,7 +169,8 @@ class KerasNetwork:
         if loss["op"] == "cross_entropy":
             from_logits = self.spec["output"] != "softmax"
             return self.keras.losses.CategoricalCrossentropy(
-                from_logits=from_logits, reduction=reduction, dtype=self.dtype)
+                from_logits=from_logits, reduction=reduction, dtype=self.dtype
+            )
         if reduction != "sum":
             raise ValueError("the Keras network builder implements the sum of squares only")
         return lambda target, pred: ops.sum(ops.square(pred - target))
@@ -159,8 +178,9 @@ class KerasNetwork:
     # -- running ---------------------------------------------------------------------------
 
     def set_masks(self, masks) -> None:
-        self.masks = {k: self.tf.constant(np.asarray(v, self.dtype)) for k, v in
-                      (masks or {}).items()}
+        self.masks = {
+            k: self.tf.constant(np.asarray(v, self.dtype)) for k, v in (masks or {}).items()
+        }
 
     def _inputs(self, x, target):
         x = layout.nchw_to_nhwc(np.asarray(x, self.dtype)) if np.ndim(x) == 4 else x
@@ -187,8 +207,9 @@ class KerasNetwork:
         grads = {n: self.variables[n][1](np.array(g)) for n, g in zip(names, grads, strict=True)}
         return float(loss), self._from_keras(np.array(out)), grads
 
-    def train(self, x, target, *, optimizer: str, steps: int, record_params: bool = True
-              ) -> dict[str, list]:
+    def train(
+        self, x, target, *, optimizer: str, steps: int, record_params: bool = True
+    ) -> dict[str, list]:
         """``steps`` full-batch updates with ``keras.optimizers.SGD``/``Adam`` (defaults
         besides the learning rate); past 50 steps the step is compiled once with
         ``tf.function`` (tracing costs more than a few eager steps).  Returns per-step
@@ -196,7 +217,8 @@ class KerasNetwork:
         tf = self.tf
         lr = self.spec["optimizers"][optimizer]["lr"]
         opt = (self.keras.optimizers.SGD if optimizer == "sgd" else self.keras.optimizers.Adam)(
-            learning_rate=lr)
+            learning_rate=lr
+        )
         xt, tt = self._inputs(x, target)
         watched = [v for v, _ in self.variables.values()]
 
@@ -249,6 +271,7 @@ def _pool_shape(chw, k, stride, padding):
     return (chw[0], *tuple((s - k) // stride + 1 for s in chw[1:]))
 
 
-def build(spec: Mapping, params: Mapping[str, np.ndarray], input_shape, dtype="float32",
-          masks=None) -> KerasNetwork:
+def build(
+    spec: Mapping, params: Mapping[str, np.ndarray], input_shape, dtype="float32", masks=None
+) -> KerasNetwork:
     return KerasNetwork(spec, params, input_shape, dtype, masks)

@@ -63,13 +63,22 @@ class TorchNetwork:
         if op == "conv2d":
             w = np.asarray(params[layer["params"]["w"]], dtype=self.dtype_np)
             padding = _symmetric(attrs.get("padding", 0), shape[1:], w.shape[2:], attrs)
-            conv = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2:], stride=attrs.get("stride", 1),
-                             padding=padding, bias="b" in layer["params"], dtype=self.dtype)
+            conv = nn.Conv2d(
+                w.shape[1],
+                w.shape[0],
+                w.shape[2:],
+                stride=attrs.get("stride", 1),
+                padding=padding,
+                bias="b" in layer["params"],
+                dtype=self.dtype,
+            )
             self._set(conv, "weight", layer["params"]["w"], w)
             if "b" in layer["params"]:
                 self._set(conv, "bias", layer["params"]["b"], params[layer["params"]["b"]])
-            out = [(s + 2 * p - k) // attrs.get("stride", 1) + 1
-                   for s, p, k in zip(shape[1:], padding, w.shape[2:], strict=True)]
+            out = [
+                (s + 2 * p - k) // attrs.get("stride", 1) + 1
+                for s, p, k in zip(shape[1:], padding, w.shape[2:], strict=True)
+            ]
             return conv, (w.shape[0], *out)
         if op == "maxpool2d":
             k, stride = attrs["kernel_size"], attrs.get("stride") or attrs["kernel_size"]
@@ -83,8 +92,9 @@ class TorchNetwork:
             return nn.Flatten(start_dim=attrs.get("start_dim", 1)), (int(np.prod(shape)),)
         if op == "linear":
             w = np.asarray(params[layer["params"]["w"]], dtype=self.dtype_np)
-            linear = nn.Linear(w.shape[0], w.shape[1], bias="b" in layer["params"],
-                               dtype=self.dtype)
+            linear = nn.Linear(
+                w.shape[0], w.shape[1], bias="b" in layer["params"], dtype=self.dtype
+            )
             self._set(linear, "weight", layer["params"]["w"], layout.linear_to_torch(w))
             if "b" in layer["params"]:
                 self._set(linear, "bias", layer["params"]["b"], params[layer["params"]["b"]])
@@ -106,16 +116,20 @@ class TorchNetwork:
     # -- running ---------------------------------------------------------------------------
 
     def set_masks(self, masks: Mapping[str, np.ndarray] | None) -> None:
-        self.masks = {k: self.torch.from_numpy(np.asarray(v, self.dtype_np)) for k, v in
-                      (masks or {}).items()}
+        self.masks = {
+            k: self.torch.from_numpy(np.asarray(v, self.dtype_np)) for k, v in (masks or {}).items()
+        }
 
     def reference_params(self) -> dict[str, np.ndarray]:
-        return {name: self._to_reference(name, p.detach().numpy()) for name, p in
-                self.parameters.items()}
+        return {
+            name: self._to_reference(name, p.detach().numpy())
+            for name, p in self.parameters.items()
+        }
 
     def _to_reference(self, name, array):
-        linear_names = {layer["params"]["w"] for layer in self.spec["layers"]
-                        if layer["op"] == "linear"}
+        linear_names = {
+            layer["params"]["w"] for layer in self.spec["layers"] if layer["op"] == "linear"
+        }
         return layout.linear_from_torch(array) if name in linear_names else array.copy()
 
     def loss_and_grads(self, x, target) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
@@ -129,12 +143,14 @@ class TorchNetwork:
         out = logits
         if self.spec["output"] == "softmax":
             out = torch.nn.functional.softmax(logits, dim=-1)
-        grads = {name: self._to_reference(name, p.grad.numpy()) for name, p in
-                 self.parameters.items()}
+        grads = {
+            name: self._to_reference(name, p.grad.numpy()) for name, p in self.parameters.items()
+        }
         return float(loss.detach()), out.detach().numpy().copy(), grads
 
-    def train(self, x, target, *, optimizer: str, steps: int, record_params: bool = True
-              ) -> dict[str, list]:
+    def train(
+        self, x, target, *, optimizer: str, steps: int, record_params: bool = True
+    ) -> dict[str, list]:
         """``steps`` full-batch updates with ``torch.optim.SGD``/``Adam`` (default betas and
         eps).  Returns per-step ``loss`` (before each update) and ``params`` (after)."""
         torch = self.torch
@@ -176,8 +192,13 @@ def _symmetric(padding, size_hw, kernel_hw, attrs) -> tuple[int, int]:
     return pads[0][0], pads[1][0]
 
 
-def build(spec: Mapping, params: Mapping[str, np.ndarray], input_shape, dtype="float32",
-          masks: Mapping[str, np.ndarray] | None = None) -> TorchNetwork:
+def build(
+    spec: Mapping,
+    params: Mapping[str, np.ndarray],
+    input_shape,
+    dtype="float32",
+    masks: Mapping[str, np.ndarray] | None = None,
+) -> TorchNetwork:
     network = TorchNetwork(spec, params, input_shape, dtype)
     network.set_masks(masks)
     return network

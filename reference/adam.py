@@ -100,7 +100,15 @@ def step(
         if g.shape != p.shape:
             raise ValueError(f"grads[{name!r}] shape {g.shape} != params shape {p.shape}")
         new_params[name], new_m[name], new_v[name] = update(
-            p, g, state["m"][name], state["v"][name], t, float(lr), beta1, beta2, eps,
+            p,
+            g,
+            state["m"][name],
+            state["v"][name],
+            t,
+            float(lr),
+            beta1,
+            beta2,
+            eps,
             scalar_dtype,
         )
     return new_params, {"t": t, "m": new_m, "v": new_v}

@@ -48,6 +48,4 @@ def step(
 
 def _check_keys(params: Mapping, grads: Mapping) -> None:
     if set(params) != set(grads):
-        raise ValueError(
-            f"grads keys {sorted(grads)} do not match params keys {sorted(params)}"
-        )
+        raise ValueError(f"grads keys {sorted(grads)} do not match params keys {sorted(params)}")

@@ -23,10 +23,21 @@ def main(argv: list[str] | None = None) -> int:
         description="Render the cnn-parity HTML report from results JSON files.",
     )
     parser.add_argument("results", nargs="+", type=Path, help="results JSON file(s)")
-    parser.add_argument("-o", "--output", type=Path, default=Path("reports/out/report.html"),
-                        help="HTML output path (default: %(default)s)")
-    parser.add_argument("--benchmark", action="append", type=Path, default=[],
-                        metavar="BENCH.json", help="pytest-benchmark JSON (repeatable)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("reports/out/report.html"),
+        help="HTML output path (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--benchmark",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="BENCH.json",
+        help="pytest-benchmark JSON (repeatable)",
+    )
     args = parser.parse_args(argv)
     try:
         runs = render.load(args.results)
@@ -37,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     out = render.write_report(runs, args.output, benchmarks)
     records = sum(len(run.get("parity", [])) for run in runs)
-    print(f"wrote {out} ({len(runs)} environment{'s' if len(runs) != 1 else ''}, "
-          f"{records} parity records)")
+    print(
+        f"wrote {out} ({len(runs)} environment{'s' if len(runs) != 1 else ''}, "
+        f"{records} parity records)"
+    )
     return 0
 
 

@@ -17,8 +17,7 @@ _DIVERGING = ((59, 76, 192), (247, 247, 247), (180, 4, 38))
 _NONFINITE = (255, 0, 255)
 
 #: Series colours (Okabe-Ito, distinguishable with colour-blindness).
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442",
-           "#000000")
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
 
 
 def as_float(value) -> float:
@@ -49,17 +48,26 @@ _NONFINITE_BYTES = bytes(_NONFINITE)
 
 def _png(rows: list[bytes], width: int, height: int) -> bytes:
     def chunk(tag: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + tag + data
-                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + tag
+            + data
+            + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
 
     raw = b"".join(b"\x00" + row for row in rows)
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
-def heatmap(grid: Sequence[Sequence], *, diverging: bool = False,
-            limits: tuple[float, float] | None = None) -> dict | None:
+def heatmap(
+    grid: Sequence[Sequence], *, diverging: bool = False, limits: tuple[float, float] | None = None
+) -> dict | None:
     """A 2-D list of numbers as a PNG data URI (one pixel per cell; the page scales it up
     with ``image-rendering: pixelated``) plus the colour range it used."""
     values = [[as_float(v) for v in row] for row in grid]
@@ -84,21 +92,29 @@ def heatmap(grid: Sequence[Sequence], *, diverging: bool = False,
             if v != v or v in (math.inf, -math.inf):
                 pixels += _NONFINITE_BYTES
             else:
-                pixels += lut[min(256, max(0, int((v - low) * scale + 0.5))) if span > 0
-                              else 128]
+                pixels += lut[min(256, max(0, int((v - low) * scale + 0.5))) if span > 0 else 128]
         rows.append(bytes(pixels))
     uri = "data:image/png;base64," + base64.b64encode(_png(rows, width, height)).decode()
     zoom = max(1, min(12, 144 // max(width, height)))
-    return {"uri": uri, "width": width, "height": height, "low": low, "high": high,
-            "display_w": width * zoom, "display_h": height * zoom,
-            "nonfinite": len(finite) != width * height}
+    return {
+        "uri": uri,
+        "width": width,
+        "height": height,
+        "low": low,
+        "high": high,
+        "display_w": width * zoom,
+        "display_h": height * zoom,
+        "nonfinite": len(finite) != width * height,
+    }
 
 
 def difference(a: Sequence[Sequence], b: Sequence[Sequence]) -> list[list[float]] | None:
     if len(a) != len(b) or any(len(x) != len(y) for x, y in zip(a, b, strict=False)):
         return None
-    return [[as_float(x) - as_float(y) for x, y in zip(ra, rb, strict=True)]
-            for ra, rb in zip(a, b, strict=True)]
+    return [
+        [as_float(x) - as_float(y) for x, y in zip(ra, rb, strict=True)]
+        for ra, rb in zip(a, b, strict=True)
+    ]
 
 
 # ------------------------------------------------------------------------------------------
@@ -119,8 +135,15 @@ def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
-def line_chart(series: dict[str, Sequence], *, log_y: bool = False, width: int = 640,
-               height: int = 260, x_label: str = "step", y_label: str = "") -> dict | None:
+def line_chart(
+    series: dict[str, Sequence],
+    *,
+    log_y: bool = False,
+    width: int = 640,
+    height: int = 260,
+    x_label: str = "step",
+    y_label: str = "",
+) -> dict | None:
     """Polylines for several named series over their index (steps)."""
     left, right, top, bottom = 64, 230, 12, 36
     clean = {}
@@ -149,25 +172,43 @@ def line_chart(series: dict[str, Sequence], *, log_y: bool = False, width: int =
     for k, (name, pts) in enumerate(clean.items()):
         step = max(1, len(pts) // 800)  # ~800 vertices per line keep the page light
         kept = pts[::step] + ([pts[-1]] if (len(pts) - 1) % step else [])
-        lines.append({
-            "name": name, "color": PALETTE[k % len(PALETTE)],
-            "points": " ".join(f"{sx(i):.1f},{sy(y):.1f}" for i, y in kept),
-            "dash": "" if k < len(PALETTE) else "4 2", "legend_y": top + 14 + 16 * k,
-            "last": pts[-1][1],
-        })
+        lines.append(
+            {
+                "name": name,
+                "color": PALETTE[k % len(PALETTE)],
+                "points": " ".join(f"{sx(i):.1f},{sy(y):.1f}" for i, y in kept),
+                "dash": "" if k < len(PALETTE) else "4 2",
+                "legend_y": top + 14 + 16 * k,
+                "last": pts[-1][1],
+            }
+        )
     if log_y:
-        y_ticks = [{"y": sy(10.0**e), "label": f"1e{e}"}
-                   for e in range(math.ceil(y_low), math.floor(y_high) + 1)]
+        y_ticks = [
+            {"y": sy(10.0**e), "label": f"1e{e}"}
+            for e in range(math.ceil(y_low), math.floor(y_high) + 1)
+        ]
     else:
         y_ticks = [{"y": sy(v), "label": f"{v:.3g}"} for v in _nice_ticks(y_low, y_high)]
     x_ticks = [{"x": sx(v), "label": f"{v:g}"} for v in _nice_ticks(0, xs_max) if v == int(v)]
-    return {"width": width, "height": height, "left": left, "top": top, "plot_w": plot_w,
-            "plot_h": plot_h, "lines": lines, "x_ticks": x_ticks, "y_ticks": y_ticks,
-            "x_label": x_label, "y_label": y_label, "legend_x": left + plot_w + 10}
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "top": top,
+        "plot_w": plot_w,
+        "plot_h": plot_h,
+        "lines": lines,
+        "x_ticks": x_ticks,
+        "y_ticks": y_ticks,
+        "x_label": x_label,
+        "y_label": y_label,
+        "legend_x": left + plot_w + 10,
+    }
 
 
-def bar_chart(groups: list[tuple[str, list[tuple[str, float]]]], *, unit: str = "ms",
-              width: int = 640) -> dict | None:
+def bar_chart(
+    groups: list[tuple[str, list[tuple[str, float]]]], *, unit: str = "ms", width: int = 640
+) -> dict | None:
     """Horizontal bars: one block per group (a benchmark group), one bar per adapter."""
     label_w, bar_h, gap = 200, 14, 10
     values = [v for _, bars in groups for _, v in bars if math.isfinite(v) and v > 0]
@@ -183,9 +224,24 @@ def bar_chart(groups: list[tuple[str, list[tuple[str, float]]]], *, unit: str = 
         for adapter, v in bars:
             colour = colours.setdefault(adapter, PALETTE[len(colours) % len(PALETTE)])
             length = plot_w * v / vmax if math.isfinite(v) and v > 0 else 0
-            rows.append({"kind": "bar", "y": y, "label": adapter, "w": max(length, 1),
-                         "value": v, "color": colour, "text_x": label_w + max(length, 1) + 4})
+            rows.append(
+                {
+                    "kind": "bar",
+                    "y": y,
+                    "label": adapter,
+                    "w": max(length, 1),
+                    "value": v,
+                    "color": colour,
+                    "text_x": label_w + max(length, 1) + 4,
+                }
+            )
             y += bar_h + 2
         y += gap
-    return {"width": width, "height": y, "label_w": label_w, "bar_h": bar_h, "rows": rows,
-            "unit": unit}
+    return {
+        "width": width,
+        "height": y,
+        "label_w": label_w,
+        "bar_h": bar_h,
+        "rows": rows,
+        "unit": unit,
+    }

@@ -156,13 +156,17 @@ def benchmark_entries(data: dict) -> list[dict]:
     entries = []
     for bench in data.get("benchmarks", []) or []:
         stats = bench.get("stats") or {}
-        entries.append({
-            "group": bench.get("group"),
-            "name": bench.get("name"),
-            "fullname": bench.get("fullname"),
-            "params": bench.get("params"),
-            "extra_info": bench.get("extra_info") or {},
-            "stats": {k: stats.get(k) for k in
-                      ("min", "max", "mean", "median", "stddev", "iqr", "rounds", "ops")},
-        })
+        entries.append(
+            {
+                "group": bench.get("group"),
+                "name": bench.get("name"),
+                "fullname": bench.get("fullname"),
+                "params": bench.get("params"),
+                "extra_info": bench.get("extra_info") or {},
+                "stats": {
+                    k: stats.get(k)
+                    for k in ("min", "max", "mean", "median", "stddev", "iqr", "rounds", "ops")
+                },
+            }
+        )
     return entries

@@ -32,24 +32,31 @@ _SANITIZED = pytest.StashKey[int]()
 _XDIST_HEADER = re.compile(r"\A\[gw\d+\] [^\n]*\n\n?")
 
 
-
 def pytest_addoption(parser):
     group = parser.getgroup("cnn-parity", "cnn-parity HTML report")
     group.addoption(
-        "--no-parity-report", action="store_true", default=False,
+        "--no-parity-report",
+        action="store_true",
+        default=False,
         help="write neither the HTML parity report nor the results JSON "
         "(unless --parity-json names one)",
     )
     group.addoption(
-        "--parity-report", metavar="PATH", default=None,
+        "--parity-report",
+        metavar="PATH",
+        default=None,
         help="HTML report path (default reports/out/report.html, or report-<env>.html)",
     )
     group.addoption(
-        "--parity-json", metavar="PATH", default=None,
+        "--parity-json",
+        metavar="PATH",
+        default=None,
         help="results JSON path (default reports/out/results.json, or results-<env>.json)",
     )
     group.addoption(
-        "--parity-env", metavar="NAME", default=None,
+        "--parity-env",
+        metavar="NAME",
+        default=None,
         help="environment name stored in the results and used in the default file names "
         "(default: $CNN_PARITY_ENV)",
     )
@@ -86,8 +93,12 @@ class Recorder:
         props = item.user_properties
         for i in range(done, len(props)):
             prop = props[i]
-            if (isinstance(prop, tuple) and len(prop) == 2 and prop[0] in RECORD_KINDS
-                    and isinstance(prop[1], dict)):
+            if (
+                isinstance(prop, tuple)
+                and len(prop) == 2
+                and prop[0] in RECORD_KINDS
+                and isinstance(prop[1], dict)
+            ):
                 props[i] = (prop[0], jsonable(prop[1]))
         item.stash[_SANITIZED] = len(props)
         report.user_properties = list(props)
@@ -120,8 +131,13 @@ class Recorder:
     def add(self, report) -> None:
         entry = self.tests.get(report.nodeid)
         if entry is None:
-            entry = {"outcome": None, "reason": None, "traceback": None, "duration": 0.0,
-                     "properties": []}
+            entry = {
+                "outcome": None,
+                "reason": None,
+                "traceback": None,
+                "duration": 0.0,
+                "properties": [],
+            }
             self.tests[report.nodeid] = entry
             self.order.append(report.nodeid)
         entry["duration"] += float(getattr(report, "duration", 0.0) or 0.0)
@@ -148,7 +164,10 @@ class Recorder:
                 if outcome == "skipped" and record.get("unsupported"):
                     outcome = "unsupported"
                 record.update(
-                    test_id=nodeid, index=index, outcome=outcome, reason=entry["reason"],
+                    test_id=nodeid,
+                    index=index,
+                    outcome=outcome,
+                    reason=entry["reason"],
                     duration=round(entry["duration"], 6),
                 )
                 if entry["traceback"]:
@@ -346,4 +365,3 @@ def write_text_atomic(path: Path, text: str) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-

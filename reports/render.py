@@ -28,8 +28,13 @@ from reports.charts import as_float
 
 #: Outcomes from worst to best; a matrix cell takes the first one present.
 OUTCOMES = ("fail", "xfail", "unsupported", "skipped", "pass")
-OUTCOME_LABELS = {"fail": "fail", "xfail": "known divergence (xfail)",
-                  "unsupported": "unsupported", "skipped": "skipped", "pass": "pass"}
+OUTCOME_LABELS = {
+    "fail": "fail",
+    "xfail": "known divergence (xfail)",
+    "unsupported": "unsupported",
+    "skipped": "skipped",
+    "pass": "pass",
+}
 TEMPLATES = Path(__file__).with_name("templates")
 NO_VALUE = "\u2013"  # en dash
 INF = "\u221e"
@@ -84,8 +89,9 @@ def _cell(records: list[dict]) -> dict:
         "counts": {o: n for o, n in counts.items() if n},
         "outcomes": " ".join(o for o in OUTCOMES if counts[o]),
         # Share of each outcome, for the small bar under the cell's numbers.
-        "segments": [(o, round(100 * counts[o] / len(records), 2)) for o in OUTCOMES
-                     if counts[o]] if records else [],
+        "segments": [(o, round(100 * counts[o] / len(records), 2)) for o in OUTCOMES if counts[o]]
+        if records
+        else [],
     }
 
 
@@ -93,19 +99,30 @@ def build_context(runs: list[dict], benchmarks: list[dict] | None = None) -> dic
     env_names = _environment_names(runs)
     parity, conventions, networks = [], [], []
     for env, run in zip(env_names, runs, strict=True):
-        for kind, into in (("parity", parity), ("conventions", conventions),
-                           ("networks", networks)):
+        for kind, into in (
+            ("parity", parity),
+            ("conventions", conventions),
+            ("networks", networks),
+        ):
             for record in run.get(kind, []) or []:
                 into.append({**record, "env": env})
-    layers = _ordered([x for run in runs for x in run.get("layers", [])],
-                      [r.get("layer", "?") for r in parity])
-    adapter_names = _ordered([x for run in runs for x in run.get("adapters", [])],
-                             [r.get("adapter", "?") for r in parity])
+    layers = _ordered(
+        [x for run in runs for x in run.get("layers", [])], [r.get("layer", "?") for r in parity]
+    )
+    adapter_names = _ordered(
+        [x for run in runs for x in run.get("adapters", [])],
+        [r.get("adapter", "?") for r in parity],
+    )
     by_cell: dict[tuple, list[dict]] = defaultdict(list)
     for r in parity:
         by_cell[(r.get("layer", "?"), r.get("adapter", "?"))].append(r)
-    matrix = [{"layer": layer, "cells": [dict(_cell(by_cell[(layer, a)]), adapter=a)
-                                         for a in adapter_names]} for layer in layers]
+    matrix = [
+        {
+            "layer": layer,
+            "cells": [dict(_cell(by_cell[(layer, a)]), adapter=a) for a in adapter_names],
+        }
+        for layer in layers
+    ]
     all_bench = [b for run in runs for b in run.get("benchmarks", []) or []]
     all_bench += benchmarks or []
     totals = {o: 0 for o in OUTCOMES}
@@ -116,8 +133,10 @@ def build_context(runs: list[dict], benchmarks: list[dict] | None = None) -> dic
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "outcomes": OUTCOMES,
         "outcome_labels": OUTCOME_LABELS,
-        "envs": [{"name": n, "run": run.get("run", {}), "environment": run.get("environment", {})}
-                 for n, run in zip(env_names, runs, strict=True)],
+        "envs": [
+            {"name": n, "run": run.get("run", {}), "environment": run.get("environment", {})}
+            for n, run in zip(env_names, runs, strict=True)
+        ],
         "multi_env": len(runs) > 1,
         "layers": layers,
         "adapters": adapter_names,
@@ -126,7 +145,8 @@ def build_context(runs: list[dict], benchmarks: list[dict] | None = None) -> dic
         "n_cases": len({(r.get("layer"), r.get("case")) for r in parity}),
         "matrix": matrix,
         "version_matrix": _version_matrix(parity, layers, adapter_names, env_names)
-        if len(runs) > 1 else None,
+        if len(runs) > 1
+        else None,
         "cases": tables.cases(parity, adapter_names, env_names),
         "conventions": tables.generic_table(conventions),
         "networks": tables.networks(networks),
@@ -155,12 +175,23 @@ def _version_matrix(parity, layers, adapter_names, env_names) -> list[dict]:
             common = max(set(present), key=present.count) if present else None
             for cell, key in zip(cells, keys, strict=True):
                 cell["differs"] = not cell["missing"] and key != common
-            versions = sorted({str(r.get("framework_version")) for env in env_names
-                               for r in grouped[(layer, adapter, env)]})
-            rows.append({"layer": layer, "adapter": adapter, "cells": cells,
-                         "differs": any(c["differs"] for c in cells), "versions": versions,
-                         "outcomes": " ".join(sorted({o for c in cells
-                                                      for o in c["counts"]}))})
+            versions = sorted(
+                {
+                    str(r.get("framework_version"))
+                    for env in env_names
+                    for r in grouped[(layer, adapter, env)]
+                }
+            )
+            rows.append(
+                {
+                    "layer": layer,
+                    "adapter": adapter,
+                    "cells": cells,
+                    "differs": any(c["differs"] for c in cells),
+                    "versions": versions,
+                    "outcomes": " ".join(sorted({o for c in cells for o in c["counts"]})),
+                }
+            )
     return rows
 
 

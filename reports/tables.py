@@ -30,17 +30,27 @@ def _max_ratio(records) -> float | None:
 def _row(r: dict) -> dict:
     outputs = r.get("outputs") or {}
     return {
-        "adapter": r.get("adapter", "?"), "env": r.get("env"), "dtype": r.get("dtype"),
-        "direction": r.get("direction"), "outcome": r.get("outcome", "skipped"),
-        "max_abs_err": r.get("max_abs_err"), "max_rel_err": r.get("max_rel_err"),
-        "err_to_bound": r.get("err_to_bound"), "tolerance": r.get("tolerance"),
-        "kind": r.get("kind"), "rule": r.get("tolerance_rule"),
-        "version": r.get("framework_version"), "duration": r.get("duration"),
+        "adapter": r.get("adapter", "?"),
+        "env": r.get("env"),
+        "dtype": r.get("dtype"),
+        "direction": r.get("direction"),
+        "outcome": r.get("outcome", "skipped"),
+        "max_abs_err": r.get("max_abs_err"),
+        "max_rel_err": r.get("max_rel_err"),
+        "err_to_bound": r.get("err_to_bound"),
+        "tolerance": r.get("tolerance"),
+        "kind": r.get("kind"),
+        "rule": r.get("tolerance_rule"),
+        "version": r.get("framework_version"),
+        "duration": r.get("duration"),
         "reason": r.get("reason") or r.get("unsupported") or r.get("missing"),
-        "error": r.get("error"), "traceback": r.get("traceback"), "repro": r.get("repro"),
+        "error": r.get("error"),
+        "traceback": r.get("traceback"),
+        "repro": r.get("repro"),
         "test_id": r.get("test_id", ""),
         "outputs": [(k, v) for k, v in outputs.items() if isinstance(v, dict)]
-        if len(outputs) > 1 else [],
+        if len(outputs) > 1
+        else [],
     }
 
 
@@ -52,31 +62,42 @@ def cases(parity: list[dict], adapter_names: list[str], env_names: list[str]) ->
         grouped[(r.get("layer", "?"), r.get("case", "?"))].append(r)
     out = []
     for (layer, case), records in grouped.items():
-        records.sort(key=lambda r: (adapter_rank.get(r.get("adapter"), 99),
-                                    _DTYPE_ORDER.get(r.get("dtype"), 9),
-                                    _DIRECTION_ORDER.get(r.get("direction"), 9),
-                                    env_rank.get(r.get("env"), 99)))
+        records.sort(
+            key=lambda r: (
+                adapter_rank.get(r.get("adapter"), 99),
+                _DTYPE_ORDER.get(r.get("dtype"), 9),
+                _DIRECTION_ORDER.get(r.get("direction"), 9),
+                env_rank.get(r.get("env"), 99),
+            )
+        )
         first = records[0]
-        out.append({
-            "layer": layer, "case": case, "anchor": "case-" + re.sub(r"[^\w.-]", "_",
-                                                                     f"{layer}-{case}"),
-            "provenance": next((r["provenance"] for r in records if r.get("provenance")), None),
-            "attrs": first.get("attrs"), "shapes": first.get("shapes"),
-            "outcome": _worst(r.get("outcome") for r in records),
-            "ratio": _max_ratio(records),
-            "outcomes": " ".join(sorted({r.get("outcome", "skipped") for r in records})),
-            "adapters": " ".join(sorted({r.get("adapter", "?") for r in records})),
-            "rows": [_row(r) for r in records],
-            "heatmaps": _heatmaps(records),
-        })
+        out.append(
+            {
+                "layer": layer,
+                "case": case,
+                "anchor": "case-" + re.sub(r"[^\w.-]", "_", f"{layer}-{case}"),
+                "provenance": next((r["provenance"] for r in records if r.get("provenance")), None),
+                "attrs": first.get("attrs"),
+                "shapes": first.get("shapes"),
+                "outcome": _worst(r.get("outcome") for r in records),
+                "ratio": _max_ratio(records),
+                "outcomes": " ".join(sorted({r.get("outcome", "skipped") for r in records})),
+                "adapters": " ".join(sorted({r.get("adapter", "?") for r in records})),
+                "rows": [_row(r) for r in records],
+                "heatmaps": _heatmaps(records),
+            }
+        )
     return out
 
 
 def _heatmaps(records: list[dict]) -> dict | None:
     """Input, reference, every framework's output and its difference, for one dtype (float32
     when present: that is where frameworks differ) and one environment."""
-    with_arrays = [r for r in records if isinstance(r.get("arrays"), dict)
-                   and r.get("direction", "forward") == "forward"]
+    with_arrays = [
+        r
+        for r in records
+        if isinstance(r.get("arrays"), dict) and r.get("direction", "forward") == "forward"
+    ]
     if not with_arrays:
         return None
     dtypes = sorted({r.get("dtype") for r in with_arrays}, key=lambda d: _DTYPE_ORDER.get(d, 9))
@@ -93,14 +114,20 @@ def _heatmaps(records: list[dict]) -> dict | None:
         if not got:
             continue
         diff = charts.difference(got, reference) if reference else None
-        frameworks.append({
-            "adapter": r.get("adapter", "?"),
-            "output": charts.heatmap(got, limits=limits),
-            "diff": charts.heatmap(diff, diverging=True) if diff else None,
-        })
-    return {"dtype": dtype, "env": env,
-            "input": charts.heatmap(arrays["input"]) if arrays.get("input") else None,
-            "reference": ref_map, "frameworks": frameworks}
+        frameworks.append(
+            {
+                "adapter": r.get("adapter", "?"),
+                "output": charts.heatmap(got, limits=limits),
+                "diff": charts.heatmap(diff, diverging=True) if diff else None,
+            }
+        )
+    return {
+        "dtype": dtype,
+        "env": env,
+        "input": charts.heatmap(arrays["input"]) if arrays.get("input") else None,
+        "reference": ref_map,
+        "frameworks": frameworks,
+    }
 
 
 def _short(value, limit: int = 300) -> str:
@@ -119,13 +146,19 @@ def generic_table(records: list[dict], max_columns: int = 7) -> dict:
         adapters = r.get("adapter") or r.get("adapters") or r.get("frameworks") or ""
         if isinstance(adapters, (list, tuple, dict)):
             adapters = " ".join(str(a) for a in adapters)
-        rows.append({
-            "outcome": r.get("outcome", "skipped"), "test_id": r.get("test_id", ""),
-            "reason": r.get("reason"), "traceback": r.get("traceback"), "env": r.get("env"),
-            "layer": str(r.get("layer") or ""), "adapter": str(adapters),
-            "cells": [_short(r.get(k, "")) if r.get(k) is not None else "" for k in columns],
-            "extra": [(k, _short(r[k], 2000)) for k in keys[max_columns:] if k in r],
-        })
+        rows.append(
+            {
+                "outcome": r.get("outcome", "skipped"),
+                "test_id": r.get("test_id", ""),
+                "reason": r.get("reason"),
+                "traceback": r.get("traceback"),
+                "env": r.get("env"),
+                "layer": str(r.get("layer") or ""),
+                "adapter": str(adapters),
+                "cells": [_short(r.get(k, "")) if r.get(k) is not None else "" for k in columns],
+                "extra": [(k, _short(r[k], 2000)) for k in keys[max_columns:] if k in r],
+            }
+        )
     return {"columns": columns, "rows": rows}
 
 
@@ -151,8 +184,9 @@ def networks(records: list[dict]) -> list[dict]:
         for r in recs:
             run = str(r.get("optimizer") or "")
             if isinstance(r.get("loss_curves"), dict):
-                losses[run].update({str(k): v for k, v in r["loss_curves"].items()
-                                    if isinstance(v, list)})
+                losses[run].update(
+                    {str(k): v for k, v in r["loss_curves"].items() if isinstance(v, list)}
+                )
             if isinstance(r.get("reference_loss_curve"), list):
                 losses[run].setdefault("reference", r["reference_loss_curve"])
             if isinstance(r.get("loss_curve"), list):
@@ -163,32 +197,58 @@ def networks(records: list[dict]) -> list[dict]:
                 stats = stats if isinstance(stats, dict) else {"max_abs_err": stats}
                 grads[str(param)][label(r)] = stats
         charts_by_run = [
-            {"run": run,
-             "loss": charts.line_chart(losses.get(run, {}), log_y=_positive(losses.get(run, {})),
-                                       y_label="loss"),
-             "divergence": charts.line_chart(divergence.get(run, {}),
-                                             log_y=_positive(divergence.get(run, {})),
-                                             y_label="distance from reference")}
+            {
+                "run": run,
+                "loss": charts.line_chart(
+                    losses.get(run, {}), log_y=_positive(losses.get(run, {})), y_label="loss"
+                ),
+                "divergence": charts.line_chart(
+                    divergence.get(run, {}),
+                    log_y=_positive(divergence.get(run, {})),
+                    y_label="distance from reference",
+                ),
+            }
             for run in dict.fromkeys([*losses, *divergence])
         ]
         grad_columns = list(dict.fromkeys(c for per in grads.values() for c in per))
-        known = {"network", "name", "adapter", "framework", "loss_curves", "loss_curve",
-                 "reference_loss_curve", "divergence", "grad_errors"}
-        out.append({
-            "name": name,
-            "source": next((r.get("source") for r in recs if r.get("source")), None),
-            "outcome": _worst(r.get("outcome") for r in recs),
-            "outcomes": " ".join(sorted({r.get("outcome", "skipped") for r in recs})),
-            "adapters": " ".join(sorted({label(r).split(" ")[0] for r in recs})),
-            "grad_columns": grad_columns,
-            "grad_rows": [(p, [per.get(c) for c in grad_columns]) for p, per in grads.items()],
-            "charts": charts_by_run,
-            "records": [{"test_id": r.get("test_id", ""), "outcome": r.get("outcome", "skipped"),
-                         "reason": r.get("reason"), "traceback": r.get("traceback"),
-                         "label": label(r),
-                         "extra": [(k, _short(v)) for k, v in r.items()
-                                   if k not in known and k not in _META]} for r in recs],
-        })
+        known = {
+            "network",
+            "name",
+            "adapter",
+            "framework",
+            "loss_curves",
+            "loss_curve",
+            "reference_loss_curve",
+            "divergence",
+            "grad_errors",
+        }
+        out.append(
+            {
+                "name": name,
+                "source": next((r.get("source") for r in recs if r.get("source")), None),
+                "outcome": _worst(r.get("outcome") for r in recs),
+                "outcomes": " ".join(sorted({r.get("outcome", "skipped") for r in recs})),
+                "adapters": " ".join(sorted({label(r).split(" ")[0] for r in recs})),
+                "grad_columns": grad_columns,
+                "grad_rows": [(p, [per.get(c) for c in grad_columns]) for p, per in grads.items()],
+                "charts": charts_by_run,
+                "records": [
+                    {
+                        "test_id": r.get("test_id", ""),
+                        "outcome": r.get("outcome", "skipped"),
+                        "reason": r.get("reason"),
+                        "traceback": r.get("traceback"),
+                        "label": label(r),
+                        "extra": [
+                            (k, _short(v))
+                            for k, v in r.items()
+                            if k not in known and k not in _META
+                        ],
+                    }
+                    for r in recs
+                ],
+            }
+        )
     return out
 
 
@@ -213,8 +273,10 @@ def benchmarks(entries: list[dict]) -> list[dict]:
         adapter = str(info.get("adapter") or _adapter_from_name(e.get("name", "")) or "?")
         stats = e.get("stats") or {}
         layers[layer][group][adapter] = {
-            "median": as_float(stats.get("median")), "rounds": stats.get("rounds"),
-            "version": info.get("version"), "name": e.get("name"),
+            "median": as_float(stats.get("median")),
+            "rounds": stats.get("rounds"),
+            "version": info.get("version"),
+            "name": e.get("name"),
             "iqr": as_float(stats.get("iqr")),
         }
         if adapter not in adapters_seen[layer]:
@@ -233,8 +295,12 @@ def benchmarks(entries: list[dict]) -> list[dict]:
                 cells.append(cell or None)
             rows.append({"group": group, "cells": cells})
         chart = charts.bar_chart(
-            [(g, [(a, per[a]["median"] * 1e3) for a in names if a in per])
-             for g, per in sorted(groups.items())], unit="ms")
+            [
+                (g, [(a, per[a]["median"] * 1e3) for a in names if a in per])
+                for g, per in sorted(groups.items())
+            ],
+            unit="ms",
+        )
         out.append({"layer": layer, "adapters": names, "rows": rows, "chart": chart})
     return out
 

@@ -207,8 +207,12 @@ def _module(op: str):
 
 
 def reference_loss_and_grads(
-    spec: Mapping, params: Mapping[str, np.ndarray], x: np.ndarray, target: np.ndarray,
-    masks: Mapping[str, np.ndarray] | None = None, shapes: list | None = None,
+    spec: Mapping,
+    params: Mapping[str, np.ndarray],
+    x: np.ndarray,
+    target: np.ndarray,
+    masks: Mapping[str, np.ndarray] | None = None,
+    shapes: list | None = None,
 ) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
     """``(loss, model output, {parameter: gradient})`` through the reference layers, in the
     dtype of ``x`` and ``params``.  ``shapes``, when given, receives each layer's
@@ -244,8 +248,15 @@ def reference_loss_and_grads(
 
 
 def reference_train(
-    spec: Mapping, params: Mapping[str, np.ndarray], x: np.ndarray, target: np.ndarray, *,
-    optimizer: str, convention: str, steps: int, masks: Mapping[str, np.ndarray] | None = None,
+    spec: Mapping,
+    params: Mapping[str, np.ndarray],
+    x: np.ndarray,
+    target: np.ndarray,
+    *,
+    optimizer: str,
+    convention: str,
+    steps: int,
+    masks: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, list]:
     """``steps`` full-batch updates.  Returns per-step lists: ``loss`` (before each update),
     ``params`` (after each update)."""

@@ -39,8 +39,10 @@ pytestmark = pytest.mark.network
 
 K_STEPS = 5
 EPOCHS_000 = 1000
-FRAMEWORKS = [pytest.param("torch", marks=pytest.mark.torch),
-              pytest.param("keras", marks=[pytest.mark.keras, pytest.mark.tensorflow])]
+FRAMEWORKS = [
+    pytest.param("torch", marks=pytest.mark.torch),
+    pytest.param("keras", marks=[pytest.mark.keras, pytest.mark.tensorflow]),
+]
 CONVENTION = {"torch": "torch", "keras": "keras"}
 EPS32 = eps("float32")
 
@@ -71,8 +73,9 @@ def _problem(name: str):
     if name in ("seed003_two_conv_dropout", "seed004_keras_cnn"):
         pytest.importorskip("sklearn", reason="the digits data ships with scikit-learn")
     x, target = models.data(name)
-    params = {k: v.astype(np.float32).astype(np.float64)
-              for k, v in models.init_params(name).items()}
+    params = {
+        k: v.astype(np.float32).astype(np.float64) for k, v in models.init_params(name).items()
+    }
     return params, x.astype(np.float32).astype(np.float64), target, models.masks(name)
 
 
@@ -124,33 +127,53 @@ def test_forward_loss_and_gradients(name, framework, request):
     spec = models.NETWORKS[name]
     params, x, target, masks = _problem(name)
     ref_loss, ref_out, ref_grads = _reference_truth(name)
-    net = module.build(spec, {k: v.astype(np.float32) for k, v in params.items()}, x.shape,
-                       "float32", masks)
+    net = module.build(
+        spec, {k: v.astype(np.float32) for k, v in params.items()}, x.shape, "float32", masks
+    )
     loss, out, grads = net.loss_and_grads(x.astype(np.float32), target)
     lengths = path_lengths(name)
     assert sorted(grads) == sorted(ref_grads)
     assert out.shape == ref_out.shape
     assert out.dtype == np.float32
 
-    checks = {"output": (out, ref_out, lengths["forward"]),
-              "loss": (loss, ref_loss, lengths["forward"])}
+    checks = {
+        "output": (out, ref_out, lengths["forward"]),
+        "loss": (loss, ref_loss, lengths["forward"]),
+    }
     checks |= {f"grad {k}": (grads[k], ref_grads[k], lengths["gradient"]) for k in ref_grads}
     errors, failures = {}, []
     for what, (got, want, n) in checks.items():
         abs_err, rel_err = _err(got, want)
         bound = _bound(n, float(np.max(np.abs(want))))
-        errors[what] = {"max_abs_err": abs_err, "max_rel_err": rel_err,
-                        "err_to_bound": abs_err / bound, "tolerance": bound}
+        errors[what] = {
+            "max_abs_err": abs_err,
+            "max_rel_err": rel_err,
+            "err_to_bound": abs_err / bound,
+            "tolerance": bound,
+        }
         if not abs_err <= bound:
             failures.append(f"{what}: |err| {abs_err:.3g} > bound {bound:.3g}")
-    request.node.user_properties.append(("network", {
-        "network": name, "source": f"seed {spec['seed']}", "adapter": framework,
-        "framework_version": module.version(), "dtype": "float32", "check": "gradients",
-        "path_lengths": lengths, "loss": loss, "reference_loss": ref_loss,
-        "grad_errors": {k.removeprefix("grad "): v for k, v in errors.items()
-                        if k.startswith("grad ")},
-        "output_error": errors["output"], "loss_error": errors["loss"],
-    }))
+    request.node.user_properties.append(
+        (
+            "network",
+            {
+                "network": name,
+                "source": f"seed {spec['seed']}",
+                "adapter": framework,
+                "framework_version": module.version(),
+                "dtype": "float32",
+                "check": "gradients",
+                "path_lengths": lengths,
+                "loss": loss,
+                "reference_loss": ref_loss,
+                "grad_errors": {
+                    k.removeprefix("grad "): v for k, v in errors.items() if k.startswith("grad ")
+                },
+                "output_error": errors["output"],
+                "loss_error": errors["loss"],
+            },
+        )
+    )
     assert not failures, "; ".join(failures)
 
 
@@ -165,19 +188,32 @@ def _cached_reference_run(name: str, optimizer: str, convention: str, dtype: str
     spec = models.NETWORKS[name]
     params, x, target, masks = _problem(name)
     cast = {k: v.astype(dtype) for k, v in params.items()}
-    return models.reference_train(spec, cast, x.astype(dtype), target.astype(dtype),
-                                  optimizer=optimizer, convention=convention, steps=steps,
-                                  masks={k: v.astype(dtype) for k, v in masks.items()})
+    return models.reference_train(
+        spec,
+        cast,
+        x.astype(dtype),
+        target.astype(dtype),
+        optimizer=optimizer,
+        convention=convention,
+        steps=steps,
+        masks={k: v.astype(dtype) for k, v in masks.items()},
+    )
 
 
 def _drift(history, truth) -> list[dict[str, float]]:
     """Per step, per parameter: max |history - truth|."""
-    return [{k: float(np.max(np.abs(np.asarray(h[k], np.float64) - t[k]))) for k in t}
-            for h, t in zip(history["params"], truth["params"], strict=True)]
+    return [
+        {k: float(np.max(np.abs(np.asarray(h[k], np.float64) - t[k]))) for k in t}
+        for h, t in zip(history["params"], truth["params"], strict=True)
+    ]
 
 
-TRAINING = [(n, o) for n, spec in models.NETWORKS.items() if n != "seed000_single_filter"
-            for o in spec["optimizers"]]
+TRAINING = [
+    (n, o)
+    for n, spec in models.NETWORKS.items()
+    if n != "seed000_single_filter"
+    for o in spec["optimizers"]
+]
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -189,8 +225,9 @@ def test_training_steps(name, optimizer, framework, request):
     convention = CONVENTION[framework]
     truth = _reference_run(name, optimizer, convention, "float64", K_STEPS)
     ref32 = _reference_run(name, optimizer, convention, "float32", K_STEPS)
-    net = module.build(spec, {k: v.astype(np.float32) for k, v in params.items()}, x.shape,
-                       "float32", masks)
+    net = module.build(
+        spec, {k: v.astype(np.float32) for k, v in params.items()}, x.shape, "float32", masks
+    )
     history = net.train(x.astype(np.float32), target, optimizer=optimizer, steps=K_STEPS)
 
     lengths = path_lengths(name)
@@ -203,27 +240,43 @@ def test_training_steps(name, optimizer, framework, request):
             one_step = _bound(lengths["gradient"], float(np.max(np.abs(truth["params"][step][k]))))
             bound = SAFETY["float32"] * envelope[k] + one_step
             if not fw_drift[step][k] <= bound:
-                failures.append(f"step {step + 1} {k}: drift {fw_drift[step][k]:.3g} > "
-                                f"{bound:.3g} (reference float32 drift {envelope[k]:.3g})")
+                failures.append(
+                    f"step {step + 1} {k}: drift {fw_drift[step][k]:.3g} > "
+                    f"{bound:.3g} (reference float32 drift {envelope[k]:.3g})"
+                )
         divergence.append(max(fw_drift[step].values()))
         loss_drift = abs(history["loss"][step] - truth["loss"][step])
-        ref_loss_drift = max(abs(a - b) for a, b in
-                             zip(ref32["loss"][:step + 1], truth["loss"][:step + 1], strict=True))
-        loss_bound = (SAFETY["float32"] * ref_loss_drift
-                      + _bound(lengths["forward"], abs(truth["loss"][step])))
+        ref_loss_drift = max(
+            abs(a - b)
+            for a, b in zip(ref32["loss"][: step + 1], truth["loss"][: step + 1], strict=True)
+        )
+        loss_bound = SAFETY["float32"] * ref_loss_drift + _bound(
+            lengths["forward"], abs(truth["loss"][step])
+        )
         if not loss_drift <= loss_bound:
             failures.append(f"step {step + 1} loss: {loss_drift:.3g} > {loss_bound:.3g}")
-    request.node.user_properties.append(("network", {
-        "network": name, "source": f"seed {spec['seed']}", "adapter": framework,
-        "framework_version": module.version(), "dtype": "float32", "optimizer": optimizer,
-        "check": f"{K_STEPS} training steps", "convention": convention,
-        "loss_curves": {f"{framework} ({optimizer})": history["loss"],
-                        f"reference float64 ({optimizer}, {convention} convention)":
-                            truth["loss"]},
-        "divergence": divergence,
-        "reference_float32_divergence": [max(d.values()) for d in ref_drift],
-        "final_param_drift": fw_drift[-1],
-    }))
+    request.node.user_properties.append(
+        (
+            "network",
+            {
+                "network": name,
+                "source": f"seed {spec['seed']}",
+                "adapter": framework,
+                "framework_version": module.version(),
+                "dtype": "float32",
+                "optimizer": optimizer,
+                "check": f"{K_STEPS} training steps",
+                "convention": convention,
+                "loss_curves": {
+                    f"{framework} ({optimizer})": history["loss"],
+                    f"reference float64 ({optimizer}, {convention} convention)": truth["loss"],
+                },
+                "divergence": divergence,
+                "reference_float32_divergence": [max(d.values()) for d in ref_drift],
+                "final_param_drift": fw_drift[-1],
+            },
+        )
+    )
     assert not failures, "; ".join(failures)
 
 
@@ -250,8 +303,12 @@ def test_seed000_gradient_is_that_of_the_sum_of_squares():
 def _seed000_hessian(x: np.ndarray) -> np.ndarray:
     """The constant Hessian of the sum-of-squares loss in (w00, w01, w10, w11, b):
     2 * sum over images and output positions of a a^T, a = (2x2 patch, 1)."""
-    rows = [np.append(x[n, 0, i:i + 2, j:j + 2].ravel(), 1.0)
-            for n in range(x.shape[0]) for i in range(2) for j in range(2)]
+    rows = [
+        np.append(x[n, 0, i : i + 2, j : j + 2].ravel(), 1.0)
+        for n in range(x.shape[0])
+        for i in range(2)
+        for j in range(2)
+    ]
     a = np.array(rows)
     return 2 * a.T @ a
 
@@ -282,15 +339,23 @@ def test_seed000_trajectory(framework, request):
     lam_max = float(np.linalg.eigvalsh(hessian).max())
     assert lr * lam_max < 2, "GD is not contractive here; the linear error bound fails"
 
-    truth = models.reference_train(spec, params, x, target, optimizer="sgd",
-                                   convention=CONVENTION[framework], steps=EPOCHS_000)
+    truth = models.reference_train(
+        spec, params, x, target, optimizer="sgd", convention=CONVENTION[framework], steps=EPOCHS_000
+    )
     ref32 = _reference_run(name, "sgd", CONVENTION[framework], "float32", EPOCHS_000)
-    net = module.build(spec, {k: v.astype(np.float32) for k, v in params.items()}, x.shape,
-                       "float32")
+    net = module.build(
+        spec, {k: v.astype(np.float32) for k, v in params.items()}, x.shape, "float32"
+    )
     history = net.train(x.astype(np.float32), target, optimizer="sgd", steps=EPOCHS_000)
 
-    rows = np.array([np.append(x[n, 0, i:i + 2, j:j + 2].ravel(), 1.0)
-                     for n in range(4) for i in range(2) for j in range(2)])
+    rows = np.array(
+        [
+            np.append(x[n, 0, i : i + 2, j : j + 2].ravel(), 1.0)
+            for n in range(4)
+            for i in range(2)
+            for j in range(2)
+        ]
+    )
     y = target.reshape(4, 4).ravel()
     accumulated, failures = 0.0, []
     divergence, ref_divergence = [], []
@@ -312,18 +377,30 @@ def test_seed000_trajectory(framework, request):
             failures.append(f"epoch {epoch + 1}: drift {drift:.3g} > {accumulated:.3g}")
         previous = t
     mean_loss = [v / 16 for v in history["loss"]]  # the seed prints the mean
-    request.node.user_properties.append(("network", {
-        "network": name, "source": "seed 000", "adapter": framework,
-        "framework_version": module.version(), "dtype": "float32", "optimizer": "sgd",
-        "check": f"{EPOCHS_000}-epoch trajectory", "lr": lr, "lr_times_lambda_max":
-            lr * lam_max,
-        "loss_curves": {f"{framework} (sgd)": mean_loss,
-                        "reference float64 (sgd)": [v / 16 for v in truth["loss"]]},
-        "divergence": divergence,
-        "max_divergence": max(divergence),
-        "reference_float32_max_divergence": max(ref_divergence),
-        "final_bound": float(np.sqrt(5) * accumulated),
-    }))
+    request.node.user_properties.append(
+        (
+            "network",
+            {
+                "network": name,
+                "source": "seed 000",
+                "adapter": framework,
+                "framework_version": module.version(),
+                "dtype": "float32",
+                "optimizer": "sgd",
+                "check": f"{EPOCHS_000}-epoch trajectory",
+                "lr": lr,
+                "lr_times_lambda_max": lr * lam_max,
+                "loss_curves": {
+                    f"{framework} (sgd)": mean_loss,
+                    "reference float64 (sgd)": [v / 16 for v in truth["loss"]],
+                },
+                "divergence": divergence,
+                "max_divergence": max(divergence),
+                "reference_float32_max_divergence": max(ref_divergence),
+                "final_bound": float(np.sqrt(5) * accumulated),
+            },
+        )
+    )
     assert not failures, "; ".join(failures)
     # The run trains: the seed's mean loss falls.
     assert mean_loss[-1] < mean_loss[0]

@@ -33,8 +33,10 @@ def _problem(seed: int = 0):
     # conventions differ most.
     scales = {"w": 10.0 ** rng.uniform(-9, 0, (3, 4)), "b": 10.0 ** rng.uniform(-9, 0, 4)}
     grads = [
-        {k: rng.choice([-1.0, 1.0], v.shape) * scales[k] * rng.uniform(0.5, 1.5, v.shape)
-         for k, v in params.items()}
+        {
+            k: rng.choice([-1.0, 1.0], v.shape) * scales[k] * rng.uniform(0.5, 1.5, v.shape)
+            for k, v in params.items()
+        }
         for _ in range(STEPS)
     ]
     return params, grads
@@ -76,8 +78,9 @@ def _keras_run(make_optimizer, params, grads):
 def _assert_histories_close(got, want, rtol=RTOL64):
     for step, (g, w) in enumerate(zip(got, want, strict=True), start=1):
         for name in w:
-            np.testing.assert_allclose(g[name], w[name], rtol=rtol, atol=0,
-                                       err_msg=f"step {step}, parameter {name}")
+            np.testing.assert_allclose(
+                g[name], w[name], rtol=rtol, atol=0, err_msg=f"step {step}, parameter {name}"
+            )
 
 
 @pytest.mark.torch
@@ -141,8 +144,15 @@ def test_torch_vs_keras_adam_first_step_difference_is_the_documented_one():
         np.testing.assert_allclose(observed, predicted, rtol=1e-9, atol=1e-15, err_msg=name)
     # The difference is not negligible for gradients near eps (here up to ~lr).
     all_g = np.concatenate([g.ravel() for g in first[0].values()])
-    assert np.max(np.abs(LR * all_g / (np.abs(all_g) + 1e-8)
-                         - LR * all_g / (np.abs(all_g) + 1e-7 / np.sqrt(1 - beta2)))) > 0.5 * LR
+    assert (
+        np.max(
+            np.abs(
+                LR * all_g / (np.abs(all_g) + 1e-8)
+                - LR * all_g / (np.abs(all_g) + 1e-7 / np.sqrt(1 - beta2))
+            )
+        )
+        > 0.5 * LR
+    )
 
 
 @pytest.mark.torch
@@ -155,18 +165,20 @@ def test_torch_vs_keras_adam_k_step_difference_is_the_documented_one():
     t_run = _torch_run(lambda torch, ps: torch.optim.Adam(ps, lr=LR), params, grads)
     k_run = _keras_run(lambda keras: keras.optimizers.Adam(learning_rate=LR), params, grads)
     ref_t = _reference_run(adam, params, grads, lr=LR, convention="torch")
-    ref_k = _reference_run(adam, params, grads, lr=LR, convention="keras",
-                           scalar_dtype="float32")
+    ref_k = _reference_run(adam, params, grads, lr=LR, convention="keras", scalar_dtype="float32")
     for step in range(STEPS):
         for name in params:
             observed = t_run[step][name] - k_run[step][name]
             predicted = ref_t[step][name] - ref_k[step][name]
-            np.testing.assert_allclose(observed, predicted, rtol=1e-9, atol=1e-14,
-                                       err_msg=f"step {step + 1}, {name}")
+            np.testing.assert_allclose(
+                observed, predicted, rtol=1e-9, atol=1e-14, err_msg=f"step {step + 1}, {name}"
+            )
     equivalent_eps = 1e-8 * np.sqrt(1 - 0.999)
     k_equiv = _keras_run(
         lambda keras: keras.optimizers.Adam(learning_rate=LR, epsilon=equivalent_eps),
-        params, grads[:1])[0]
+        params,
+        grads[:1],
+    )[0]
     # With that epsilon the Keras step is torch's times the ratio of their step factors,
     # which differs from 1 only by Keras's float32 lr and betas (about 7e-6 here).
     b1f, b2f = float(np.float32(0.9)), float(np.float32(0.999))
@@ -178,8 +190,14 @@ def test_torch_vs_keras_adam_k_step_difference_is_the_documented_one():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"lr": -1.0}, "lr"), ({"lr": float("nan")}, "lr"), ({"beta1": 1.0}, "beta1"),
-     ({"beta2": -0.1}, "beta2"), ({"eps": -1e-8}, "eps"), ({"convention": "tf1"}, "convention")],
+    [
+        ({"lr": -1.0}, "lr"),
+        ({"lr": float("nan")}, "lr"),
+        ({"beta1": 1.0}, "beta1"),
+        ({"beta2": -0.1}, "beta2"),
+        ({"eps": -1e-8}, "eps"),
+        ({"convention": "tf1"}, "convention"),
+    ],
 )
 def test_adam_bad_arguments(kwargs, match):
     params = {"w": np.zeros(2)}

@@ -41,11 +41,21 @@ class Browser:
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
         args = [
-            binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--no-default-browser-check", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-extensions",
-            "--disable-default-apps", "--mute-audio", f"--user-data-dir={self.profile}",
-            "--remote-debugging-pipe", "about:blank",
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--disable-default-apps",
+            "--mute-audio",
+            f"--user-data-dir={self.profile}",
+            "--remote-debugging-pipe",
+            "about:blank",
         ]
         # A shell moves the pipe ends onto fds 3 and 4, where Chromium expects them (bash:
         # POSIX sh need not accept the multi-digit fd numbers a busy process hands out).
@@ -53,8 +63,10 @@ class Browser:
         shell = shutil.which("bash") or "sh"
         self.process = subprocess.Popen(
             [shell, "-c", f'exec "$0" "$@" 3<&{to_browser_r} 4>&{from_browser_w}', *args],
-            pass_fds=(to_browser_r, from_browser_w), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=self.stderr,
+            pass_fds=(to_browser_r, from_browser_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -109,8 +121,11 @@ class Browser:
 
     def open(self, url: str) -> None:
         target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)
-        attached = self.send("Target.attachToTarget",
-                             {"targetId": target["targetId"], "flatten": True}, session=False)
+        attached = self.send(
+            "Target.attachToTarget",
+            {"targetId": target["targetId"], "flatten": True},
+            session=False,
+        )
         self.session = attached["sessionId"]
         for domain in ("Runtime", "Log", "Network", "Page"):
             self.send(f"{domain}.enable")
@@ -118,9 +133,10 @@ class Browser:
         self.wait_for_event("Page.loadEventFired")
 
     def evaluate(self, expression: str):
-        result = self.send("Runtime.evaluate",
-                           {"expression": expression, "returnByValue": True,
-                            "awaitPromise": True})
+        result = self.send(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+        )
         if "exceptionDetails" in result:
             raise CDPError(f"page error in {expression!r}: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -130,10 +146,13 @@ class Browser:
         box = self.evaluate(
             f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
             " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
-            " return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+            " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+        )
         for kind in ("mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1],
-                                                   "button": "left", "clickCount": 1})
+            self.send(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1},
+            )
 
     def console_errors(self) -> list[str]:
         errors = []
@@ -141,8 +160,7 @@ class Browser:
             method, params = e.get("method"), e.get("params", {})
             if method == "Runtime.exceptionThrown":
                 errors.append(json.dumps(params.get("exceptionDetails"))[:500])
-            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error",
-                                                                               "assert"):
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
                 errors.append(json.dumps(params.get("args"))[:500])
             elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
                 errors.append(params["entry"].get("text", "")[:500])
@@ -151,8 +169,11 @@ class Browser:
         return errors
 
     def requested_urls(self) -> list[str]:
-        return [e["params"]["request"]["url"] for e in self.events
-                if e.get("method") == "Network.requestWillBeSent"]
+        return [
+            e["params"]["request"]["url"]
+            for e in self.events
+            if e.get("method") == "Network.requestWillBeSent"
+        ]
 
     def stderr_text(self) -> str:
         self.stderr.flush()

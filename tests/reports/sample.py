@@ -13,16 +13,28 @@ _ADAPTERS = ["torch", "keras", "scipy"]
 
 def _record(layer, case, adapter, dtype, direction, outcome, ratio, **extra):
     record = {
-        "layer": layer, "case": case, "adapter": adapter,
-        "framework_version": f"{adapter} 1.0", "dtype": dtype, "direction": direction,
-        "max_abs_err": 1e-7 * ratio, "max_rel_err": 2e-7 * ratio, "err_to_bound": ratio,
-        "tolerance": 1e-7, "kind": "accumulating", "provenance": f"seed 001 ({case})",
-        "attrs": {"stride": 1}, "shapes": {"x": [1, 1, 4, 4]},
+        "layer": layer,
+        "case": case,
+        "adapter": adapter,
+        "framework_version": f"{adapter} 1.0",
+        "dtype": dtype,
+        "direction": direction,
+        "max_abs_err": 1e-7 * ratio,
+        "max_rel_err": 2e-7 * ratio,
+        "err_to_bound": ratio,
+        "tolerance": 1e-7,
+        "kind": "accumulating",
+        "provenance": f"seed 001 ({case})",
+        "attrs": {"stride": 1},
+        "shapes": {"x": [1, 1, 4, 4]},
         "repro": f"check_case({case!r}, {adapter!r}, {dtype!r}, {direction!r})",
         "unsupported": None,
         "test_id": f"tests/parity/test_parity.py::test_parity[{layer}-{case}-{adapter}-"
-                   f"{dtype}-{direction}]",
-        "index": 0, "outcome": outcome, "reason": None, "duration": 0.01,
+        f"{dtype}-{direction}]",
+        "index": 0,
+        "outcome": outcome,
+        "reason": None,
+        "duration": 0.01,
     }
     record.update(extra)
     return record
@@ -40,42 +52,91 @@ def results(env_name: str = "local", *, torch_conv_outcome: str = "pass") -> dic
                 if layer == "conv2d" and adapter == "torch":
                     outcome = torch_conv_outcome
                     if outcome == "fail":
-                        extra = {"reason": "ParityError: conv2d mismatch",
-                                 "traceback": "E   AssertionError: worst error 3e-5"}
+                        extra = {
+                            "reason": "ParityError: conv2d mismatch",
+                            "traceback": "E   AssertionError: worst error 3e-5",
+                        }
                 if layer == "maxpool2d" and adapter == "scipy" and direction == "backward":
                     outcome = "unsupported"
-                    extra = {"unsupported": "scipy has no max-pool gradient",
-                             "reason": "unsupported by scipy: scipy has no max-pool gradient"}
+                    extra = {
+                        "unsupported": "scipy has no max-pool gradient",
+                        "reason": "unsupported by scipy: scipy has no max-pool gradient",
+                    }
                 if layer == "relu" and adapter == "scipy":
                     outcome, extra = "skipped", {"reason": "scipy not installed"}
                 if direction == "forward":
-                    extra["arrays"] = {"input": grid, "reference": grid,
-                                       "framework": [[v + 1e-7 for v in row] for row in grid]}
+                    extra["arrays"] = {
+                        "input": grid,
+                        "reference": grid,
+                        "framework": [[v + 1e-7 for v in row] for row in grid],
+                    }
                 ratio = 3.5 if outcome == "fail" else 0.25
-                parity.append(_record(layer, f"{layer}_basic", adapter, "float32", direction,
-                                      outcome, ratio, **extra))
+                parity.append(
+                    _record(
+                        layer,
+                        f"{layer}_basic",
+                        adapter,
+                        "float32",
+                        direction,
+                        outcome,
+                        ratio,
+                        **extra,
+                    )
+                )
     return {
         "schema": "cnn-parity-results/1",
-        "run": {"env_name": env_name, "created": "2026-01-01T00:00:00+00:00",
-                "duration_s": 1.5, "exitstatus": 0, "args": ["tests"], "xdist_workers": None,
-                "tests": {"pass": len(parity)}},
-        "environment": {"python": "3.11.7", "os": "Linux", "cpu": "test cpu", "cpu_count": 2,
-                        "versions": {"numpy": "2.0.0", "torch": "2.13.0"},
-                        "determinism": {"env": {"OMP_NUM_THREADS": "1"},
-                                        "adapters": {"torch": {"num_threads": "1"}}}},
-        "layers": list(_LAYERS), "adapters": list(_ADAPTERS),
+        "run": {
+            "env_name": env_name,
+            "created": "2026-01-01T00:00:00+00:00",
+            "duration_s": 1.5,
+            "exitstatus": 0,
+            "args": ["tests"],
+            "xdist_workers": None,
+            "tests": {"pass": len(parity)},
+        },
+        "environment": {
+            "python": "3.11.7",
+            "os": "Linux",
+            "cpu": "test cpu",
+            "cpu_count": 2,
+            "versions": {"numpy": "2.0.0", "torch": "2.13.0"},
+            "determinism": {
+                "env": {"OMP_NUM_THREADS": "1"},
+                "adapters": {"torch": {"num_threads": "1"}},
+            },
+        },
+        "layers": list(_LAYERS),
+        "adapters": list(_ADAPTERS),
         "parity": parity,
-        "conventions": [{"name": "SAME padding", "frameworks": ["torch", "keras"],
-                         "expected": "extra row bottom", "test_id": "tests/c.py::test_same",
-                         "index": 0, "outcome": "pass", "reason": None, "duration": 0.1}],
-        "networks": [{"network": "seed002_conv_linear", "source": "seed 002",
-                      "adapter": adapter, "optimizer": "sgd",
-                      "grad_errors": {"conv.w": {"max_abs_err": 1e-8, "err_to_bound": 0.01}},
-                      "loss_curves": {f"{adapter} (sgd)": [2.3, 2.2, 2.1]},
-                      "divergence": [1e-8, 2e-8, 3e-8],
-                      "test_id": f"tests/n.py::test_steps[{adapter}]", "index": 0,
-                      "outcome": "pass", "reason": None, "duration": 0.5}
-                     for adapter in ("torch", "keras")],
+        "conventions": [
+            {
+                "name": "SAME padding",
+                "frameworks": ["torch", "keras"],
+                "expected": "extra row bottom",
+                "test_id": "tests/c.py::test_same",
+                "index": 0,
+                "outcome": "pass",
+                "reason": None,
+                "duration": 0.1,
+            }
+        ],
+        "networks": [
+            {
+                "network": "seed002_conv_linear",
+                "source": "seed 002",
+                "adapter": adapter,
+                "optimizer": "sgd",
+                "grad_errors": {"conv.w": {"max_abs_err": 1e-8, "err_to_bound": 0.01}},
+                "loss_curves": {f"{adapter} (sgd)": [2.3, 2.2, 2.1]},
+                "divergence": [1e-8, 2e-8, 3e-8],
+                "test_id": f"tests/n.py::test_steps[{adapter}]",
+                "index": 0,
+                "outcome": "pass",
+                "reason": None,
+                "duration": 0.5,
+            }
+            for adapter in ("torch", "keras")
+        ],
         "benchmarks": [],
     }
 
@@ -101,13 +162,29 @@ def benchmark_json() -> dict:
     benches = []
     for adapter, median in (("reference", 2e-3), ("torch", 1e-3), ("keras", 4e-3)):
         for direction in ("fwd", "bwd"):
-            benches.append({
-                "group": f"conv2d-{direction}-32x16x28x28", "name": f"test_bench[{adapter}]",
-                "fullname": f"tests/bench.py::test_bench[{adapter}]", "params": None,
-                "extra_info": {"adapter": adapter, "version": f"{adapter} 1.0"},
-                "stats": {"min": median * 0.9, "max": median * 1.2, "mean": median,
-                          "median": median, "stddev": median / 10, "iqr": median / 20,
-                          "rounds": 5, "ops": 1 / median},
-            })
-    return {"machine_info": {}, "commit_info": {}, "benchmarks": benches,
-            "datetime": "2026-01-01T00:00:00", "version": "5.3.1"}
+            benches.append(
+                {
+                    "group": f"conv2d-{direction}-32x16x28x28",
+                    "name": f"test_bench[{adapter}]",
+                    "fullname": f"tests/bench.py::test_bench[{adapter}]",
+                    "params": None,
+                    "extra_info": {"adapter": adapter, "version": f"{adapter} 1.0"},
+                    "stats": {
+                        "min": median * 0.9,
+                        "max": median * 1.2,
+                        "mean": median,
+                        "median": median,
+                        "stddev": median / 10,
+                        "iqr": median / 20,
+                        "rounds": 5,
+                        "ops": 1 / median,
+                    },
+                }
+            )
+    return {
+        "machine_info": {},
+        "commit_info": {},
+        "benchmarks": benches,
+        "datetime": "2026-01-01T00:00:00",
+        "version": "5.3.1",
+    }

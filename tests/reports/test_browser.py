@@ -24,8 +24,10 @@ VISIBLE_CASES = """[...document.querySelectorAll('details.case')]
 
 
 def _select(name: str, value: str) -> str:
-    return (f"(() => {{ const s = document.getElementById('filter-{name}'); s.value = '{value}';"
-            " s.dispatchEvent(new Event('change', {bubbles: true})); return s.value; })()")
+    return (
+        f"(() => {{ const s = document.getElementById('filter-{name}'); s.value = '{value}';"
+        " s.dispatchEvent(new Event('change', {bubbles: true})); return s.value; })()"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +62,14 @@ def test_summary_matrix_has_one_row_per_layer_and_one_column_per_adapter(page):
     assert browser.evaluate(VISIBLE_COLUMNS) == data["adapters"]
     cells_per_row = browser.evaluate(
         "[...document.querySelectorAll('#summary-matrix tbody tr')]"
-        ".map(r => r.querySelectorAll('td').length)")
+        ".map(r => r.querySelectorAll('td').length)"
+    )
     assert cells_per_row == [len(data["adapters"])] * len(data["layers"])
     # The cell colour follows the worst outcome: torch x conv2d failed.
     assert browser.evaluate(
         "document.querySelector('#summary-matrix tbody tr[data-layer=conv2d] "
-        "td[data-adapter=torch]').classList.contains('o-fail')")
+        "td[data-adapter=torch]').classList.contains('o-fail')"
+    )
 
 
 def test_filters_hide_and_show_rows(page):
@@ -97,6 +101,7 @@ def test_filters_hide_and_show_rows(page):
     assert browser.evaluate(VISIBLE_CASES) == ["maxpool2d"]
     visible_rows = browser.evaluate(
         "[...document.querySelectorAll('details.case tr.f-row')]"
-        ".filter(r => !r.closest('[hidden]') && !r.hidden).map(r => r.dataset.adapter)")
+        ".filter(r => !r.closest('[hidden]') && !r.hidden).map(r => r.dataset.adapter)"
+    )
     assert visible_rows == ["scipy", "scipy"]
     assert browser.console_errors() == []

@@ -120,10 +120,27 @@ def serial_and_parallel(tmp_path_factory):
     for name, xdist_args in (("serial", []), ("parallel", ["-n", "2"])):
         json_path, html_path = base / f"{name}.json", base / f"{name}.html"
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *_plugin_args(),
-             "--parity-json", str(json_path), "--parity-report", str(html_path), *xdist_args,
-             "test_generated.py"],
-            cwd=base, env=env, capture_output=True, text=True, timeout=300, check=False)
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                *_plugin_args(),
+                "--parity-json",
+                str(json_path),
+                "--parity-report",
+                str(html_path),
+                *xdist_args,
+                "test_generated.py",
+            ],
+            cwd=base,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert done.returncode == 1, done.stdout + done.stderr  # test_failing fails
         assert "1 failed, 11 passed, 2 skipped, 1 xfailed" in done.stdout, done.stdout
         runs[name] = (done.stdout, _load(json_path), html_path)
@@ -174,8 +191,10 @@ def test_default_paths_env_name_and_terminal_line(pytester, monkeypatch):
     monkeypatch.setenv("CNN_PARITY_ENV", "py311-tf216")
     result = _run_inline(pytester)
     out = pytester.path / "reports" / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["report-py311-tf216.html",
-                                                     "results-py311-tf216.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "report-py311-tf216.html",
+        "results-py311-tf216.json",
+    ]
     assert _load(out / "results-py311-tf216.json")["run"]["env_name"] == "py311-tf216"
     result.stdout.fnmatch_lines([f"cnn-parity HTML report: {out / 'report-py311-tf216.html'}*"])
 

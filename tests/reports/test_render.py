@@ -36,8 +36,9 @@ def test_markup_in_test_ids_reasons_and_tracebacks_is_escaped():
 
 def test_page_makes_no_network_requests():
     html = render.render([sample.results()], _bench_entries())
-    assert not re.search(r"""(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//""",
-                         html, re.IGNORECASE)
+    assert not re.search(
+        r"""(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//""", html, re.IGNORECASE
+    )
     assert not re.search(r"@import|url\(\s*['\"]?\s*(?:https?:)?//", html, re.IGNORECASE)
     assert "http://" not in html
     assert "https://" not in html
@@ -89,8 +90,7 @@ def test_merge_keeps_every_record_and_marks_differing_environments():
     expected = [(run["run"]["env_name"], r["test_id"]) for run in (a, b) for r in run["parity"]]
     assert sorted(shown) == sorted(expected)  # every record of every input, none twice
     rows = {(r["layer"], r["adapter"]): r for r in context["version_matrix"]}
-    assert [c["env"] for c in rows[("conv2d", "torch")]["cells"]] == ["py311-tf216",
-                                                                      "py311-tf221"]
+    assert [c["env"] for c in rows[("conv2d", "torch")]["cells"]] == ["py311-tf216", "py311-tf221"]
     assert rows[("conv2d", "torch")]["differs"]
     assert not rows[("conv2d", "keras")]["differs"]
     html = render.render([a, b])
@@ -102,10 +102,15 @@ def test_environment_without_a_framework_is_not_installed_not_a_difference():
     c = sample.results("py311-kerasjax")
     for record in c["parity"]:  # the harness's record when adapters.load() gives a reason
         if record["adapter"] == "keras":
-            record.update(outcome="skipped", missing="No module named 'tensorflow'",
-                          reason="keras not installed", err_to_bound=None)
-    rows = {(r["layer"], r["adapter"]): r
-            for r in render.build_context([a, b, c])["version_matrix"]}
+            record.update(
+                outcome="skipped",
+                missing="No module named 'tensorflow'",
+                reason="keras not installed",
+                err_to_bound=None,
+            )
+    rows = {
+        (r["layer"], r["adapter"]): r for r in render.build_context([a, b, c])["version_matrix"]
+    }
     cells = rows[("conv2d", "keras")]["cells"]
     assert [cell["missing"] for cell in cells] == [False, False, True]
     assert not rows[("conv2d", "keras")]["differs"]
@@ -115,8 +120,9 @@ def test_environment_without_a_framework_is_not_installed_not_a_difference():
     # Without the "missing" key the same skips are a difference between environments.
     for record in c["parity"]:
         record.pop("missing", None)
-    rows = {(r["layer"], r["adapter"]): r
-            for r in render.build_context([a, b, c])["version_matrix"]}
+    rows = {
+        (r["layer"], r["adapter"]): r for r in render.build_context([a, b, c])["version_matrix"]
+    }
     assert rows[("conv2d", "keras")]["differs"]
 
 
@@ -132,9 +138,23 @@ def test_cli_renders_a_version_matrix_from_several_files(tmp_path):
     bench = _write(tmp_path / "bench.json", sample.benchmark_json())
     out = tmp_path / "merged" / "report.html"
     done = subprocess.run(
-        [sys.executable, "-m", "reports", str(a), str(b), "-o", str(out),
-         "--benchmark", str(bench)],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "reports",
+            str(a),
+            str(b),
+            "-o",
+            str(out),
+            "--benchmark",
+            str(bench),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert str(out) in done.stdout
     assert "2 environments" in done.stdout
@@ -147,9 +167,14 @@ def test_cli_renders_a_version_matrix_from_several_files(tmp_path):
 
 def test_cli_rejects_a_file_that_is_not_a_results_json(tmp_path):
     bad = _write(tmp_path / "bad.json", {"benchmarks": []})
-    done = subprocess.run([sys.executable, "-m", "reports", str(bad), "-o",
-                           str(tmp_path / "x.html")], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "reports", str(bad), "-o", str(tmp_path / "x.html")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 2
     assert "bad.json" in done.stderr
     assert "not a cnn-parity results JSON" in done.stderr
@@ -184,9 +209,9 @@ def _decode_png(uri: str) -> tuple[int, int, list[bytes]]:
     assert raw[:8] == b"\x89PNG\r\n\x1a\n"
     pos, chunks = 8, {}
     while pos < len(raw):
-        (length,) = struct.unpack(">I", raw[pos:pos + 4])
-        tag, data = raw[pos + 4:pos + 8], raw[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", raw[pos + 8 + length:pos + 12 + length])
+        (length,) = struct.unpack(">I", raw[pos : pos + 4])
+        tag, data = raw[pos + 4 : pos + 8], raw[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", raw[pos + 8 + length : pos + 12 + length])
         assert crc == zlib.crc32(tag + data) & 0xFFFFFFFF
         chunks[tag] = chunks.get(tag, b"") + data
         pos += 12 + length
@@ -194,7 +219,7 @@ def _decode_png(uri: str) -> tuple[int, int, list[bytes]]:
     assert (depth, colour) == (8, 2)
     pixels = zlib.decompress(chunks[b"IDAT"])
     stride = 1 + 3 * width
-    rows = [pixels[i * stride + 1:(i + 1) * stride] for i in range(height)]
+    rows = [pixels[i * stride + 1 : (i + 1) * stride] for i in range(height)]
     assert all(pixels[i * stride] == 0 for i in range(height))  # filter type None
     return width, height, rows
 
