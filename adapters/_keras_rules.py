@@ -244,6 +244,16 @@ def _float64_reason(adapter, layer, inputs, attrs) -> str | None:
     return None
 
 
+def float64_result_type() -> str:
+    """What the installed Keras promotes two float64 operands to: ``"float32"`` where the
+    known bug ``FLOAT64_DEMOTED`` applies; ``"float64"`` on Keras 2 (tf.keras), which has
+    no ``keras.backend.result_type`` and computes float64 as float64."""
+    import keras
+
+    result_type = getattr(keras.backend, "result_type", None)
+    return "float64" if result_type is None else str(result_type("float64", "float64"))
+
+
 @contextlib.contextmanager
 def _demotions():
     """Record Keras 3 type promotions that turn a float64 operand into a 32-bit result

@@ -66,7 +66,8 @@ def batchnorm2d(
 ) -> dict:
     """One call of the framework's batch-norm layer on NCHW ``x``; ``momentum`` / ``eps``
     None leave the layer's own default.  Returns ``{"y", "running_mean", "running_var",
-    "momentum", "eps"}`` (the last two as the layer reports them)."""
+    "momentum", "eps", "unbiased_running_var"}`` (momentum and eps as the layer reports
+    them; the last, which variance estimator the layer's running variance takes)."""
     if framework == "torch":
         return _torch_batchnorm2d(
             x, gamma, beta, running_mean, running_var, training, momentum, eps
@@ -94,6 +95,8 @@ def _torch_batchnorm2d(x, gamma, beta, mean, var, training, momentum, eps):
         "running_var": bn.running_var.numpy().copy(),
         "momentum": bn.momentum,
         "eps": bn.eps,
+        # torch.nn.BatchNorm2d docs: "calculated via the unbiased estimator".
+        "unbiased_running_var": True,
     }
 
 
@@ -111,6 +114,11 @@ def _keras_batchnorm2d(x, gamma, beta, mean, var, training, momentum, eps):
         "running_var": api.numpy(bn.moving_variance),
         "momentum": bn.momentum,
         "eps": bn.epsilon,
+        # Keras 2 (tf.keras, TF <= 2.15) runs 4-D inputs through its fused kernel
+        # (``layer.fused``), which applies Bessel's correction to the moving variance; its
+        # non-fused path and Keras 3 (no ``fused`` attribute) use the biased variance
+        # (tensorflow/tensorflow#55545; keras-team/keras#9028 discusses the two).
+        "unbiased_running_var": bool(getattr(bn, "fused", False)),
     }
 
 

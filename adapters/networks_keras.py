@@ -51,6 +51,22 @@ def version() -> str:
     return f"keras {keras.__version__} / tensorflow {tf.__version__}"
 
 
+def optimizer_steps(make_optimizer, params: Mapping[str, np.ndarray], grads) -> list[dict]:
+    """``keras.optimizers`` on float64 variables: ``make_optimizer(keras)`` applied to each
+    gradient dict of ``grads`` in turn; the parameters after every step.  Keras 3's
+    ``keras.Variable`` or, on Keras 2 (TF <= 2.15, which has none), ``tf.Variable``."""
+    tf, keras = _keras()
+    make_variable = getattr(keras, "Variable", tf.Variable)
+    variables = {k: make_variable(np.array(v, dtype=np.float64)) for k, v in params.items()}
+    optimizer = make_optimizer(keras)
+    history = []
+    for g in grads:
+        pairs = [(tf.constant(g[k], dtype=tf.float64), v) for k, v in variables.items()]
+        optimizer.apply_gradients(pairs)
+        history.append({k: np.array(v.numpy()) for k, v in variables.items()})
+    return history
+
+
 class KerasNetwork:
     """A spec's network as a keras.Sequential, weights set from reference arrays."""
 

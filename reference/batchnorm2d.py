@@ -92,7 +92,9 @@ def backward(
     return {"x": d_x, "gamma": d_gamma, "beta": d_beta}
 
 
-def update_running_stats(x, running_mean, running_var, *, convention, momentum=None):
+def update_running_stats(
+    x, running_mean, running_var, *, convention, momentum=None, unbiased=None
+):
     """The running statistics after one training step on ``x`` (N, C, H, W): a pure
     function returning ``(new_running_mean, new_running_var)``, each (C,).
 
@@ -110,6 +112,10 @@ def update_running_stats(x, running_mean, running_var, *, convention, momentum=N
       ``moving_mean * self.momentum + mean * (1.0 - self.momentum)`` with ``mean,
       variance = ops.moments(...)`` (the biased variance).
     ``momentum=None`` takes the convention's default; it must lie in [0, 1].
+    ``unbiased=None`` takes the convention's variance estimator (torch unbiased, Keras
+    biased); ``True``/``False`` override it, e.g. ``convention="keras", unbiased=True`` for
+    Keras 2's fused BatchNormalization kernel, which stores the unbiased variance
+    (tensorflow/tensorflow#55545).
     """
     if not isinstance(convention, str) or convention not in DEFAULT_MOMENTUM:
         raise ValueError(f"convention must be 'torch' or 'keras', got {convention!r}")
@@ -121,6 +127,10 @@ def update_running_stats(x, running_mean, running_var, *, convention, momentum=N
         or not (0 <= momentum <= 1)
     ):
         raise ValueError(f"momentum must be a real number in [0, 1], got {momentum!r}")
+    if unbiased is None:
+        unbiased = convention == "torch"
+    if not isinstance(unbiased, bool):
+        raise ValueError(f"unbiased must be True, False or None, got {unbiased!r}")
     params = {"running_mean": running_mean, "running_var": running_var}
     x, p, dtype = _prepare(x, params, True, 0.0)
     n = x.shape[0] * x.shape[2] * x.shape[3]
@@ -129,15 +139,19 @@ def update_running_stats(x, running_mean, running_var, *, convention, momentum=N
     biased_var = np.mean(centred * centred, axis=(0, 2, 3))
     m = dtype.type(momentum)
     one = dtype.type(1)
-    if convention == "torch":
+    if unbiased:
         if n < 2:
             raise ValueError(
-                f"x shape {x.shape} has n = N*H*W = {n} value per channel; the torch "
-                "convention's unbiased variance needs at least 2"
+                f"x shape {x.shape} has n = N*H*W = {n} value per channel; the unbiased "
+                "variance needs at least 2"
             )
+        batch_var = biased_var * dtype.type(n / (n - 1))
+    else:
+        batch_var = biased_var
+    if convention == "torch":
         new_mean = (one - m) * p["running_mean"] + m * mean
-        new_var = (one - m) * p["running_var"] + m * (biased_var * dtype.type(n / (n - 1)))
-        return new_mean, new_var
-    new_mean = m * p["running_mean"] + (one - m) * mean
-    new_var = m * p["running_var"] + (one - m) * biased_var
+        new_var = (one - m) * p["running_var"] + m * batch_var
+    else:
+        new_mean = m * p["running_mean"] + (one - m) * mean
+        new_var = m * p["running_var"] + (one - m) * batch_var
     return new_mean, new_var

@@ -131,10 +131,15 @@ ROWS: tuple[Convention, ...] = (
         ),
         difference=(
             "torch: new = (1-m) old + m batch (m=0.1), unbiased batch var; Keras: new = "
-            "m old + (1-m) batch (m=0.99), biased var. With Keras m = 1 - torch m the means "
-            "agree and the variances' batch terms differ by n/(n-1), n = N*H*W"
+            "m old + (1-m) batch (m=0.99), biased var (Keras 3). With Keras m = 1 - torch m "
+            "the means agree and the variances' batch terms differ by n/(n-1), n = N*H*W. "
+            "Keras 2 (tf.keras, TF <= 2.15): the fused kernel stores the unbiased var, so "
+            "there the variances agree too"
         ),
-        versions=f"{_TORCH_213}; {_KERAS_315} (same defaults in tf.keras 2.x docs)",
+        versions=(
+            f"{_TORCH_213}; {_KERAS_315}; biased in Keras 3.3-3.15 (TF 2.16-2.21), unbiased "
+            "in tf.keras 2.15's fused kernel (tox envs py311-tf2{16,18,latest} vs py311-tf215)"
+        ),
         sources=(
             "https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html "
             "(momentum 0.1; 'calculated via the unbiased estimator')",
@@ -142,6 +147,9 @@ ROWS: tuple[Convention, ...] = (
             "BatchNormalization (momentum=0.99; moving averages of the batch statistics)",
             "keras-team/keras keras/src/layers/normalization/batch_normalization.py call "
             "(moving_mean * momentum + mean * (1 - momentum); ops.moments: biased variance)",
+            "https://github.com/tensorflow/tensorflow/issues/55545 (tf.keras "
+            "BatchNormalization: fused=True applies Bessel's correction to the moving "
+            "variance, fused=False does not)",
         ),
         notes=(
             "Seed 001 (/work/shared/seeds/001_*.txt, BatchNormalization) uses the Keras form "

@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from adapters import _keras_rules, networks_keras
+from adapters.base import FrameworkMissing
 from reference import adam, sgd
+from tests import known_divergences
 
 pytestmark = pytest.mark.network
 
@@ -66,13 +69,19 @@ def _torch_run(make_optimizer, params, grads):
 
 def _keras_run(make_optimizer, params, grads):
     keras = pytest.importorskip("keras")
-    variables = {k: keras.Variable(v.copy(), dtype="float64") for k, v in params.items()}
-    optimizer = make_optimizer(keras)
-    history = []
-    for g in grads:
-        optimizer.apply_gradients([(g[k], variables[k]) for k in variables])
-        history.append({k: np.array(v.numpy()) for k, v in variables.items()})
-    return history
+    promoted = _keras_rules.float64_result_type()
+    if promoted != "float64":
+        # These runs compare at float64 roundings, which the declared bug rules out: the
+        # optimizers' arithmetic on the jax and torch backends goes through that promotion.
+        entry = known_divergences.refused(_keras_rules.FLOAT64_DEMOTED)
+        pytest.skip(
+            f"{entry.key} on backend {keras.backend.backend()}: keras.backend.result_type"
+            f"('float64', 'float64') is {promoted!r} ({entry.issue})"
+        )
+    try:
+        return networks_keras.optimizer_steps(make_optimizer, params, grads)
+    except FrameworkMissing as exc:
+        pytest.skip(str(exc))
 
 
 def _assert_histories_close(got, want, rtol=RTOL64):

@@ -263,6 +263,11 @@ CASES = [
         r"x shape \(1, 3, 1, 1\).*n = N\*H\*W = 1",
     ),
     (
+        "bn_update_unbiased_not_bool",
+        lambda: batchnorm2d.update_running_stats(X4, C3, C3, convention="keras", unbiased=1),
+        r"unbiased must be True, False or None, got 1",
+    ),
+    (
         "bn_update_running_var_shape",
         lambda: batchnorm2d.update_running_stats(X4, C3, np.ones(2), convention="keras"),
         r"running_var shape \(2,\).*3 channels",

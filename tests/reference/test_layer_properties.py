@@ -252,6 +252,26 @@ def test_torch_and_keras_running_stats_differ_only_by_the_variance_estimator():
     np.testing.assert_allclose(t_var, k_var * 8 / 7, rtol=1e-14)
 
 
+def test_running_stats_estimator_override():
+    # unbiased=True with the Keras weighting is Keras 2's fused kernel (tensorflow#55545):
+    # only the batch variance term changes, by n/(n-1); unbiased=False turns torch biased.
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 2, 2, 2))  # n = 8 values per channel
+    old_mean, old_var = np.zeros(2), np.ones(2)
+    # The share of the old value each convention keeps at its default momentum.
+    for convention, keep in (("keras", 0.99), ("torch", 0.9)):
+        biased = batchnorm2d.update_running_stats(
+            x, old_mean, old_var, convention=convention, unbiased=False
+        )
+        unbiased = batchnorm2d.update_running_stats(
+            x, old_mean, old_var, convention=convention, unbiased=True
+        )
+        np.testing.assert_array_equal(biased[0], unbiased[0])
+        np.testing.assert_allclose(
+            unbiased[1] - keep, (biased[1] - keep) * 8 / 7, rtol=1e-12, err_msg=convention
+        )
+
+
 # ---------------------------------------------------------------------------------------
 # Dropout
 
