@@ -97,7 +97,15 @@ class TorchAdapter:
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
         # Only affects ops with a nondeterministic CUDA kernel; on CPU it is a no-op guard.
-        torch.use_deterministic_algorithms(True)
+        # torch.use_deterministic_algorithms(True) also imports torch._inductor to set
+        # inductor's own flag (torch/__init__.py), ~4 s per process for a compiler this
+        # adapter never uses; the eager flag it sets is this one (read back by
+        # torch.are_deterministic_algorithms_enabled() in determinism_flags).
+        set_eager_flag = getattr(torch._C, "_set_deterministic_algorithms", None)
+        if set_eager_flag is None:
+            torch.use_deterministic_algorithms(True)
+        else:
+            set_eager_flag(True)
         self._torch = torch
 
     def version(self) -> str:
