@@ -46,6 +46,17 @@ _SEED = 1234
 _REDUCTIONS = {"mean": "sum_over_batch_size", "sum": "sum", "none": "none"}
 
 
+def make_loss(losses, cls_name: str, reduction: str, dtype: str, **kwargs):
+    """``losses.<cls_name>`` with the reference's ``reduction`` ("mean", "sum", "none")."""
+    cls = getattr(losses, cls_name)
+    # Keras 2 losses compute in y_pred's dtype and take no dtype; Keras 3 losses
+    # before their ``dtype`` argument compute in floatx (the float64 rule then
+    # refuses float64: the loss comes back float32).
+    if "dtype" in inspect.signature(cls.__init__).parameters:
+        kwargs["dtype"] = dtype
+    return cls(reduction=_REDUCTIONS[reduction], **kwargs)
+
+
 class _KerasApi:
     """The compatibility shim: Keras 3 (any backend) or TF 2.15's Keras 2 ``tf.keras``."""
 
@@ -90,13 +101,7 @@ class _KerasApi:
         return self.tf.multiply(a, b) if self.tf_keras else self.keras.ops.multiply(a, b)
 
     def loss(self, cls_name: str, reduction: str, dtype: str, **kwargs):
-        cls = getattr(self.losses, cls_name)
-        # Keras 2 losses compute in y_pred's dtype and take no dtype; Keras 3 losses
-        # before their ``dtype`` argument compute in floatx (the float64 rule then
-        # refuses float64: the loss comes back float32).
-        if "dtype" in inspect.signature(cls.__init__).parameters:
-            kwargs["dtype"] = dtype
-        return cls(reduction=_REDUCTIONS[reduction], **kwargs)
+        return make_loss(self.losses, cls_name, reduction, dtype, **kwargs)
 
     def vjp(self, plan, tensors, seed):
         """Gradients of ``plan.run`` w.r.t. ``tensors`` and the plan layer's weights."""

@@ -9,7 +9,7 @@ ZeroPadding2D + "valid"), a ReLU right after a Conv2D/Dense folded in as
 final ``Dense(..., activation="softmax")`` trained with
 ``keras.losses.CategoricalCrossentropy()`` on its probabilities (seed 004's compile).
 Cross-entropy on logits uses ``CategoricalCrossentropy(from_logits=True)``; the seed-000
-sum of squares is ``ops.sum(ops.square(pred - target))`` (Keras' MeanSquaredError
+sum of squares is ``tf.reduce_sum(tf.square(pred - target))`` (Keras' MeanSquaredError
 averages over the last axis before any reduction, so it has no sum-of-squares form).
 
 Layout, all through ``adapters.layout``: inputs NCHW -> NHWC, conv kernels OIHW -> HWIO,
@@ -30,6 +30,7 @@ from adapters import layout
 from adapters._geometry import is_symmetric, padding_pairs
 from adapters._tf_common import import_tensorflow
 from adapters.base import FrameworkMissing
+from adapters.keras import make_loss
 
 
 def _keras():
@@ -57,7 +58,9 @@ def optimizer_steps(make_optimizer, params: Mapping[str, np.ndarray], grads) -> 
     ``keras.Variable`` or, on Keras 2 (TF <= 2.15, which has none), ``tf.Variable``."""
     tf, keras = _keras()
     make_variable = getattr(keras, "Variable", tf.Variable)
-    variables = {k: make_variable(np.array(v, dtype=np.float64)) for k, v in params.items()}
+    variables = {  # dtype given: Keras 3.3's Variable takes floatx, not the value's dtype
+        k: make_variable(np.array(v, dtype=np.float64), dtype="float64") for k, v in params.items()
+    }
     optimizer = make_optimizer(keras)
     history = []
     for g in grads:
@@ -180,16 +183,20 @@ class KerasNetwork:
         self.loss_fn = self._loss()
 
     def _loss(self):
-        loss, ops = self.spec["loss"], self.keras.ops
-        reduction = {"mean": "sum_over_batch_size", "sum": "sum"}[loss["attrs"]["reduction"]]
+        loss, tf = self.spec["loss"], self.tf
+        reduction = loss["attrs"]["reduction"]
         if loss["op"] == "cross_entropy":
             from_logits = self.spec["output"] != "softmax"
-            return self.keras.losses.CategoricalCrossentropy(
-                from_logits=from_logits, reduction=reduction, dtype=self.dtype
+            return make_loss(
+                self.keras.losses,
+                "CategoricalCrossentropy",
+                reduction,
+                self.dtype,
+                from_logits=from_logits,
             )
         if reduction != "sum":
             raise ValueError("the Keras network builder implements the sum of squares only")
-        return lambda target, pred: ops.sum(ops.square(pred - target))
+        return lambda target, pred: tf.reduce_sum(tf.square(pred - target))
 
     # -- running ---------------------------------------------------------------------------
 
