@@ -57,6 +57,16 @@ def make_loss(losses, cls_name: str, reduction: str, dtype: str, **kwargs):
     return cls(reduction=_REDUCTIONS[reduction], **kwargs)
 
 
+def _does_not_import(exc: ImportError) -> FrameworkMissing:
+    """Keras is installed but fails to import, e.g. a Keras release newer than the JAX
+    it would run on (Keras 3.15 imports ``jax.export``, absent from jax 0.4.20)."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    return FrameworkMissing(
+        f"keras is installed but does not import with KERAS_BACKEND={backend}: "
+        f"{type(exc).__name__}: {exc}"
+    )
+
+
 class _KerasApi:
     """The compatibility shim: Keras 3 (any backend) or TF 2.15's Keras 2 ``tf.keras``."""
 
@@ -64,8 +74,12 @@ class _KerasApi:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before keras imports TF
         try:
             import keras
-        except ImportError:
+        except ModuleNotFoundError as exc:
+            if exc.name != "keras":
+                raise _does_not_import(exc) from exc
             keras = None
+        except ImportError as exc:  # installed, but its backend's import fails
+            raise _does_not_import(exc) from exc
         self.tf = None
         if keras is None or keras.__version__.startswith("2"):
             self.tf = common.import_tensorflow("Keras 2 (tf.keras)")
