@@ -113,6 +113,18 @@ def _err(got, want) -> tuple[float, float]:
     return abs_err, abs_err / max(float(np.max(np.abs(want))), np.finfo(np.float64).tiny)
 
 
+def _record_network(request, name: str, source: str, framework: str, module, **fields):
+    """One record for the report's networks section (float32 framework runs)."""
+    record = {
+        "network": name,
+        "source": source,
+        "adapter": framework,
+        "framework_version": module.version(),
+        "dtype": "float32",
+    }
+    request.node.user_properties.append(("network", record | fields))
+
+
 @functools.cache
 def _reference_truth(name: str):
     spec = models.NETWORKS[name]
@@ -153,26 +165,21 @@ def test_forward_loss_and_gradients(name, framework, request):
         }
         if not abs_err <= bound:
             failures.append(f"{what}: |err| {abs_err:.3g} > bound {bound:.3g}")
-    request.node.user_properties.append(
-        (
-            "network",
-            {
-                "network": name,
-                "source": f"seed {spec['seed']}",
-                "adapter": framework,
-                "framework_version": module.version(),
-                "dtype": "float32",
-                "check": "gradients",
-                "path_lengths": lengths,
-                "loss": loss,
-                "reference_loss": ref_loss,
-                "grad_errors": {
-                    k.removeprefix("grad "): v for k, v in errors.items() if k.startswith("grad ")
-                },
-                "output_error": errors["output"],
-                "loss_error": errors["loss"],
-            },
-        )
+    _record_network(
+        request,
+        name,
+        f"seed {spec['seed']}",
+        framework,
+        module,
+        check="gradients",
+        path_lengths=lengths,
+        loss=loss,
+        reference_loss=ref_loss,
+        grad_errors={
+            k.removeprefix("grad "): v for k, v in errors.items() if k.startswith("grad ")
+        },
+        output_error=errors["output"],
+        loss_error=errors["loss"],
     )
     assert not failures, "; ".join(failures)
 
@@ -255,27 +262,22 @@ def test_training_steps(name, optimizer, framework, request):
         )
         if not loss_drift <= loss_bound:
             failures.append(f"step {step + 1} loss: {loss_drift:.3g} > {loss_bound:.3g}")
-    request.node.user_properties.append(
-        (
-            "network",
-            {
-                "network": name,
-                "source": f"seed {spec['seed']}",
-                "adapter": framework,
-                "framework_version": module.version(),
-                "dtype": "float32",
-                "optimizer": optimizer,
-                "check": f"{K_STEPS} training steps",
-                "convention": convention,
-                "loss_curves": {
-                    f"{framework} ({optimizer})": history["loss"],
-                    f"reference float64 ({optimizer}, {convention} convention)": truth["loss"],
-                },
-                "divergence": divergence,
-                "reference_float32_divergence": [max(d.values()) for d in ref_drift],
-                "final_param_drift": fw_drift[-1],
-            },
-        )
+    _record_network(
+        request,
+        name,
+        f"seed {spec['seed']}",
+        framework,
+        module,
+        optimizer=optimizer,
+        check=f"{K_STEPS} training steps",
+        convention=convention,
+        loss_curves={
+            f"{framework} ({optimizer})": history["loss"],
+            f"reference float64 ({optimizer}, {convention} convention)": truth["loss"],
+        },
+        divergence=divergence,
+        reference_float32_divergence=[max(d.values()) for d in ref_drift],
+        final_param_drift=fw_drift[-1],
     )
     assert not failures, "; ".join(failures)
 
@@ -377,29 +379,24 @@ def test_seed000_trajectory(framework, request):
             failures.append(f"epoch {epoch + 1}: drift {drift:.3g} > {accumulated:.3g}")
         previous = t
     mean_loss = [v / 16 for v in history["loss"]]  # the seed prints the mean
-    request.node.user_properties.append(
-        (
-            "network",
-            {
-                "network": name,
-                "source": "seed 000",
-                "adapter": framework,
-                "framework_version": module.version(),
-                "dtype": "float32",
-                "optimizer": "sgd",
-                "check": f"{EPOCHS_000}-epoch trajectory",
-                "lr": lr,
-                "lr_times_lambda_max": lr * lam_max,
-                "loss_curves": {
-                    f"{framework} (sgd)": mean_loss,
-                    "reference float64 (sgd)": [v / 16 for v in truth["loss"]],
-                },
-                "divergence": divergence,
-                "max_divergence": max(divergence),
-                "reference_float32_max_divergence": max(ref_divergence),
-                "final_bound": float(np.sqrt(5) * accumulated),
-            },
-        )
+    _record_network(
+        request,
+        name,
+        "seed 000",
+        framework,
+        module,
+        optimizer="sgd",
+        check=f"{EPOCHS_000}-epoch trajectory",
+        lr=lr,
+        lr_times_lambda_max=lr * lam_max,
+        loss_curves={
+            f"{framework} (sgd)": mean_loss,
+            "reference float64 (sgd)": [v / 16 for v in truth["loss"]],
+        },
+        divergence=divergence,
+        max_divergence=max(divergence),
+        reference_float32_max_divergence=max(ref_divergence),
+        final_bound=float(np.sqrt(5) * accumulated),
     )
     assert not failures, "; ".join(failures)
     # The run trains: the seed's mean loss falls.
