@@ -50,3 +50,31 @@ def padding_pairs(padding, size_hw, kernel_hw, stride_hw, dilation_hw=(1, 1)) ->
 
 def is_symmetric(pads: PaddingPairs) -> bool:
     return all(lo == hi for lo, hi in pads)
+
+
+def padded_high(pads, extras) -> tuple[tuple[int, int], ...]:
+    """``pads`` with ``extras[a]`` more cells on axis ``a``'s high side."""
+    return tuple((lo, hi + extra) for (lo, hi), extra in zip(pads, extras, strict=True))
+
+
+def window_count(size, kernel, stride, dilation, pad_lo, pad_hi, ceil_mode) -> int:
+    """torch's pooling window count on one axis (aten/src/ATen/native/Pool.h,
+    ``pooling_output_shape_pad_lr``): floor, or with ``ceil_mode`` rounded up, minus one
+    if the last window would start in the right padding.  That minus one can leave fewer
+    windows than floor rounding would, only for a padding torch itself refuses (wider
+    than half the kernel)."""
+    span = (kernel - 1) * dilation + 1
+    room = size + pad_lo + pad_hi - span
+    out = (-(-room // stride) if ceil_mode else room // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + pad_lo:
+        out -= 1
+    return out
+
+
+def ceil_mode_windows(size, kernel, stride, dilation, pad_lo, pad_hi) -> tuple[int, int]:
+    """torch's ``ceil_mode`` window count on one axis, and the high-side cells beyond
+    ``pad_hi`` that a floor-rounding pool (lax) needs to produce at least that many
+    windows; when the count is below floor rounding's, the caller keeps the first ones."""
+    span = (kernel - 1) * dilation + 1
+    out = window_count(size, kernel, stride, dilation, pad_lo, pad_hi, ceil_mode=True)
+    return out, max(0, (out - 1) * stride + span - (size + pad_lo + pad_hi))

@@ -155,7 +155,7 @@ def _avgpool2d(adapter, inputs, attrs, dtype, direction):
         kernel = common.pair(attrs["kernel_size"])
         stride = common.pair(attrs.get("stride") or attrs["kernel_size"])
         size = inputs["x"].shape[2:]
-        pads = common.explicit_pads("same", size, kernel, stride)
+        pads = common.padding_pairs("same", size, kernel, stride)
         if any(lo != hi for lo, hi in pads):
             said = _same_average_probe(adapter)
             if said:

@@ -19,13 +19,15 @@ from __future__ import annotations
 import inspect
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+# pair and padding_pairs are re-exported: the TF adapters reach all geometry through here.
+from adapters._geometry import padding_pairs as padding_pairs
+from adapters._geometry import pair as pair
+from adapters._geometry import window_count
 from adapters.base import FrameworkMissing
-
-Pads = tuple[tuple[int, int], tuple[int, int]]
 
 
 def import_tensorflow(purpose: str) -> Any:
@@ -103,35 +105,6 @@ def doc_line(obj: Any, word: str) -> str:
 # Geometry
 
 
-def pair(value: Any) -> tuple[int, int]:
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        first, second = value
-        return int(first), int(second)
-    return int(value), int(value)
-
-
-def same_pads(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
-    out = -(-size // stride)
-    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
-    return total // 2, total - total // 2
-
-
-def explicit_pads(padding: Any, size_hw, kernel_hw, stride_hw, dilation_hw=(1, 1)) -> Pads:
-    """Any of the reference's padding forms as ``((top, bottom), (left, right))``."""
-    if isinstance(padding, str):
-        if padding.lower() == "valid":
-            return (0, 0), (0, 0)
-        return tuple(  # type: ignore[return-value]
-            same_pads(size_hw[a], kernel_hw[a], stride_hw[a], dilation_hw[a]) for a in (0, 1)
-        )
-    if isinstance(padding, Sequence):
-        first, second = padding
-        if isinstance(first, Sequence):
-            return (int(first[0]), int(first[1])), (int(second[0]), int(second[1]))
-        return (int(first), int(first)), (int(second), int(second))
-    return (int(padding), int(padding)), (int(padding), int(padding))
-
-
 @dataclass(frozen=True)
 class AxisWindows:
     """One axis's windows: where each starts (padding shifts it left) and its divisor."""
@@ -141,11 +114,7 @@ class AxisWindows:
 
 
 def _windows(size, kernel, stride, dilation, lo, hi, ceil_mode, count_padding) -> AxisWindows:
-    span = (kernel - 1) * dilation + 1
-    room = size + lo + hi - span
-    out = (-(-room // stride) if ceil_mode else room // stride) + 1
-    if ceil_mode and (out - 1) * stride >= size + lo:
-        out -= 1
+    out = window_count(size, kernel, stride, dilation, lo, hi, ceil_mode)
     starts = tuple(i * stride - lo for i in range(out))
     divisors = []
     for start in starts:
@@ -159,7 +128,7 @@ def reference_windows(size_hw, attrs, *, dilation=(1, 1)) -> tuple[AxisWindows, 
     """The reference pooling's windows (torch semantics) for ``attrs`` on an H x W input."""
     kernel = pair(attrs["kernel_size"])
     stride = pair(attrs.get("stride") or attrs["kernel_size"])
-    pads = explicit_pads(attrs.get("padding", 0), size_hw, kernel, stride, dilation)
+    pads = padding_pairs(attrs.get("padding", 0), size_hw, kernel, stride, dilation)
     count_padding = bool(attrs.get("count_include_pad", True))
     ceil_mode = bool(attrs.get("ceil_mode", False))
     return tuple(  # type: ignore[return-value]
@@ -174,7 +143,7 @@ def tf_windows(size_hw, attrs, padding: Any, *, dilation=(1, 1)):
     kernel = pair(attrs["kernel_size"])
     stride = pair(attrs.get("stride") or attrs["kernel_size"])
     if isinstance(padding, str):
-        pads = explicit_pads(padding.lower(), size_hw, kernel, stride, dilation)
+        pads = padding_pairs(padding.lower(), size_hw, kernel, stride, dilation)
     else:
         pads = padding
     return tuple(

@@ -48,7 +48,7 @@ def _maxpool2d(adapter, inputs, attrs, dtype, direction):
                     dilations=[2, 2],
                 )
             )
-    pads = common.explicit_pads(
+    pads = common.padding_pairs(
         attrs.get("padding", 0),
         size,
         common.pair(attrs["kernel_size"]),

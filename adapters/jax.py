@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters._geometry import padding_pairs, pair
+from adapters._geometry import ceil_mode_windows, padded_high, padding_pairs, pair
 from adapters.base import FrameworkMissing
 
 _LAYERS = frozenset(
@@ -265,11 +265,11 @@ class JaxAdapter:
                 return kernel, stride, padding.upper(), pads, (0, 0), None  # lax's own rule
             return kernel, stride, ((0, 0), (0, 0), *pads), pads, (0, 0), None
         geometry = [
-            _ceil_mode_windows(x.shape[2 + a], kernel[a], stride[a], dilation[a], *pads[a])
+            ceil_mode_windows(x.shape[2 + a], kernel[a], stride[a], dilation[a], *pads[a])
             for a in (0, 1)
         ]
         extras = tuple(extra for _, extra in geometry)
-        lax_padding = ((0, 0), (0, 0), *_padded_high(pads, extras))
+        lax_padding = ((0, 0), (0, 0), *padded_high(pads, extras))
         return kernel, stride, lax_padding, pads, extras, tuple(out for out, _ in geometry)
 
     def _maxpool2d(self, t, attrs):
@@ -304,7 +304,7 @@ class JaxAdapter:
         if divisor is not None:
             return total / jnp.array(divisor, x.dtype)
         ones = jnp.ones((1, 1, *x.shape[2:]), x.dtype)
-        explicit = ((0, 0), (0, 0), *_padded_high(pads, extras))
+        explicit = ((0, 0), (0, 0), *padded_high(pads, extras))
         if attrs.get("count_include_pad", True):
             # Padding cells count, ceil_mode's extra cells do not (torch's pool_size).
             ones = jnp.pad(ones, ((0, 0), (0, 0), *pads), constant_values=1)
@@ -427,27 +427,5 @@ def _xla_cpu_conv_abort(attrs) -> bool:
     return min(stride) > 1 and max(dilation) > 1
 
 
-def _padded_high(pads, extras) -> tuple[tuple[int, int], ...]:
-    return tuple((lo, hi + extra) for (lo, hi), extra in zip(pads, extras, strict=True))
-
-
 def _first_windows(y, outs):
     return y if outs is None else y[:, :, : outs[0], : outs[1]]
-
-
-def _ceil_mode_windows(size, kernel, stride, dilation, pad_lo, pad_hi) -> tuple[int, int]:
-    """torch's ``ceil_mode`` window count on one axis, and the high-side cells beyond
-    ``pad_hi`` that lax needs to produce at least that many windows.
-
-    torch (aten/src/ATen/native/Pool.h, ``pooling_output_shape_pad_lr``): the count is
-    rounded up, minus one if the last window would start in the right padding.  That
-    minus one can leave fewer windows than floor rounding would (only for a padding
-    torch itself refuses, wider than half the kernel); the caller then keeps the first
-    ``out`` windows.
-    """
-    span = (kernel - 1) * dilation + 1
-    room = size + pad_lo + pad_hi - span
-    out = -(-room // stride) + 1
-    if (out - 1) * stride >= size + pad_lo:
-        out -= 1
-    return out, max(0, (out - 1) * stride + span - (size + pad_lo + pad_hi))

@@ -247,7 +247,7 @@ class KerasAdapter:
         x_nhwc, kernel = x.transpose(NCHW_TO_NHWC), w.transpose(2, 3, 1, 0)  # OIHW -> HWIO
         padding, pads = attrs.get("padding", 0), None
         if not isinstance(padding, str):
-            pads = common.explicit_pads(padding, x.shape[2:], w.shape[2:], (1, 1))
+            pads = common.padding_pairs(padding, x.shape[2:], w.shape[2:], (1, 1))
             if pads == ((0, 0), (0, 0)):
                 pads = None
         zero_pad = L.ZeroPadding2D(pads, dtype=dtype) if pads else None

@@ -132,7 +132,7 @@ class TfNnAdapter:
             tf_padding: Any = padding.upper()
         else:
             kernel = w.shape[2:]
-            (t, b), (l, r) = common.explicit_pads(padding, x.shape[2:], kernel, (1, 1))
+            (t, b), (l, r) = common.padding_pairs(padding, x.shape[2:], kernel, (1, 1))
             tf_padding = [[0, 0], [t, b], [l, r], [0, 0]]
         stride = list(common.pair(attrs.get("stride", 1)))
         dilation = list(common.pair(attrs.get("dilation", 1)))
@@ -150,7 +150,7 @@ class TfNnAdapter:
         kernel = list(common.pair(attrs["kernel_size"]))
         stride = list(common.pair(attrs.get("stride") or attrs["kernel_size"]))
         dilation = common.pair(attrs.get("dilation", 1))
-        pads = common.explicit_pads(attrs.get("padding", 0), x.shape[2:], kernel, stride, dilation)
+        pads = common.padding_pairs(attrs.get("padding", 0), x.shape[2:], kernel, stride, dilation)
         candidates = ["VALID", "SAME"] + ([pads] if dilation == (1, 1) else [])
         padding = common.matching_tf_padding(
             x.shape[2:], attrs, candidates, average=False, dilation=dilation
