@@ -393,3 +393,23 @@ def test_torch_one_filter_channels_last_conv_backward_fails():
     if message is None:
         pytest.skip(f"torch {torch.__version__}: one-filter backward runs (bug absent)")
     assert "slow_conv2d: grad_weight must be contiguous" in message
+
+
+def test_keras_that_fails_to_import_on_its_backend_is_reported_not_mistaken_for_keras2():
+    """An installed Keras whose backend import fails (as Keras 3.15 on jax 0.4.20, tox
+    jaxold) is reported with the ImportError.  Here the backend is made unimportable with
+    tests/block_frameworks.py."""
+    import subprocess
+
+    if importlib.util.find_spec("keras") is None:
+        pytest.skip("keras is not installed")
+    script = "import tests.block_frameworks, adapters; print(adapters.load('keras'))"
+    env = {**os.environ, "KERAS_BACKEND": "jax", "CNN_PARITY_BLOCK": "jax"}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    said = done.stdout.strip().splitlines()[-1]
+    assert said.startswith("keras is installed but does not import with KERAS_BACKEND=jax")
+    assert "No module named 'jax" in said
