@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters._geometry import padding_pairs, pair
+from adapters._geometry import padding_pairs, pair, window_count
 from adapters.base import FrameworkMissing
 
 _NO_SCIPY_LAYER = {
@@ -230,17 +230,6 @@ class ScipyAdapter:
 
     # -- pooling --------------------------------------------------------------------------
 
-    @staticmethod
-    def _pool_out(size, k, s, d, lo, hi, ceil_mode) -> int:
-        """torch's pooling_output_shape_pad_lr (aten/src/ATen/native/Pool.h): with
-        ceil_mode the last window must start inside the input or the left padding."""
-        span = (k - 1) * d + 1
-        room = size + lo + hi - span
-        out = (-(-room // s) if ceil_mode else room // s) + 1
-        if ceil_mode and (out - 1) * s >= size + lo:
-            out -= 1
-        return out
-
     def _pool_layout(self, x, kernel_size, stride, padding, dilation, ceil_mode):
         """Pads ((top, bottom+overhang), (left, right+overhang)), the padding proper, out
         shape and spans, so that every window lies inside the padded array."""
@@ -251,7 +240,7 @@ class ScipyAdapter:
         outs, spans, full = [], [], []
         for a in (0, 1):
             lo, hi = pads[a]
-            out = self._pool_out(x.shape[2 + a], k[a], s[a], d[a], lo, hi, ceil_mode)
+            out = window_count(x.shape[2 + a], k[a], s[a], d[a], lo, hi, ceil_mode)
             span = (k[a] - 1) * d[a] + 1
             need = (out - 1) * s[a] + span - (x.shape[2 + a] + lo)
             outs.append(out)

@@ -92,9 +92,7 @@ def backward(
     return {"x": d_x, "gamma": d_gamma, "beta": d_beta}
 
 
-def update_running_stats(
-    x, running_mean, running_var, *, convention, momentum=None, unbiased=None
-):
+def update_running_stats(x, running_mean, running_var, *, convention, momentum=None, unbiased=None):
     """The running statistics after one training step on ``x`` (N, C, H, W): a pure
     function returning ``(new_running_mean, new_running_var)``, each (C,).
 

@@ -113,11 +113,11 @@ def _err(got, want) -> tuple[float, float]:
     return abs_err, abs_err / max(float(np.max(np.abs(want))), np.finfo(np.float64).tiny)
 
 
-def _record_network(request, name: str, source: str, framework: str, module, **fields):
+def _record_network(request, name: str, framework: str, module, **fields):
     """One record for the report's networks section (float32 framework runs)."""
     record = {
         "network": name,
-        "source": source,
+        "source": f"seed {models.NETWORKS[name]['seed']}",
         "adapter": framework,
         "framework_version": module.version(),
         "dtype": "float32",
@@ -168,7 +168,6 @@ def test_forward_loss_and_gradients(name, framework, request):
     _record_network(
         request,
         name,
-        f"seed {spec['seed']}",
         framework,
         module,
         check="gradients",
@@ -265,7 +264,6 @@ def test_training_steps(name, optimizer, framework, request):
     _record_network(
         request,
         name,
-        f"seed {spec['seed']}",
         framework,
         module,
         optimizer=optimizer,
@@ -382,7 +380,6 @@ def test_seed000_trajectory(framework, request):
     _record_network(
         request,
         name,
-        "seed 000",
         framework,
         module,
         optimizer="sgd",
