@@ -12,13 +12,16 @@ Two forward paths compute the same sums in different orders:
   buffer (C*kh*kw, N*out_h*out_w) per group and one BLAS matmul per group; the
   (M, N, ...) product is then copied to NCHW with the bias added.
 - ``forward`` at stride 1 (``_forward_rows``): a few images at a time, each padded into
-  a reused buffer and flattened row-major, so that kernel tap (ky, kx) of every output
-  pixel is the padded image shifted by ``ky*dh*Wp + kx*dw`` elements: the im2col block
-  of an image is kh*kw contiguous runs of out_h*Wp elements, copied as long runs.  The
-  GEMM computes Wp - out_w extra columns per output row (windows that wrap around the
-  row) and the copy to NCHW drops them.  Chunks keep the buffers cache-sized, so this
-  path's peak extra memory is the output plus a few MiB, whatever the batch.
-  ``tests/reference/test_conv2d_paths.py`` holds it to ``forward_im2col``.
+  a reused buffer with row stride ``Wp`` and flattened row-major, so that kernel tap
+  (ky, kx) of every output pixel is the padded image shifted by ``ky*dh*Wp + kx*dw``
+  elements: the im2col block of an image is kh*kw contiguous runs of out_h*Wp elements,
+  copied as long runs.  The GEMM computes Wp - out_w extra columns per output row
+  (windows that wrap around the row) and the copy to NCHW drops them.  A row's right
+  padding and the next row's left padding are the same zeros, so ``Wp`` is
+  ``W + max(left, right)`` (or out_w, if larger) rather than ``W + left + right``.
+  Chunks keep the buffers
+  cache-sized, so this path's peak extra memory is the output plus a few MiB, whatever
+  the batch.  ``tests/reference/test_conv2d_paths.py`` holds it to ``forward_im2col``.
 
 Mixed input dtypes compute in ``np.result_type(x, w, b)``; float32 stays float32.
 """
@@ -111,13 +114,16 @@ _CHUNK_BYTES = 2 << 20
 def _forward_rows(x, w, b, geometry: Window2d, groups: int, dtype) -> np.ndarray:
     """Stride-1 forward, a chunk of images at a time (see the module docstring).
 
-    In an image padded to (Hp, Wp) and flattened, output pixel (i, j) tap (ky, kx) reads
-    element ``(i + ky*dh)*Wp + j + kx*dw``: for each tap, the outputs i < out_h,
+    Input pixel (r, q) of a chunk's flat buffer sits at ``(top + r)*Wp + left + q``, with
+    zeros everywhere else.  Output pixel (i, j) tap (ky, kx) reads padded column
+    ``c = j + kx*dw`` of padded row ``i + ky*dh``, i.e. element ``(i + ky*dh)*Wp + c``;
+    a column c >= Wp lands on the next row's left zeros, which is right because
+    ``c - Wp < left`` when ``Wp >= W + right``.  So for each tap, the outputs i < out_h,
     j < Wp form the run ``[ky*dh*Wp + kx*dw, ... + out_h*Wp)``.  Columns j >= out_w are
     windows that wrap into the next row; they are computed and dropped.  The last tap's
-    run ends (kw - 1)*dw elements past the image, so the flat buffer has that many more
-    zeros.  The bias rides in the GEMM as one more weight column against a row of ones,
-    so the copy to NCHW is a plain copy.
+    run ends (kw - 1)*dw elements past the padded image, so the flat buffer has that many
+    more zeros.  The bias rides in the GEMM as one more weight column against a row of
+    ones, so the copy to NCHW is a plain copy.
     """
     n, c, h, wd = x.shape
     m = w.shape[0]
@@ -125,7 +131,7 @@ def _forward_rows(x, w, b, geometry: Window2d, groups: int, dtype) -> np.ndarray
     dh, dw = geometry.h.dilation, geometry.w.dilation
     oh, ow = geometry.out
     (top, bottom), (left, right) = geometry.padding
-    hp, wp = h + top + bottom, wd + left + right
+    hp, wp = h + top + bottom, max(ow, wd + max(left, right))
     run = oh * wp
     per_image = c * kh * kw * run * np.dtype(dtype).itemsize
     chunk = max(1, min(n, _CHUNK_BYTES // max(per_image, 1)))
@@ -144,12 +150,17 @@ def _forward_rows(x, w, b, geometry: Window2d, groups: int, dtype) -> np.ndarray
         bias = b.astype(dtype, copy=False).reshape(groups, m // groups, 1)
         weights = np.concatenate([weights, bias], axis=2)
     rows = weights.shape[2]  # k_group, plus the row of ones when there is a bias
-    cols_buffer = np.empty(groups * rows * chunk * run, dtype=dtype)
-    product_buffer = np.empty(m * chunk * run, dtype=dtype)
+    # Two im2col and two product buffers, used by alternate chunks.  The other BLAS
+    # thread's core holds copies of what the last GEMM read and wrote; overwriting those
+    # same lines at once makes this core invalidate them first, which measured twice as
+    # slow for the im2col copy on the 2-core machine (README, "speed targets").
+    cols_buffers = np.empty((2, groups * rows * chunk * run), dtype=dtype)
+    product_buffers = np.empty((2, m * chunk * run), dtype=dtype)
     y = np.empty((n, m, oh, ow), dtype=dtype)
-    for first in range(0, n, chunk):
+    for index, first in enumerate(range(0, n, chunk)):
         count = min(chunk, n - first)
         interior[:count] = x[first : first + count]
+        cols_buffer, product_buffer = cols_buffers[index % 2], product_buffers[index % 2]
         cols = cols_buffer[: groups * rows * count * run].reshape(groups, rows, count * run)
         grouped = cols[:, :k_group].reshape(groups, c // groups, kh, kw, count, run)
         np.copyto(grouped, taps[:, :, :, :count].reshape(grouped.shape))

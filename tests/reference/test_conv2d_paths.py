@@ -28,6 +28,10 @@ CASES = [
     ((2, 6, 9, 9), (3, 2, 2, 2), {"padding": (0, 2), "dilation": (3, 2), "groups": 3}),
     ((5, 1, 4, 4), (2, 1, 1, 1), {}),
     ((2, 2, 3, 3), (1, 2, 5, 5), {"padding": 2}),
+    # output wider than W + max(left, right): the row stride is out_w
+    ((2, 2, 4, 5), (3, 2, 1, 1), {"padding": 1}),
+    # more padding on the right than on the left
+    ((3, 3, 5, 6), (2, 3, 3, 3), {"padding": ((0, 1), (0, 2))}),
 ]
 
 
