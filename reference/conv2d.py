@@ -31,7 +31,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from reference._checks import float_array
 from reference._windows import Window2d, window2d
@@ -133,17 +133,24 @@ def _forward_rows(x, w, b, geometry: Window2d, groups: int, dtype) -> np.ndarray
     (top, bottom), (left, right) = geometry.padding
     hp, wp = h + top + bottom, max(ow, wd + max(left, right))
     run = oh * wp
-    per_image = c * kh * kw * run * np.dtype(dtype).itemsize
-    chunk = max(1, min(n, _CHUNK_BYTES // max(per_image, 1)))
-    flat = np.zeros((chunk, c, hp * wp + (kw - 1) * dw), dtype=dtype)
+    itemsize = np.dtype(dtype).itemsize
+    chunk = max(1, min(n, _CHUNK_BYTES // max(c * kh * kw * run * itemsize, 1)))
+    plane = hp * wp + (kw - 1) * dw
+    flat = np.zeros((chunk, c, plane), dtype=dtype)
     interior = flat[:, :, : hp * wp].reshape(chunk, c, hp, wp)[
         :, :, top : top + h, left : left + wd
     ]
-    # taps[ch, ky, kx, i, :] = flat[i, ch, ky*dh*Wp + kx*dw :][:run], as views: windows of
-    # length run at every start, then windows over the starts for the kx taps.
-    runs = sliding_window_view(flat, run, axis=2)
-    starts = sliding_window_view(runs, (kw - 1) * dw + 1, axis=2)
-    taps = starts[:, :, : (kh - 1) * dh * wp + 1 : dh * wp, :, ::dw].transpose(1, 2, 4, 0, 3)
+    # taps[ch, ky, kx, i, :] = flat[i, ch, ky*dh*Wp + kx*dw :][:run].  The last one ends at
+    # (kh-1)*dh*Wp + (kw-1)*dw + out_h*Wp = plane elements into the last image's last
+    # channel: every view stays inside ``flat``.
+    taps = as_strided(
+        flat,
+        shape=(groups, c // groups, kh, kw, chunk, run),
+        strides=tuple(
+            itemsize * step for step in (c // groups * plane, plane, dh * wp, dw, c * plane, 1)
+        ),
+        writeable=False,
+    )
     k_group = c // groups * kh * kw
     weights = w.reshape(groups, m // groups, k_group)
     if b is not None:
@@ -153,25 +160,26 @@ def _forward_rows(x, w, b, geometry: Window2d, groups: int, dtype) -> np.ndarray
     # Two im2col and two product buffers, used by alternate chunks.  The other BLAS
     # thread's core holds copies of what the last GEMM read and wrote; overwriting those
     # same lines at once makes this core invalidate them first, which measured twice as
-    # slow for the im2col copy on the 2-core machine (README, "speed targets").
-    cols_buffers = np.empty((2, groups * rows * chunk * run), dtype=dtype)
-    product_buffers = np.empty((2, m * chunk * run), dtype=dtype)
+    # slow for the im2col copy on the 2-core machine (README, "speed targets").  A chunk
+    # of ``count`` images uses ``[..., :count, :]`` of each buffer.
+    cols = np.empty((2, groups, rows, chunk, run), dtype=dtype)
+    cols[:, :, k_group:] = 1  # the bias row (absent without a bias), never overwritten
+    cols_taps = cols[:, :, :k_group].reshape(2, groups, c // groups, kh, kw, chunk, run)
+    product = np.empty((2, groups, m // groups, chunk, run), dtype=dtype)
+    # (M, chunk, out_h, Wp) -> (chunk, M, out_h, out_w), dropping the wrapped columns.
+    product_nchw = product.reshape(2, m, chunk, oh, wp)[..., :ow].transpose(0, 2, 1, 3, 4)
     y = np.empty((n, m, oh, ow), dtype=dtype)
     for index, first in enumerate(range(0, n, chunk)):
         count = min(chunk, n - first)
+        half = index % 2
         interior[:count] = x[first : first + count]
-        cols_buffer, product_buffer = cols_buffers[index % 2], product_buffers[index % 2]
-        cols = cols_buffer[: groups * rows * count * run].reshape(groups, rows, count * run)
-        grouped = cols[:, :k_group].reshape(groups, c // groups, kh, kw, count, run)
-        np.copyto(grouped, taps[:, :, :, :count].reshape(grouped.shape))
-        cols[:, k_group:] = 1  # the bias row (absent without a bias)
-        product = product_buffer[: m * count * run].reshape(groups, m // groups, count * run)
-        np.matmul(weights, cols, out=product)
-        # (M, count, out_h, Wp) -> NCHW, dropping the wrapped columns.
-        np.copyto(
-            y[first : first + count],
-            product.reshape(m, count, oh, wp)[..., :ow].transpose(1, 0, 2, 3),
+        np.copyto(cols_taps[half, ..., :count, :], taps[..., :count, :])
+        np.matmul(
+            weights,
+            cols[half, :, :, :count].reshape(groups, rows, count * run),
+            out=product[half, :, :, :count].reshape(groups, m // groups, count * run),
         )
+        np.copyto(y[first : first + count], product_nchw[half, :count])
     return y
 
 
