@@ -19,9 +19,10 @@ Two forward paths compute the same sums in different orders:
   (windows that wrap around the row) and the copy to NCHW drops them.  A row's right
   padding and the next row's left padding are the same zeros, so ``Wp`` is
   ``W + max(left, right)`` (or out_w, if larger) rather than ``W + left + right``.
-  Chunks keep the buffers
-  cache-sized, so this path's peak extra memory is the output plus a few MiB, whatever
-  the batch.  ``tests/reference/test_conv2d_paths.py`` holds it to ``forward_im2col``.
+  Chunks keep the buffers cache-sized, so this path's peak extra memory is the output
+  plus a few MiB whatever the batch (two images' im2col blocks when a single image's is
+  larger than that).  ``tests/reference/test_conv2d_paths.py`` holds it to
+  ``forward_im2col``.
 
 Mixed input dtypes compute in ``np.result_type(x, w, b)``; float32 stays float32.
 """
@@ -161,25 +162,26 @@ def _forward_rows(x, w, b, geometry: Window2d, groups: int, dtype) -> np.ndarray
     # thread's core holds copies of what the last GEMM read and wrote; overwriting those
     # same lines at once makes this core invalidate them first, which measured twice as
     # slow for the im2col copy on the 2-core machine (README, "speed targets").  A chunk
-    # of ``count`` images uses ``[..., :count, :]`` of each buffer.
-    cols = np.empty((2, groups, rows, chunk, run), dtype=dtype)
+    # of ``count`` images uses ``[..., :count, :]`` of its slot's buffers.
+    slots = min(2, -(-n // chunk))
+    cols = np.empty((slots, groups, rows, chunk, run), dtype=dtype)
     cols[:, :, k_group:] = 1  # the bias row (absent without a bias), never overwritten
-    cols_taps = cols[:, :, :k_group].reshape(2, groups, c // groups, kh, kw, chunk, run)
-    product = np.empty((2, groups, m // groups, chunk, run), dtype=dtype)
+    cols_taps = cols[:, :, :k_group].reshape(slots, groups, c // groups, kh, kw, chunk, run)
+    product = np.empty((slots, groups, m // groups, chunk, run), dtype=dtype)
     # (M, chunk, out_h, Wp) -> (chunk, M, out_h, out_w), dropping the wrapped columns.
-    product_nchw = product.reshape(2, m, chunk, oh, wp)[..., :ow].transpose(0, 2, 1, 3, 4)
+    product_nchw = product.reshape(slots, m, chunk, oh, wp)[..., :ow].transpose(0, 2, 1, 3, 4)
     y = np.empty((n, m, oh, ow), dtype=dtype)
     for index, first in enumerate(range(0, n, chunk)):
         count = min(chunk, n - first)
-        half = index % 2
+        slot = index % slots
         interior[:count] = x[first : first + count]
-        np.copyto(cols_taps[half, ..., :count, :], taps[..., :count, :])
+        np.copyto(cols_taps[slot, ..., :count, :], taps[..., :count, :])
         np.matmul(
             weights,
-            cols[half, :, :, :count].reshape(groups, rows, count * run),
-            out=product[half, :, :, :count].reshape(groups, m // groups, count * run),
+            cols[slot, :, :, :count].reshape(groups, rows, count * run),
+            out=product[slot, :, :, :count].reshape(groups, m // groups, count * run),
         )
-        np.copyto(y[first : first + count], product_nchw[half, :count])
+        np.copyto(y[first : first + count], product_nchw[slot, :count])
     return y
 
 
