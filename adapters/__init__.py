@@ -1,19 +1,47 @@
-"""The explicit adapter registry.
+"""The adapter registry: the built-in frameworks, plus whatever a run registers.
 
-Each entry names a module and class; nothing is imported until an adapter is asked for,
-and a framework is imported only when its adapter's ``load`` runs.
+Each built-in entry names a module and class; nothing is imported until an adapter is
+asked for, and a framework is imported only when its adapter's ``load`` runs.  A user's
+own implementation joins the registry with ``register`` (``pytest --candidate`` /
+``--adapter`` do this; see ``adapters.candidate``).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from functools import cache
 
-from adapters.base import LAYERS, Adapter, FrameworkMissing
+from adapters.base import (
+    DIRECTIONS,
+    Adapter,
+    FrameworkMissing,
+    Prepared,
+    Run,
+    Unsupported,
+    layer_method,
+    prepare,
+)
 
-__all__ = ["ADAPTERS", "LAYERS", "Adapter", "FrameworkMissing", "get", "load", "names"]
+__all__ = [
+    "ADAPTERS",
+    "DIRECTIONS",
+    "Adapter",
+    "FrameworkMissing",
+    "Prepared",
+    "Run",
+    "Unsupported",
+    "get",
+    "layer_method",
+    "load",
+    "missing_reason",
+    "names",
+    "prepare",
+    "register",
+    "supports",
+]
 
-#: adapter name -> "module:Class".  The order is the order of columns in reports.
+#: Built-in adapter name -> "module:Class".  The order is the order of report columns.
 ADAPTERS: dict[str, str] = {
     "torch": "adapters.torch:TorchAdapter",
     "keras": "adapters.keras:KerasAdapter",
@@ -22,24 +50,64 @@ ADAPTERS: dict[str, str] = {
     "jax": "adapters.jax:JaxAdapter",
 }
 
+#: Adapters registered at run time (candidates): name -> factory.
+_REGISTERED: dict[str, Callable[[], Adapter]] = {}
+_LOADED: dict[str, Adapter | FrameworkMissing] = {}
+
 
 def names() -> list[str]:
-    return list(ADAPTERS)
+    """Every adapter name: the built-ins, then registered ones in registration order."""
+    return [*ADAPTERS, *_REGISTERED]
+
+
+def register(name: str, factory: Callable[[], Adapter]) -> None:
+    """Add an adapter under ``name`` (a test-id field, a marker and a report column)."""
+    if not name.isidentifier():
+        raise ValueError(f"adapter name must be a Python identifier, got {name!r}")
+    if name in ADAPTERS or name == "reference":
+        raise ValueError(f"adapter name {name!r} is taken by the suite itself")
+    _REGISTERED[name] = factory
+    get.cache_clear()
+    _LOADED.pop(name, None)
 
 
 @cache
 def get(name: str) -> Adapter:
-    """The adapter instance for ``name`` (framework not yet imported)."""
+    """The adapter instance for ``name`` (its framework not yet imported)."""
+    if name in _REGISTERED:
+        return _REGISTERED[name]()
+    if name not in ADAPTERS:
+        raise KeyError(f"no adapter named {name!r}; known: {', '.join(names())}")
     module_name, _, class_name = ADAPTERS[name].partition(":")
     return getattr(importlib.import_module(module_name), class_name)()
 
 
-@cache
-def load(name: str) -> Adapter | str:
-    """The loaded adapter, or the reason it cannot be loaded (framework missing)."""
-    adapter = get(name)
+def load(name: str) -> Adapter:
+    """The loaded adapter; raises ``FrameworkMissing`` (with the reason) when its
+    framework cannot be imported.  Loading happens once per process."""
+    if name not in _LOADED:
+        adapter = get(name)
+        try:
+            adapter.load()
+        except FrameworkMissing as exc:
+            _LOADED[name] = exc
+        else:
+            _LOADED[name] = adapter
+    loaded = _LOADED[name]
+    if isinstance(loaded, FrameworkMissing):
+        raise loaded
+    return loaded
+
+
+def missing_reason(name: str) -> str | None:
+    """Why ``name`` cannot be loaded, or None when it can."""
     try:
-        adapter.load()
+        load(name)
     except FrameworkMissing as exc:
         return str(exc)
-    return adapter
+    return None
+
+
+def supports(name: str, method: str) -> bool:
+    """Whether adapter ``name`` has a method for the layer at all (no framework import)."""
+    return layer_method(get(name), method) is not None

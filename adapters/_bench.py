@@ -226,7 +226,7 @@ def _tensorflow(adapter, layer, inputs, attrs, direction, grad_out) -> Prepared:
 
 
 def _keras(adapter, layer, inputs, attrs, direction, grad_out) -> Prepared:
-    from adapters.tensorflow import NCHW_TO_NHWC, NHWC_TO_NCHW
+    from adapters.layout import NCHW_TO_NHWC, NHWC_TO_NCHW
 
     adapter.load()
     api = adapter.api

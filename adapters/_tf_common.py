@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 # pair and padding_pairs are re-exported: the TF adapters reach all geometry through here.
 from adapters._geometry import padding_pairs as padding_pairs
 from adapters._geometry import pair as pair
@@ -175,3 +177,14 @@ def pooling_summary(attrs) -> str:
     keys = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "count_include_pad")
     shown = [f"{k}={attrs[k]!r}" for k in (*keys, "divisor_override") if k in attrs]
     return ", ".join(shown)
+
+
+def kept_unit_scale(dropped_ones: np.ndarray) -> float:
+    """The value a framework's dropout gives kept units of a tensor of ones; checks that
+    dropped units are exactly 0 and every kept unit has the same value."""
+    kept = dropped_ones[dropped_ones != 0]
+    if kept.size == 0 or not np.all(kept == kept[0]):
+        raise RuntimeError(
+            f"dropout on ones gave no single kept-unit value: {np.unique(dropped_ones)}"
+        )
+    return float(kept[0])

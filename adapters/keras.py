@@ -40,7 +40,7 @@ import numpy as np
 
 from adapters import _tf_common as common
 from adapters.base import FrameworkMissing
-from adapters.tensorflow import NCHW_TO_NHWC, NHWC_TO_NCHW, _kept_unit_scale
+from adapters.layout import NCHW_TO_NHWC, NHWC_TO_NCHW
 
 _SEED = 1234
 _REDUCTIONS = {"mean": "sum_over_batch_size", "sum": "sum", "none": "none"}
@@ -337,7 +337,7 @@ class KerasAdapter:
     def dropout_scale(self, p: float, dtype: str) -> float:
         drop = self.api.layers.Dropout(p, seed=_SEED, dtype=dtype)
         ones = self.api.tensor(np.ones(4096, dtype))
-        return _kept_unit_scale(self.api.numpy(drop(ones, training=True)))
+        return common.kept_unit_scale(self.api.numpy(drop(ones, training=True)))
 
     def _plan_dropout(self, inputs, attrs, dtype):
         x, p = inputs["x"], float(attrs["p"])

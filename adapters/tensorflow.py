@@ -35,9 +35,8 @@ from typing import Any
 import numpy as np
 
 from adapters import _tf_common as common
+from adapters.layout import NCHW_TO_NHWC, NHWC_TO_NCHW
 
-NCHW_TO_NHWC = (0, 2, 3, 1)
-NHWC_TO_NCHW = (0, 3, 1, 2)
 _DROPOUT_SEED = 1234
 
 
@@ -242,7 +241,7 @@ class TfNnAdapter:
     def _build_dropout(self, inputs, attrs):
         tf = self.tf
         x, mask = inputs["x"], inputs["mask"]
-        scale = _kept_unit_scale(
+        scale = common.kept_unit_scale(
             tf.nn.dropout(
                 np.ones(4096, x.dtype), rate=float(attrs["p"]), seed=_DROPOUT_SEED
             ).numpy()
@@ -316,17 +315,6 @@ def _reduce(tf, values, reduction):
     if reduction == "none":
         return values
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _kept_unit_scale(dropped_ones: np.ndarray) -> float:
-    """The value a framework's dropout gives kept units of a tensor of ones; checks that
-    dropped units are exactly 0 and every kept unit has the same value."""
-    kept = dropped_ones[dropped_ones != 0]
-    if kept.size == 0 or not np.all(kept == kept[0]):
-        raise RuntimeError(
-            f"dropout on ones gave no single kept-unit value: {np.unique(dropped_ones)}"
-        )
-    return float(kept[0])
 
 
 def _to_nchw(a):

@@ -18,13 +18,13 @@ Protocol for every comparison (parity tests and fuzzing alike):
 from __future__ import annotations
 
 import importlib
-import inspect
 import zlib
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from adapters.base import Unsupported, prepare
 from tests.tolerances import REL_ERR_FLOOR_EPS, Tolerance, tolerance
 
 DIRECTIONS = ("forward", "backward")
@@ -45,13 +45,17 @@ def reference_functions(layer: str):
     return module.forward, module.backward
 
 
-def unsupported_reason(adapter, layer, direction, inputs, attrs, dtype) -> str | None:
-    """The adapter's reason not to run this comparison, or None.  Adapters whose
-    ``unsupported`` takes ``direction`` (a Protocol extension: "forward"/"backward", None
-    meaning either) are asked about this direction only."""
-    if "direction" in inspect.signature(adapter.unsupported).parameters:
-        return adapter.unsupported(layer, inputs, attrs, np.dtype(dtype), direction=direction)
-    return adapter.unsupported(layer, inputs, attrs, np.dtype(dtype))
+def method_of(layer: str) -> str:
+    """The adapter method for a case layer name: ``"conv2d"`` -> ``conv2d``,
+    ``"signal.correlate2d"`` -> ``correlate2d``."""
+    return layer.rpartition(".")[2]
+
+
+def run_adapter(adapter, layer, direction, inputs, attrs, grad_out=None):
+    """The adapter's result in the reference's layout; raises ``Unsupported``."""
+    prepared = prepare(adapter, method_of(layer), inputs, attrs)
+    run = prepared.forward() if direction == "forward" else prepared.backward(grad_out)
+    return run.result()
 
 
 def seed_for(label: str) -> int:
@@ -179,14 +183,14 @@ def compare(
     ref_inputs = as_float64(under_test)
     expected_y = fwd(**ref_inputs, **attrs)
     if direction == "forward":
-        actual = {"y": adapter.forward(layer, under_test, attrs)}
+        actual = {"y": run_adapter(adapter, layer, direction, under_test, attrs)}
         expected = {"y": expected_y}
         grad_out = None
     else:
         shape = np.shape(expected_y)
         grad_out = np.asarray(np.random.default_rng(seed_for(label)).standard_normal(shape))
         grad_out = grad_out.astype(dtype).astype(np.float64)
-        actual = adapter.backward(layer, grad_out.astype(dtype), under_test, attrs)
+        actual = run_adapter(adapter, layer, direction, under_test, attrs, grad_out.astype(dtype))
         expected = bwd(grad_out, **ref_inputs, **attrs)
     policy: Tolerance = tolerance(
         layer, direction, ref_inputs, attrs, dtype, forward=fwd, backward=bwd, grad_out=grad_out
