@@ -45,6 +45,16 @@ def reference_functions(layer: str):
     return module.forward, module.backward
 
 
+def reference_for_method(method: str):
+    """``(forward, backward)`` of the reference for an adapter method name."""
+    for layer in ("signal." + method, "cross_entropy." + method, method):
+        try:
+            return reference_functions(layer)
+        except (ImportError, AttributeError):
+            continue
+    raise KeyError(f"no reference layer for method {method!r}")
+
+
 def method_of(layer: str) -> str:
     """The adapter method for a case layer name: ``"conv2d"`` -> ``conv2d``,
     ``"signal.correlate2d"`` -> ``correlate2d``."""
