@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from adapters.base import Unsupported, prepare
-from tests.tolerances import REL_ERR_FLOOR_EPS, Tolerance, tolerance
+from tests.tolerances import REL_ERR_FLOOR_EPS, Tolerance
 
 DIRECTIONS = ("forward", "backward")
 DTYPES = ("float32", "float64")
@@ -202,9 +202,9 @@ def compare(
         grad_out = grad_out.astype(dtype).astype(np.float64)
         actual = run_adapter(adapter, layer, direction, under_test, attrs, grad_out.astype(dtype))
         expected = bwd(grad_out, **ref_inputs, **attrs)
-    policy: Tolerance = tolerance(
-        layer, direction, ref_inputs, attrs, dtype, forward=fwd, backward=bwd, grad_out=grad_out
-    )
+    from tests.layers import get as declaration
+
+    policy: Tolerance = declaration(layer).tolerance(direction, ref_inputs, attrs, dtype, grad_out)
     per_output: dict[str, dict] = {}
     failure = None
     missing = sorted(set(expected) - set(actual))

@@ -1,9 +1,10 @@
-"""The shared fixture registry: every named case that tests, benchmarks and reports read.
+"""Shared fixtures as data: the ``Case`` type, the seeds' worked examples and the helpers
+that declare seeded random cases.
 
 A case is data: a layer (the name of a ``reference`` module), its inputs in the order of
 that module's ``forward`` signature, its keyword attributes, the expected forward output
-where a source prints it, and a provenance naming that source.  Cases are declared once,
-in the modules of this package, and looked up by id.
+where a source prints it, and a provenance naming that source.  Each layer's declaration
+(``tests/layers/``) lists its cases: the seeds' (``tests.cases.seeds.seed_cases``) and its generated ones (``generated``).
 
 Conventions shared by every case:
 
@@ -22,7 +23,7 @@ Conventions shared by every case:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,43 +71,62 @@ def _cast(value: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
     return value
 
 
-_REGISTRY: dict[str, Case] = {}
+_SEED_CASES: dict[str, Case] = {}
 
 
 def register(*cases: Case) -> None:
-    """Add cases to the registry; ids must be unique across all layers."""
+    """Add seed cases (the seed modules call this); ids must be unique."""
     for case in cases:
-        if case.id in _REGISTRY:
+        if case.id in _SEED_CASES:
             raise ValueError(f"duplicate case id {case.id!r}")
-        _REGISTRY[case.id] = case
+        _SEED_CASES[case.id] = case
 
 
-def get(case_id: str) -> Case:
-    _load()
-    return _REGISTRY[case_id]
+def registered(layer: str) -> tuple[Case, ...]:
+    """The registered cases of one layer key, in registration order (seed cases:
+    ``tests.cases.seeds.seed_cases`` imports the seed modules first)."""
+    return tuple(c for c in _SEED_CASES.values() if c.layer == layer)
 
 
-def all_cases(layer: str | None = None) -> list[Case]:
-    """Every registered case, optionally only those of one layer, in declaration order."""
-    _load()
-    return [c for c in _REGISTRY.values() if layer is None or c.layer == layer]
+# -----------------------------------------------------------------------------------------
+# Generated cases: seeded random inputs, declared beside each layer in tests/layers/.
+
+GENERATED = frozenset({"generated"})
 
 
-def iter_layers() -> Iterator[str]:
-    _load()
-    seen: dict[str, None] = {}
-    for case in _REGISTRY.values():
-        seen.setdefault(case.layer)
-    yield from seen
+def generated(
+    case_id: str,
+    layer: str,
+    seed: int,
+    make_inputs: Callable[[np.random.Generator], Mapping[str, np.ndarray]],
+    note: str = "",
+    **attrs: Any,
+) -> Case:
+    """A case whose inputs come from ``np.random.default_rng(seed)`` (named in its
+    provenance, so it can be rebuilt on its own); keyword arguments other than ``note``
+    are the layer's attributes."""
+    rng = np.random.default_rng(seed)
+    return Case(
+        id=case_id,
+        layer=layer,
+        inputs=dict(make_inputs(rng)),
+        attrs=attrs,
+        provenance=f"generated (seed {seed})",
+        note=note,
+        tags=GENERATED,
+    )
 
 
-_loaded = False
+def normal_x(shape: tuple[int, ...]) -> Callable[[np.random.Generator], dict]:
+    return lambda rng: {"x": rng.standard_normal(shape)}
 
 
-def _load() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    # Importing the declaration modules registers their cases.
-    from tests.cases import generated, seeds  # noqa: F401
+def distinct(rng: np.random.Generator, shape: tuple[int, ...], offset: float = 0.0):
+    """Tie-free values: a random permutation of 0, 1/4, 1/2, ... shifted by ``offset``
+    (dyadic, so exact in float16/32/64: every max-pool window has one winner)."""
+    size = int(np.prod(shape))
+    return (rng.permutation(size).reshape(shape) - size / 2) * 0.25 + offset
+
+
+def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.uniform(0.05, 2.0, shape) * rng.choice([-1.0, 1.0], shape)

@@ -12,4 +12,10 @@ seed never prints, printed outputs that contradict printed inputs) are not asser
 the module says why at that spot.
 """
 
+from tests.cases import Case, registered
 from tests.cases.seeds import seed000, seed001, seed002, seed003, seed004  # noqa: F401
+
+
+def seed_cases(layer: str) -> tuple[Case, ...]:
+    """The seeds' cases for one layer key (``"conv2d"``), in declaration order."""
+    return registered(layer)

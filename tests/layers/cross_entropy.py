@@ -1,0 +1,260 @@
+"""cross_entropy (torch semantics, on logits) and Keras' categorical_crossentropy (on
+probabilities, renormalised and clipped)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests import tolerances
+from tests.cases import generated
+from tests.layers import ErrorInput, LayerInfo
+from tests.layers._bench import CLASSES, per_batch
+
+
+def tolerance(direction, inputs, attrs, dtype, grad_out):
+    """Per sample ``logsumexp(z) - <t, z>``: K terms of size ``|log_softmax| <= 2 max|z| +
+    log K``, times ``max(1, sum|t|)``; a sum over N samples multiplies by N and adds N
+    to the length, a mean divides the magnitude back by N.  Gradient ``(softmax * sum t
+    - t) * g`` has terms of size ``(1 + sum|t|) * max|g|`` (divided by N for a mean)."""
+    logits, target = inputs["logits"], inputs["target"]
+    n_samples, k = logits.shape[0], logits.shape[1]
+    reduction = attrs.get("reduction", "mean")
+    if np.issubdtype(target.dtype, np.integer):
+        t_sum = 1.0
+    else:
+        t_sum = max(1.0, float(np.abs(target).sum(axis=1).max()))
+    if direction == "forward":
+        per_sample = (2 * float(np.abs(logits).max()) + np.log(k) + 1) * t_sum
+        if reduction == "none":
+            return tolerances.reduction(
+                dtype, {"y": (k, per_sample)}, "(2 max|z| + log K + 1) sum|t|"
+            )
+        mag = per_sample * (n_samples if reduction == "sum" else 1)
+        return tolerances.reduction(
+            dtype, {"y": (k + n_samples, mag)}, "(2 max|z| + log K + 1) sum|t| (x N for sum)"
+        )
+    mag = (1 + t_sum) * float(np.abs(grad_out).max())
+    if reduction == "mean":
+        mag /= n_samples
+    return tolerances.reduction(dtype, {"logits": (k, mag)}, "(1 + sum|t|) max|g| (/ N for mean)")
+
+
+def keras_tolerance(direction, inputs, attrs, dtype, grad_out):
+    """Keras ``categorical_crossentropy`` on probabilities (renormalise, clip to
+    [1e-7, 1 - 1e-7], ``-sum t log p``).  Forward: K terms of size ``|t| (|log p| + 1)``
+    per sample (the +1: a relative error of p is an absolute error of log p), a sum
+    over N samples multiplies by N.  Backward ``(dp - sum(dp * p)) / s`` with
+    ``dp = -t / clip(p) * g``: per element ``(|dp| + sum |dp| p) / s``.
+
+    The clip bounds are the input dtype's (float32's 1 - 1e-7 is 1 - 2**-23) while the
+    reference runs in float64: the loss moves by ~2e-8 * t where a probability sits at
+    the upper bound, far inside the float32 bound, and a gradient flips only for a
+    probability strictly between the two upper bounds (none in the cases)."""
+    probs, target = inputs["probs"], inputs["target"]
+    axis = attrs.get("axis", -1)
+    reduction = attrs.get("reduction", "mean")
+    k = probs.shape[axis]
+    s = probs.sum(axis=axis, keepdims=True)
+    p = probs / s
+    clipped = np.clip(p, 1e-7, 1 - 1e-7)
+    if direction == "forward":
+        per_sample = np.sum(np.abs(target) * (np.abs(np.log(clipped)) + 1), axis=axis)
+        if reduction == "none":
+            return tolerances.reduction(dtype, {"y": (k, per_sample)}, "sum |t| (|log p| + 1)")
+        samples = per_sample.size
+        mag = float(per_sample.max()) * (samples if reduction == "sum" else 1)
+        return tolerances.reduction(
+            dtype,
+            {"y": (k + samples, mag)},
+            "max over samples of sum |t| (|log p| + 1) (x N for sum)",
+        )
+    g = np.abs(np.asarray(grad_out, dtype=np.float64))
+    if reduction == "none":
+        g = np.expand_dims(g, axis)
+    elif reduction == "mean":
+        g = g / (probs.size // k)
+    d_p = np.abs(target) / clipped * g
+    mag = (d_p + np.sum(d_p * p, axis=axis, keepdims=True)) / s
+    return tolerances.reduction(dtype, {"probs": (k, mag)}, "(|dp| + sum |dp| p) / s, dp = t g / p")
+
+
+def _index(rng):
+    return {"logits": rng.standard_normal((5, 4)), "target": rng.integers(0, 4, 5)}
+
+
+def _prob(rng):
+    return {"logits": rng.standard_normal((5, 4)), "target": rng.dirichlet(np.ones(4), 5)}
+
+
+CASES = (
+    *(
+        generated(f"ce_index_{reduction}", "cross_entropy", seed, _index, reduction=reduction)
+        for seed, reduction in ((700, "mean"), (701, "sum"), (702, "none"))
+    ),
+    *(
+        generated(f"ce_prob_{reduction}", "cross_entropy", seed, _prob, reduction=reduction)
+        for seed, reduction in ((703, "mean"), (704, "sum"), (705, "none"))
+    ),
+    generated(
+        "ce_index_large_logits",
+        "cross_entropy",
+        706,
+        lambda r: {"logits": 500.0 * r.standard_normal((4, 3)), "target": r.integers(0, 3, 4)},
+        reduction="mean",
+        note="Logits of order 500: needs log-sum-exp, not log(softmax).",
+    ),
+    generated(
+        "ce_prob_onehot",
+        "cross_entropy",
+        707,
+        lambda r: {
+            "logits": r.standard_normal((4, 5)),
+            "target": np.eye(5)[r.integers(0, 5, 4)],
+        },
+        reduction="mean",
+        note="One-hot probabilities must give the same loss as the matching indices.",
+    ),
+)
+
+
+def _softmax_rows(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _cce(rng, *, scale=1.0, normalised=True):
+    probs = _softmax_rows(scale * rng.standard_normal((5, 4)))
+    if not normalised:
+        probs = probs * rng.uniform(0.5, 2.0, (5, 1))  # Keras renormalises each row
+    return {"probs": probs, "target": rng.dirichlet(np.ones(4), 5)}
+
+
+_KCE = "cross_entropy.categorical_crossentropy"
+
+KERAS_CASES = (
+    *(
+        generated(f"kce_{reduction}", _KCE, seed, _cce, reduction=reduction)
+        for seed, reduction in ((710, "mean"), (711, "sum"), (712, "none"))
+    ),
+    generated("kce_unnormalised", _KCE, 713, lambda r: _cce(r, normalised=False), reduction="mean"),
+    generated(
+        "kce_clipped",
+        _KCE,
+        714,
+        lambda r: _cce(r, scale=20.0),
+        reduction="mean",
+        note="Peaked rows: some probabilities fall below 1e-7 or above 1 - 1e-7 and are clipped.",
+    ),
+)
+
+_LOGITS = np.zeros((4, 3))
+_TARGET = np.array([0, 1, 2, 0])
+_LT = {"logits": _LOGITS, "target": _TARGET}
+
+ERRORS = (
+    ErrorInput("ce_reduction", _LT, r"reduction .*'avg'", {"reduction": "avg"}),
+    ErrorInput(
+        "ce_reduction_backward",
+        _LT,
+        r"reduction .*'batchmean'",
+        {"reduction": "batchmean"},
+        direction="backward",
+        grad_out=0.0,
+    ),
+    ErrorInput(
+        "ce_index_high",
+        {"logits": _LOGITS, "target": np.array([0, 3, 1, 1])},
+        r"target class index 3 is out of range \[0, 3\)",
+    ),
+    ErrorInput(
+        "ce_index_negative",
+        {"logits": _LOGITS, "target": np.array([0, 1, -100, 1])},
+        r"target class index -100 is out of range",
+    ),
+    ErrorInput(
+        "ce_index_shape",
+        {"logits": _LOGITS, "target": np.array([0, 1, 2])},
+        r"target shape \(3,\).*logits shape \(4, 3\).*expected \(4,\)",
+    ),
+    ErrorInput(
+        "ce_prob_shape",
+        {"logits": _LOGITS, "target": np.zeros((4, 2))},
+        r"target shape \(4, 2\).*logits shape \(4, 3\)",
+    ),
+    ErrorInput(
+        "ce_float_indices",
+        {"logits": _LOGITS, "target": np.array([0.0, 1.0, 2.0, 0.0])},
+        r"target shape \(4,\) of class probabilities.*logits shape \(4, 3\)",
+    ),
+    ErrorInput(
+        "ce_bool_target",
+        {"logits": _LOGITS, "target": np.ones(4, bool)},
+        r"target must be .*dtype bool",
+    ),
+    ErrorInput(
+        "ce_logits_1d",
+        {"logits": np.zeros(3), "target": np.array(1)},
+        r"logits must have shape \(N, C\).*\(3,\)",
+    ),
+    ErrorInput(
+        "ce_grad_shape_none",
+        _LT,
+        r"grad_out shape \(3,\).*\(4,\)",
+        {"reduction": "none"},
+        direction="backward",
+        grad_out=np.zeros(3),
+    ),
+    ErrorInput(
+        "ce_grad_shape_mean",
+        _LT,
+        r"grad_out shape \(4,\).*\(\)",
+        direction="backward",
+        grad_out=np.zeros(4),
+    ),
+)
+
+_PT = {"probs": np.ones((4, 3)), "target": np.ones((4, 3))}
+
+KERAS_ERRORS = (
+    ErrorInput(
+        "keras_ce_shape",
+        {"probs": np.ones((4, 3)), "target": np.ones((4, 2))},
+        r"target shape \(4, 2\).*probs shape \(4, 3\)",
+    ),
+    ErrorInput("keras_ce_axis", _PT, r"axis 2 is out of range", {"axis": 2}),
+    ErrorInput(
+        "keras_ce_reduction",
+        _PT,
+        r"reduction .*'sum_over_batch_size'",
+        {"reduction": "sum_over_batch_size"},
+    ),
+    ErrorInput(
+        "keras_ce_grad_shape",
+        _PT,
+        r"grad_out shape \(3,\).*\(4,\)",
+        {"reduction": "none"},
+        direction="backward",
+        grad_out=np.zeros(3),
+    ),
+)
+
+DECLARED = (
+    LayerInfo(
+        "cross_entropy",
+        tolerance=tolerance,
+        cases=CASES,
+        error_inputs=ERRORS,
+        bench=per_batch(
+            "cross_entropy",
+            lambda n: {"logits": ((n, CLASSES), "normal"), "target": ((n,), "classes")},
+        ),
+        attributes={"reduction": ("mean", "sum", "none"), "target": ("indices", "probabilities")},
+    ),
+    LayerInfo(
+        _KCE,
+        tolerance=keras_tolerance,
+        cases=KERAS_CASES,
+        error_inputs=KERAS_ERRORS,
+        attributes={"reduction": ("mean", "sum", "none")},
+    ),
+)

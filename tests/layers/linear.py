@@ -1,0 +1,113 @@
+"""linear: x (..., in) @ w (in, out) + b (out,); w as the seeds' Affine and Keras Dense."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests import tolerances
+from tests.cases import generated
+from tests.cases.seeds import seed_cases
+from tests.layers import ErrorInput, LayerInfo
+from tests.layers._bench import SEED002, BenchShape
+
+
+def tolerance(direction, inputs, attrs, dtype, grad_out):
+    """Reduction over in_features (forward, dx: out_features; dw, db: the rows); the
+    summed terms' sizes are |x| @ |w| + |b| and its transposes."""
+    from reference import linear
+
+    absolute = tolerances.absolute(inputs)
+    if direction == "forward":
+        n = int(inputs["w"].shape[0])
+        mag = linear.forward(**absolute)
+        return tolerances.reduction(dtype, {"y": (n, mag)}, "linear forward on |inputs|")
+    rows = int(np.prod(grad_out.shape[:-1]))
+    lengths = {"x": int(inputs["w"].shape[1]), "w": rows, "b": rows}
+    mags = linear.backward(np.abs(grad_out), **absolute)
+    sized = {key: (lengths[key], mags[key]) for key in mags}
+    return tolerances.reduction(dtype, sized, "linear backward on |grad_out|, |inputs|")
+
+
+CASES = (
+    *seed_cases("linear"),
+    generated(
+        "linear_basic",
+        "linear",
+        500,
+        lambda r: {
+            "x": r.standard_normal((4, 5)),
+            "w": r.standard_normal((5, 3)),
+            "b": r.standard_normal(3),
+        },
+    ),
+    generated(
+        "linear_no_bias",
+        "linear",
+        501,
+        lambda r: {"x": r.standard_normal((3, 6)), "w": r.standard_normal((6, 2))},
+    ),
+    generated(
+        "linear_wide",
+        "linear",
+        502,
+        lambda r: {
+            "x": r.standard_normal((8, 48)),
+            "w": r.standard_normal((48, 10)) / np.sqrt(48),
+            "b": r.standard_normal(10),
+        },
+    ),
+)
+
+_X, _W = np.zeros((2, 4)), np.zeros((4, 3))
+
+ERRORS = (
+    ErrorInput(
+        "linear_in_features",
+        {"x": _X, "w": np.zeros((5, 3))},
+        r"x shape \(2, 4\).*4 in_features.*w shape \(5, 3\)",
+    ),
+    ErrorInput(
+        "linear_w_ndim", {"x": _X, "w": np.zeros(4)}, r"w must have 2 dimensions, got shape \(4,\)"
+    ),
+    ErrorInput(
+        "linear_x_scalar",
+        {"x": np.float64(1.0), "w": np.zeros((1, 3))},
+        r"x must have at least 1 dimension.*shape \(\)",
+    ),
+    ErrorInput(
+        "linear_b_shape", {"x": _X, "w": _W, "b": np.zeros(2)}, r"b shape \(2,\).*3 out_features"
+    ),
+    ErrorInput(
+        "linear_b_ndim",
+        {"x": _X, "w": _W, "b": np.zeros((1, 3))},
+        r"b must have 1 dimensions, got shape \(1, 3\)",
+    ),
+    ErrorInput(
+        "linear_grad_shape",
+        {"x": _X, "w": _W},
+        r"grad_out shape \(2, 4\).*\(2, 3\)",
+        direction="backward",
+        grad_out=np.zeros((2, 4)),
+    ),
+)
+
+BENCH = tuple(
+    BenchShape(
+        "linear",
+        f"seed002-b{n}",
+        {"x": ((n, 2304), "normal"), "w": ((2304, 10), "normal"), "b": ((10,), "normal")},
+        SEED002,
+    )
+    for n in (32, 128)
+)
+
+DECLARED = (
+    LayerInfo(
+        "linear",
+        tolerance=tolerance,
+        cases=CASES,
+        error_inputs=ERRORS,
+        bench=BENCH,
+        attributes={"b": ("given", "None")},
+    ),
+)

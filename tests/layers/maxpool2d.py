@@ -1,0 +1,170 @@
+"""maxpool2d: x (N, C, H, W); padded cells never win; the first maximum takes the gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests import tolerances
+from tests.cases import distinct, generated
+from tests.cases.seeds import seed_cases
+from tests.layers import ErrorInput, Fuzz, LayerInfo
+from tests.layers._bench import ISSUE6_POOL, SEED002, SEED004, BenchShape, image
+
+
+def tolerance(direction, inputs, attrs, dtype, grad_out):
+    """Values are copied, so forward is exact; a gradient is exact where no cell wins two
+    windows, else a sum of as many grad_out values as windows the cell wins."""
+    from reference import maxpool2d
+
+    if direction == "forward":
+        return tolerances.exact(["y"])
+    wins = maxpool2d.backward(np.ones_like(grad_out), **inputs, **attrs)["x"]
+    if wins.max() <= 1:
+        return tolerances.exact(["x"], "every cell wins at most one window: a copy of grad_out")
+    mags = maxpool2d.backward(np.abs(grad_out), **inputs, **attrs)
+    return tolerances.reduction(
+        dtype, {"x": (int(wins.max()), mags["x"])}, "maxpool2d.backward(|g|, x)"
+    )
+
+
+def _case(case_id, seed, shape, offset=0.0, note="", **attrs):
+    make = lambda rng: {"x": distinct(rng, shape, offset)}  # noqa: E731
+    return generated(case_id, "maxpool2d", seed, make, note, **attrs)
+
+
+CASES = (
+    *seed_cases("maxpool2d"),
+    _case("maxpool_k2", 200, (2, 3, 6, 6), kernel_size=2),
+    _case("maxpool_k3_s2_pad1", 201, (2, 2, 7, 7), kernel_size=3, stride=2, padding=1),
+    _case(
+        "maxpool_overlap",
+        202,
+        (1, 2, 5, 5),
+        kernel_size=3,
+        stride=1,
+        note="Overlapping windows: one cell can win several windows; gradients accumulate.",
+    ),
+    _case("maxpool_rect", 203, (1, 2, 6, 7), kernel_size=(2, 3), stride=(1, 2)),
+    _case(
+        "maxpool_ceil_mode",
+        204,
+        (1, 2, 8, 8),
+        kernel_size=3,
+        stride=2,
+        ceil_mode=True,
+        note="ceil_mode adds a last, partial window starting inside the input.",
+    ),
+    _case(
+        "maxpool_ceil_pad", 205, (1, 1, 8, 8), kernel_size=3, stride=2, padding=1, ceil_mode=True
+    ),
+    _case("maxpool_dilation2", 206, (1, 2, 7, 7), kernel_size=2, stride=1, dilation=2),
+    _case(
+        "maxpool_pad_negative",
+        207,
+        (1, 2, 5, 5),
+        offset=-10.0,
+        kernel_size=3,
+        stride=2,
+        padding=1,
+        note="All inputs negative: padded cells (-inf) must never win.",
+    ),
+    _case(
+        "maxpool_same_stride2",
+        208,
+        (1, 2, 6, 7),
+        offset=-10.0,
+        kernel_size=3,
+        stride=2,
+        padding="same",
+        note="TF SAME: H=6 pads one row at the bottom only, W=7 one col each side; inputs < 0.",
+    ),
+    _case(
+        "maxpool_asym_pad",
+        209,
+        (1, 1, 5, 6),
+        offset=-5.0,
+        kernel_size=2,
+        stride=2,
+        padding=((0, 1), (1, 1)),
+    ),
+)
+
+_X = {"x": np.zeros((1, 2, 5, 5))}
+
+
+def _bad(case_id, match, inputs=_X, **attrs):
+    return ErrorInput(case_id, inputs, match, {"kernel_size": 2, **attrs})
+
+
+ERRORS = (
+    _bad("max_negative_padding", r"padding.*-2", padding=-2),
+    _bad("max_unknown_padding_string", r"padding.*'SAME_LOWER'", padding="SAME_LOWER"),
+    _bad("max_zero_stride", r"stride.*0", stride=0),
+    _bad("max_zero_kernel", r"kernel_size.*0", kernel_size=0),
+    _bad("max_negative_kernel", r"kernel_size.*\(2, -3\)", kernel_size=(2, -3)),
+    _bad("max_three_kernel_values", r"kernel_size.*\(2, 2, 2\)", kernel_size=(2, 2, 2)),
+    _bad("max_zero_dilation", r"dilation.*0", dilation=0),
+    _bad("max_kernel_too_large", r"kernel_size 6", kernel_size=6),
+    _bad("max_dilated_kernel_too_large", r"kernel_size 3.*dilation 3", kernel_size=3, dilation=3),
+    _bad("max_window_all_padding", r"padding 3.*no input cell", padding=3),
+    _bad("max_x_3d", r"x .*\(2, 5, 5\)", {"x": np.zeros((2, 5, 5))}),
+    _bad("max_ceil_mode_string", r"ceil_mode.*'x'", ceil_mode="x"),
+    ErrorInput(
+        "max_grad_out_shape",
+        _X,
+        r"grad_out shape \(1, 2, 3, 3\)",
+        {"kernel_size": 2},
+        direction="backward",
+        grad_out=np.zeros((1, 2, 3, 3)),
+    ),
+    ErrorInput(
+        "max_backward_bad_stride",
+        _X,
+        r"stride.*0",
+        {"kernel_size": 2, "stride": 0},
+        direction="backward",
+        grad_out=np.zeros((1, 2, 2, 2)),
+    ),
+)
+
+
+def _configs():
+    from tests.layers._fuzz import pool_configs
+
+    return pool_configs(dilation=True)
+
+
+def _fuzz_inputs(config):
+    s = config["shape"]
+    rng = np.random.default_rng(config["seed"])
+    # Distinct dyadic values (exact in float32): every window has one winner.
+    return {"x": distinct(rng, (s["n"], s["c"], s["h"], s["w"]))}
+
+
+BENCH = (
+    BenchShape(
+        "maxpool2d", "seed002-b32", {"x": image(32, 16, 24, 24)}, SEED002, {"kernel_size": 2}
+    ),
+    BenchShape("maxpool2d", "seed004-b128", {"x": image(128, 10)}, SEED004, {"kernel_size": 2}),
+    BenchShape(
+        "maxpool2d", "large-b32", {"x": image(32, 32)}, ISSUE6_POOL, {"kernel_size": 2, "stride": 2}
+    ),
+)
+
+DECLARED = (
+    LayerInfo(
+        "maxpool2d",
+        tolerance=tolerance,
+        cases=CASES,
+        error_inputs=ERRORS,
+        fuzz=Fuzz(_configs, _fuzz_inputs),
+        bench=BENCH,
+        attributes={
+            "kernel_size": (">1", "(h, w)"),
+            "stride": ("None", "1", ">1", "(h, w)"),
+            "padding": ("0", "1", "(h, w)", "per-side", "valid", "same"),
+            "dilation": ("1", ">1", "(h, w)"),
+            "ceil_mode": ("False", "True"),
+        },
+    ),
+)
