@@ -1,9 +1,13 @@
 """PyTorch seen through the reference's contract: ``torch.nn`` modules and autograd.
 
-Every layer runs as the ``torch.nn`` module a user would write (Conv2d, MaxPool2d,
-AvgPool2d, BatchNorm2d, Dropout, Linear, Flatten, CrossEntropyLoss, MSELoss, ReLU,
-Sigmoid, Tanh, Softmax) with the case's weights copied in.  Backward is autograd:
-``(out * grad_out).sum().backward()``; parameter gradients are read from the module.
+Each layer method builds, once, the ``torch.nn`` module a user would write (Conv2d,
+MaxPool2d, AvgPool2d, BatchNorm2d, Dropout, Linear, Flatten, CrossEntropyLoss, MSELoss,
+ReLU, Sigmoid, Tanh, Softmax) with the case's weights copied in, and converts the NumPy
+inputs with ``torch.from_numpy``.  The timed forward calls the module under
+``torch.no_grad()``; the timed backward calls it recording the graph and then
+``torch.autograd.grad(out, leaves, grad_outputs=grad_out)``, the leaves being the
+differentiable inputs (fresh leaf tensors) and the module's parameters.  ``autograd.grad``
+rather than ``.backward()`` so that nothing accumulates in ``.grad`` between calls.
 
 Layout: the reference's linear weight is (in_features, out_features), torch's is
 (out_features, in_features); the transpose happens here, both ways.  Everything else is
@@ -11,6 +15,8 @@ NCHW / OIHW in both.
 
 What is unsupported, and why (each reason quotes torch's own rule or error):
 
+- dtypes other than float32 / float64: the adapter's own scope (the two dtypes the suite
+  compares), not a torch rule.
 - conv2d padding that is asymmetric: torch.nn.Conv2d docs say an int or tuple padding is
   "the amount of implicit padding applied on both sides".  ``"same"`` at stride 1 goes to
   torch as ``padding='same'``; at a stride > 1 torch raises "padding='same' is not
@@ -24,59 +30,89 @@ What is unsupported, and why (each reason quotes torch's own rule or error):
 - batchnorm2d training with one value per channel: "Expected more than 1 value per
   channel when training".
 - dropout with p = 1 (torch zeroes everything; there is no kept unit to read a scale from).
+- the layers torch.nn has no module for (categorical_crossentropy on probabilities, the
+  scipy.signal functions): the adapter has no method for them.
+
+None of these rules concerns gradients only, so every refusal comes from the layer method.
 
 Dropout: torch draws its own mask and cannot take an injected one.  So the adapter runs
 ``torch.nn.Dropout(p)`` in training mode on a tensor of ones (fixed seed, global RNG
 state restored) to read the value torch gives kept units, checks that dropped units are
-exactly 0 and kept units all equal, then computes ``x * mask * that_value`` with torch
-ops so that autograd gives the backward.  In eval mode ``torch.nn.Dropout`` runs on x.
+exactly 0 and kept units all equal, and the timed work is ``x * (mask * that_value)``
+with torch ops, so that autograd gives the backward.  In eval mode ``torch.nn.Dropout``
+runs on x.
 
 Determinism: ``load`` sets ``torch.backends.cudnn.allow_tf32 = False``,
-``torch.backends.cuda.matmul.allow_tf32 = False`` and
-``torch.use_deterministic_algorithms(True)``; the thread count is left at torch's default
-and reported by ``determinism_flags``.
+``torch.backends.cuda.matmul.allow_tf32 = False`` and the deterministic-algorithms flag;
+the thread count is left at torch's default and reported by ``determinism_flags``.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from adapters._geometry import is_symmetric, padding_pairs, pair
-from adapters.base import FrameworkMissing
-
-_ATTRS: dict[str, frozenset[str]] = {
-    "conv2d": frozenset({"stride", "padding", "dilation", "groups"}),
-    "maxpool2d": frozenset({"kernel_size", "stride", "padding", "dilation", "ceil_mode"}),
-    "avgpool2d": frozenset(
-        {"kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"}
-    ),
-    "relu": frozenset(),
-    "sigmoid": frozenset(),
-    "tanh": frozenset(),
-    "linear": frozenset(),
-    "flatten": frozenset({"start_dim"}),
-    "softmax": frozenset({"axis"}),
-    "cross_entropy": frozenset({"reduction"}),
-    "mse": frozenset({"reduction"}),
-    "batchnorm2d": frozenset({"training", "eps"}),
-    "dropout": frozenset({"p", "training"}),
-}
-
-#: Inputs that are differentiated (the keys reference.<layer>.backward returns).
-_GRAD_KEYS: dict[str, tuple[str, ...]] = {
-    "conv2d": ("x", "w", "b"),
-    "linear": ("x", "w", "b"),
-    "batchnorm2d": ("x", "gamma", "beta"),
-    "cross_entropy": ("logits",),
-    "mse": ("pred",),
-}
+from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
 
 _DROPOUT_PROBE_SIZE = 4096
 _DROPOUT_PROBE_SEED = 0
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A module (or torch expression) and its input tensors, set up once.
+
+    ``inputs`` are the module's positional arguments in call order (reference names);
+    those named in ``differentiable`` become leaf tensors for backward, followed by the
+    module's ``params`` (reference name -> ``torch.nn.Parameter``)."""
+
+    torch: Any
+    module: Callable
+    inputs: Mapping[str, Any]
+    differentiable: tuple[str, ...]
+    execution: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    transposed: tuple[str, ...] = ()  # gradients to transpose back to the reference layout
+
+    def forward(self) -> Run:
+        torch, module, args = self.torch, self.module, tuple(self.inputs.values())
+
+        def call():
+            with torch.no_grad():
+                return module(*args)
+
+        return Run(call, lambda out: out.numpy(), f"eager ({self.execution})")
+
+    def backward(self, grad_out) -> Run:
+        torch, module = self.torch, self.module
+        # detach() gives new leaves on the same storage, so forward's tensors stay as they are.
+        args = tuple(
+            t.detach().requires_grad_(True) if k in self.differentiable else t
+            for k, t in self.inputs.items()
+        )
+        leaves = [a for k, a in zip(self.inputs, args, strict=True) if k in self.differentiable]
+        keys = [k for k in self.inputs if k in self.differentiable]
+        for key, param in self.params.items():
+            keys.append(key)
+            leaves.append(param)
+        seed = torch.from_numpy(np.array(grad_out, order="C")).to(leaves[0].dtype)  # 0-d stays
+
+        def call():
+            return torch.autograd.grad(module(*args), leaves, grad_outputs=seed)
+
+        def to_reference(grads):
+            # Copies: autograd may hand back the seed itself (identity layers) or a view.
+            return {
+                k: (g.T if k in self.transposed else g).detach().numpy().copy()
+                for k, g in zip(keys, grads, strict=True)
+            }
+
+        return Run(call, to_reference, f"eager ({self.execution} + torch.autograd.grad)")
 
 
 class TorchAdapter:
@@ -122,196 +158,175 @@ class TorchAdapter:
             "mkldnn": torch.backends.mkldnn.is_available(),
         }
 
-    def unsupported(
+    # -- layers ----------------------------------------------------------------------------
+
+    def conv2d(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        t = self._tensors(x=x, w=w, b=b)
+        torch_padding = _conv_padding(np.shape(x), np.shape(w), stride, padding, dilation)
+        x, w, b = t["x"], t["w"], t["b"]
+        conv = self._torch.nn.Conv2d(
+            x.shape[1],
+            w.shape[0],
+            kernel_size=tuple(w.shape[2:]),
+            stride=pair(stride),
+            padding=torch_padding,
+            dilation=pair(dilation),
+            groups=groups,
+            bias=b is not None,
+            dtype=w.dtype,
+        )
+        params = {"w": conv.weight}
+        with self._torch.no_grad():
+            conv.weight.copy_(w)
+            if b is not None:
+                conv.bias.copy_(b)
+                params["b"] = conv.bias
+        module = _quiet_same(conv) if isinstance(torch_padding, str) else conv
+        return self._prepared(module, {"x": x}, "torch.nn.Conv2d", params=params)
+
+    def maxpool2d(self, x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        t = self._tensors(x=x)
+        name = "torch.nn.MaxPool2d"
+        pads = _pool_padding(name, np.shape(x), kernel_size, stride, padding, dilation)
+        pool = self._torch.nn.MaxPool2d(
+            kernel_size, stride=stride, padding=pads, dilation=dilation, ceil_mode=bool(ceil_mode)
+        )
+        return self._prepared(pool, t, name)
+
+    def avgpool2d(
         self,
-        layer: str,
-        inputs: Mapping[str, np.ndarray],
-        attrs: Mapping[str, Any],
-        dtype,
-        direction: str | None = None,
-    ) -> str | None:
-        """``direction`` ("forward" / "backward", a Protocol extension) is accepted for
-        symmetry with the JAX adapter; no torch rule here depends on it."""
-        del direction
-        if layer not in _ATTRS:
-            return f"torch adapter: no torch.nn module for layer {layer!r}"
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            return f"torch adapter: runs float32 and float64 only, not {np.dtype(dtype)}"
-        unknown = set(attrs) - _ATTRS[layer]
-        if unknown:
-            return f"torch adapter: no torch.nn.{layer} argument for {sorted(unknown)}"
-        if layer == "conv2d":
-            return _conv_padding(inputs, attrs)[1]
-        if layer in ("maxpool2d", "avgpool2d"):
-            return _pool_padding(layer, inputs, attrs)[1]
-        if layer == "batchnorm2d" and attrs.get("training"):
-            x = inputs["x"]
-            if x.shape[0] * x.shape[2] * x.shape[3] == 1:
-                return (
-                    "torch.nn.BatchNorm2d: Expected more than 1 value per channel when "
-                    f"training, got input size torch.Size({list(x.shape)})"
-                )
-        if layer == "dropout" and attrs.get("training", True) and float(attrs["p"]) >= 1.0:
-            return (
+        x,
+        *,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+    ):
+        t = self._tensors(x=x)
+        name = "torch.nn.AvgPool2d"
+        pads = _pool_padding(name, np.shape(x), kernel_size, stride, padding, 1)
+        pool = self._torch.nn.AvgPool2d(
+            kernel_size,
+            stride=stride,
+            padding=pads,
+            ceil_mode=bool(ceil_mode),
+            count_include_pad=bool(count_include_pad),
+            divisor_override=divisor_override,
+        )
+        return self._prepared(pool, t, name)
+
+    def relu(self, x):
+        return self._prepared(self._lib().nn.ReLU(), self._tensors(x=x), "torch.nn.ReLU")
+
+    def sigmoid(self, x):
+        return self._prepared(self._lib().nn.Sigmoid(), self._tensors(x=x), "torch.nn.Sigmoid")
+
+    def tanh(self, x):
+        return self._prepared(self._lib().nn.Tanh(), self._tensors(x=x), "torch.nn.Tanh")
+
+    def linear(self, x, w, b=None):
+        t = self._tensors(x=x, w=w, b=b)
+        w, b = t["w"], t["b"]
+        linear = self._torch.nn.Linear(w.shape[0], w.shape[1], bias=b is not None, dtype=w.dtype)
+        params = {"w": linear.weight}
+        with self._torch.no_grad():
+            linear.weight.copy_(w.T)  # reference (in, out) -> torch (out, in)
+            if b is not None:
+                linear.bias.copy_(b)
+                params["b"] = linear.bias
+        return self._prepared(
+            linear, {"x": t["x"]}, "torch.nn.Linear", params=params, transposed=("w",)
+        )
+
+    def flatten(self, x, *, start_dim=1):
+        flat = self._lib().nn.Flatten(start_dim=start_dim)
+        return self._prepared(flat, self._tensors(x=x), "torch.nn.Flatten")
+
+    def softmax(self, x, *, axis=-1):
+        softmax = self._lib().nn.Softmax(dim=axis)
+        return self._prepared(softmax, self._tensors(x=x), "torch.nn.Softmax")
+
+    def cross_entropy(self, logits, target, *, reduction="mean"):
+        t = self._tensors(logits=logits, target=target)
+        # Integer targets are class indices (torch wants int64); floating ones are class
+        # probabilities, which CrossEntropyLoss accepts since torch 1.10.
+        if not t["target"].is_floating_point():
+            t["target"] = t["target"].long()
+        loss = self._torch.nn.CrossEntropyLoss(reduction=reduction)
+        return self._prepared(loss, t, "torch.nn.CrossEntropyLoss", differentiable=("logits",))
+
+    def mse(self, pred, target, *, reduction="mean"):
+        t = self._tensors(pred=pred, target=target)
+        loss = self._torch.nn.MSELoss(reduction=reduction)
+        return self._prepared(loss, t, "torch.nn.MSELoss", differentiable=("pred",))
+
+    def batchnorm2d(self, x, gamma, beta, running_mean, running_var, *, training, eps=1e-5):
+        t = self._tensors(
+            x=x, gamma=gamma, beta=beta, running_mean=running_mean, running_var=running_var
+        )
+        x = t["x"]
+        if training and x.shape[0] * x.shape[2] * x.shape[3] == 1:
+            raise Unsupported(
+                "torch.nn.BatchNorm2d: Expected more than 1 value per channel when "
+                f"training, got input size torch.Size({list(x.shape)})"
+            )
+        bn = self._torch.nn.BatchNorm2d(x.shape[1], eps=eps, dtype=x.dtype)
+        with self._torch.no_grad():
+            bn.weight.copy_(t["gamma"])
+            bn.bias.copy_(t["beta"])
+            # Copies: training updates these buffers in place (the output does not read
+            # them then), and the caller's arrays must stay as they were.
+            bn.running_mean.copy_(t["running_mean"])
+            bn.running_var.copy_(t["running_var"])
+        bn.train(bool(training))
+        params = {"gamma": bn.weight, "beta": bn.bias}
+        return self._prepared(bn, {"x": x}, "torch.nn.BatchNorm2d", params=params)
+
+    def dropout(self, x, *, p, mask, training=True):
+        t = self._tensors(x=x)
+        p = float(p)
+        if not training:
+            return self._prepared(self._torch.nn.Dropout(p).eval(), t, "torch.nn.Dropout, eval")
+        if p >= 1.0:
+            raise Unsupported(
                 "torch.nn.Dropout(p=1) zeroes every unit, so there is no kept-unit value to "
                 "read and apply to an injected mask"
             )
-        return None
+        dtype = t["x"].dtype
+        # mask is 0/1, so mask * kept_value is exact and x * it rounds as torch's x * scale.
+        keep = self._torch.from_numpy(np.asarray(mask)).to(dtype) * self._dropout_kept_value(
+            p, dtype
+        )
+        return self._prepared(
+            lambda x: x * keep, t, "torch.nn.Dropout's kept-unit value on the injected mask"
+        )
 
-    def forward(self, layer, inputs, attrs) -> np.ndarray:
-        reason = self.unsupported(layer, inputs, attrs, _float_dtype(inputs))
-        if reason:
-            raise ValueError(reason)
-        torch = self._lib()
-        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inputs.items()}
-        with torch.no_grad():
-            out, _ = self._run(layer, tensors, attrs)
-        return out.numpy()
-
-    def backward(self, layer, grad_out, inputs, attrs) -> dict[str, np.ndarray]:
-        reason = self.unsupported(layer, inputs, attrs, _float_dtype(inputs))
-        if reason:
-            raise ValueError(reason)
-        torch = self._lib()
-        keys = _GRAD_KEYS.get(layer, ("x",))
-        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inputs.items()}
-        leaves = {}
-        for key in keys:
-            if key in tensors and key not in ("w", "b", "gamma", "beta"):
-                tensors[key] = tensors[key].clone().requires_grad_(True)
-                leaves[key] = tensors[key]
-        out, params = self._run(layer, tensors, attrs)
-        grad = torch.from_numpy(np.ascontiguousarray(grad_out)).to(out.dtype)
-        (out * grad).sum().backward()
-        grads = {key: leaf.grad for key, leaf in leaves.items()}
-        grads.update({key: param.grad for key, param in params.items()})
-        if layer == "linear":
-            grads["w"] = grads["w"].T
-        return {key: grads[key].detach().numpy().copy() for key in keys if key in grads}
-
-    # -- layers ----------------------------------------------------------------------------
+    # -- helpers ---------------------------------------------------------------------------
 
     def _lib(self):
         if self._torch is None:
             self.load()
         return self._torch
 
-    def _run(self, layer: str, t: dict, attrs: Mapping[str, Any]):
-        """The layer's output and its parameters (name -> torch Parameter with .grad)."""
-        torch = self._torch
-        nn = torch.nn
-        handlers: dict[str, Callable] = {
-            "conv2d": self._conv2d,
-            "linear": self._linear,
-            "batchnorm2d": self._batchnorm2d,
-            "dropout": self._dropout,
+    def _tensors(self, **arrays) -> dict[str, Any]:
+        """The arrays as torch tensors (sharing memory where NumPy allows); None stays."""
+        dtype = float_dtype(arrays)
+        if dtype not in (np.float32, np.float64):
+            raise Unsupported(f"torch adapter: runs float32 and float64 only, not {dtype}")
+        torch = self._lib()
+        return {
+            k: None if v is None else torch.from_numpy(np.ascontiguousarray(v))
+            for k, v in arrays.items()
         }
-        if layer in handlers:
-            return handlers[layer](t, attrs)
-        if layer == "maxpool2d":
-            padding, _ = _pool_padding(layer, {"x": t["x"]}, attrs)
-            module = nn.MaxPool2d(
-                attrs["kernel_size"],
-                stride=attrs.get("stride"),
-                padding=padding,
-                dilation=attrs.get("dilation", 1),
-                ceil_mode=bool(attrs.get("ceil_mode", False)),
-            )
-            return module(t["x"]), {}
-        if layer == "avgpool2d":
-            padding, _ = _pool_padding(layer, {"x": t["x"]}, attrs)
-            module = nn.AvgPool2d(
-                attrs["kernel_size"],
-                stride=attrs.get("stride"),
-                padding=padding,
-                ceil_mode=bool(attrs.get("ceil_mode", False)),
-                count_include_pad=bool(attrs.get("count_include_pad", True)),
-                divisor_override=attrs.get("divisor_override"),
-            )
-            return module(t["x"]), {}
-        if layer in ("relu", "sigmoid", "tanh"):
-            module = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[layer]()
-            return module(t["x"]), {}
-        if layer == "flatten":
-            return nn.Flatten(start_dim=attrs.get("start_dim", 1))(t["x"]), {}
-        if layer == "softmax":
-            return nn.Softmax(dim=attrs.get("axis", -1))(t["x"]), {}
-        if layer == "cross_entropy":
-            target = t["target"]
-            # Integer targets are class indices (torch wants int64); floating ones are
-            # class probabilities, which CrossEntropyLoss accepts since torch 1.10.
-            target = target.long() if not target.is_floating_point() else target
-            loss = nn.CrossEntropyLoss(reduction=attrs.get("reduction", "mean"))
-            return loss(t["logits"], target), {}
-        if layer == "mse":
-            loss = nn.MSELoss(reduction=attrs.get("reduction", "mean"))
-            return loss(t["pred"], t["target"]), {}
-        raise ValueError(f"torch adapter: no torch.nn module for layer {layer!r}")
 
-    def _conv2d(self, t, attrs):
-        torch = self._torch
-        x, w, b = t["x"], t["w"], t.get("b")
-        padding, _ = _conv_padding({"x": x, "w": w}, attrs)
-        groups = attrs.get("groups", 1)
-        conv = torch.nn.Conv2d(
-            x.shape[1],
-            w.shape[0],
-            kernel_size=tuple(w.shape[2:]),
-            stride=pair(attrs.get("stride", 1)),
-            padding=padding,
-            dilation=pair(attrs.get("dilation", 1)),
-            groups=groups,
-            bias=b is not None,
-            dtype=w.dtype,
-        )
-        params = {"w": conv.weight}
-        with torch.no_grad():
-            conv.weight.copy_(w)
-            if b is not None:
-                conv.bias.copy_(b)
-                params["b"] = conv.bias
-        with warnings.catch_warnings():
-            # torch warns that SAME with an even kernel may copy the input; a performance
-            # note, not a numerical one.
-            warnings.filterwarnings("ignore", message="Using padding='same'", category=UserWarning)
-            return conv(x), params
-
-    def _linear(self, t, attrs):
-        torch = self._torch
-        x, w, b = t["x"], t["w"], t.get("b")
-        linear = torch.nn.Linear(w.shape[0], w.shape[1], bias=b is not None, dtype=w.dtype)
-        params = {"w": linear.weight}
-        with torch.no_grad():
-            linear.weight.copy_(w.T)  # reference (in, out) -> torch (out, in)
-            if b is not None:
-                linear.bias.copy_(b)
-                params["b"] = linear.bias
-        return linear(x), params
-
-    def _batchnorm2d(self, t, attrs):
-        torch = self._torch
-        x = t["x"]
-        bn = torch.nn.BatchNorm2d(x.shape[1], eps=attrs.get("eps", 1e-5), dtype=x.dtype)
-        with torch.no_grad():
-            bn.weight.copy_(t["gamma"])
-            bn.bias.copy_(t["beta"])
-            bn.running_mean.copy_(t["running_mean"])
-            bn.running_var.copy_(t["running_var"])
-        bn.train(bool(attrs["training"]))
-        return bn(x), {"gamma": bn.weight, "beta": bn.bias}
-
-    def _dropout(self, t, attrs):
-        torch = self._torch
-        x, p = t["x"], float(attrs["p"])
-        dropout = torch.nn.Dropout(p)
-        if not attrs.get("training", True):
-            return dropout.eval()(x), {}
-        kept_value = self._dropout_kept_value(p, x.dtype)
-        return x * t["mask"].to(x.dtype) * kept_value, {}
+    def _prepared(self, module, inputs, execution, *, differentiable=("x",), **kw):
+        return _Prepared(self._torch, module, inputs, differentiable, execution, **kw)
 
     def _dropout_kept_value(self, p: float, dtype) -> float:
         """The value ``torch.nn.Dropout(p)`` (training) gives a kept unit of a ones tensor."""
-        torch = self._torch
+        torch = self._lib()
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(_DROPOUT_PROBE_SEED)
             probe = torch.nn.Dropout(p).train()(torch.ones(_DROPOUT_PROBE_SIZE, dtype=dtype))
@@ -324,49 +339,47 @@ class TorchAdapter:
         return float(kept[0])
 
 
-def _float_dtype(inputs: Mapping[str, np.ndarray]):
-    for value in inputs.values():
-        if np.issubdtype(np.asarray(value).dtype, np.floating):
-            return np.asarray(value).dtype
-    return np.dtype(np.float64)
+def _quiet_same(conv):
+    """``conv`` without torch's note that SAME with an even kernel may copy the input (a
+    performance note, not a numerical one)."""
+
+    def call(x):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Using padding='same'", category=UserWarning)
+            return conv(x)
+
+    return call
 
 
-def _conv_padding(inputs, attrs) -> tuple[Any, str | None]:
-    """(torch Conv2d padding argument, None) or (None, reason)."""
-    padding = attrs.get("padding", 0)
-    stride = pair(attrs.get("stride", 1))
+def _conv_padding(x_shape, w_shape, stride, padding, dilation):
+    """The torch.nn.Conv2d ``padding`` argument, or ``Unsupported``."""
+    stride = pair(stride)
     if isinstance(padding, str):
         if padding.lower() == "valid":
-            return "valid", None
+            return "valid"
         if padding.lower() == "same" and stride == (1, 1):
-            return "same", None
-    kernel = tuple(inputs["w"].shape[2:])
-    pads = padding_pairs(
-        padding, inputs["x"].shape[2:], kernel, stride, pair(attrs.get("dilation", 1))
-    )
+            return "same"
+    pads = padding_pairs(padding, tuple(x_shape[2:]), tuple(w_shape[2:]), stride, pair(dilation))
     if is_symmetric(pads):
-        return (pads[0][0], pads[1][0]), None
+        return pads[0][0], pads[1][0]
     if isinstance(padding, str):
-        return None, (
+        raise Unsupported(
             "torch.nn.Conv2d: padding='same' is not supported for strided convolutions, "
             f"and SAME here needs asymmetric padding {pads}, while an int/tuple padding is "
             "'the amount of implicit padding applied on both sides' (torch.nn.Conv2d docs)"
         )
-    return None, (
+    raise Unsupported(
         f"torch.nn.Conv2d: padding {pads} is asymmetric; an int/tuple padding is "
         "'the amount of implicit padding applied on both sides' (torch.nn.Conv2d docs)"
     )
 
 
-def _pool_padding(layer, inputs, attrs) -> tuple[Any, str | None]:
-    """(torch pooling padding argument, None) or (None, reason)."""
-    module = "torch.nn.MaxPool2d" if layer == "maxpool2d" else "torch.nn.AvgPool2d"
-    functional = "max_pool2d" if layer == "maxpool2d" else "avg_pool2d"
-    padding = attrs.get("padding", 0)
-    kernel = pair(attrs["kernel_size"])
-    stride = pair(attrs.get("stride") or attrs["kernel_size"])
-    dilation = pair(attrs.get("dilation", 1)) if layer == "maxpool2d" else (1, 1)
-    pads = padding_pairs(padding, tuple(inputs["x"].shape[2:]), kernel, stride, dilation)
+def _pool_padding(module, x_shape, kernel_size, stride, padding, dilation):
+    """The torch pooling ``padding`` argument (a symmetric pair), or ``Unsupported``."""
+    functional = "max_pool2d" if module == "torch.nn.MaxPool2d" else "avg_pool2d"
+    kernel = pair(kernel_size)
+    dilation = pair(dilation)
+    pads = padding_pairs(padding, tuple(x_shape[2:]), kernel, pair(stride or kernel), dilation)
     if not is_symmetric(pads):
         prefix = (
             f"{module}: {functional}(): argument 'padding' (position 4) must be tuple of "
@@ -374,20 +387,20 @@ def _pool_padding(layer, inputs, attrs) -> tuple[Any, str | None]:
             if isinstance(padding, str)
             else f"{module}: padding {pads} is asymmetric"
         )
-        return None, (
+        raise Unsupported(
             f"{prefix}, while torch pads 'implicitly ... on both sides' (torch.nn pooling docs)"
         )
     sym = (pads[0][0], pads[1][0])
     for pad, k, d in zip(sym, kernel, dilation, strict=True):
         effective = (k - 1) * d + 1
         if pad > effective // 2:
-            return None, (
+            raise Unsupported(
                 f"{module}: pad should be at most half of effective kernel size, but got "
                 f"pad={pad}, kernel_size={k} and dilation={d}"
             )
     if any(pad > k // 2 for pad, k in zip(sym, kernel, strict=True)):
-        return None, (
+        raise Unsupported(
             f"{module}: pad should be smaller than or equal to half of kernel size, but got "
             f"padW = {sym[1]}, padH = {sym[0]}, kW = {kernel[1]}, kH = {kernel[0]}"
         )
-    return sym, None
+    return sym
