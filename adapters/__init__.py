@@ -36,8 +36,10 @@ __all__ = [
     "load",
     "missing_reason",
     "names",
+    "origin",
     "prepare",
     "register",
+    "register_spec",
     "supports",
 ]
 
@@ -50,9 +52,45 @@ ADAPTERS: dict[str, str] = {
     "jax": "adapters.jax:JaxAdapter",
 }
 
-#: Adapters registered at run time (candidates): name -> factory.
+#: Adapters registered at run time (candidates): name -> factory, and name -> the spec
+#: it was registered from (what a reproduction snippet needs to register it again).
 _REGISTERED: dict[str, Callable[[], Adapter]] = {}
+_ORIGINS: dict[str, str] = {}
 _LOADED: dict[str, Adapter | FrameworkMissing] = {}
+
+
+def register_spec(spec: str, name: str | None = None) -> str:
+    """Register a user's implementation and return its adapter name.
+
+    ``spec`` is ``module:Class`` / ``path.py:Class`` (a class implementing the Protocol;
+    its ``name`` attribute names it) or a module name / ``.py`` path / package directory
+    shaped like ``reference/`` (named after its stem unless ``name`` is given)."""
+    from pathlib import Path
+
+    from adapters import candidate
+
+    module_part, sep, class_part = spec.rpartition(":")
+    if sep and module_part and class_part.isidentifier():
+        instance = candidate.from_class(spec)
+        origin = _absolute(module_part) + ":" + class_part
+        register(name or instance.name, lambda: instance, origin=origin)
+        return name or instance.name
+    adapter = candidate.from_module(spec, name)
+    is_path = spec.endswith(".py") or Path(spec).exists()
+    register(adapter.name, lambda: adapter, origin=_absolute(spec) if is_path else spec)
+    return adapter.name
+
+
+def _absolute(spec: str) -> str:
+    from pathlib import Path
+
+    path = Path(spec)
+    return str(path.resolve()) if spec.endswith(".py") or path.exists() else spec
+
+
+def origin(name: str) -> str | None:
+    """The spec a registered candidate came from (None for the built-ins)."""
+    return _ORIGINS.get(name)
 
 
 def names() -> list[str]:
@@ -60,13 +98,16 @@ def names() -> list[str]:
     return [*ADAPTERS, *_REGISTERED]
 
 
-def register(name: str, factory: Callable[[], Adapter]) -> None:
-    """Add an adapter under ``name`` (a test-id field, a marker and a report column)."""
+def register(name: str, factory: Callable[[], Adapter], *, origin: str | None = None) -> None:
+    """Add an adapter under ``name`` (a test-id field, a marker and a report column);
+    ``origin`` is the spec ``register_spec`` can rebuild it from."""
     if not name.isidentifier():
         raise ValueError(f"adapter name must be a Python identifier, got {name!r}")
     if name in ADAPTERS or name == "reference":
         raise ValueError(f"adapter name {name!r} is taken by the suite itself")
     _REGISTERED[name] = factory
+    if origin is not None:
+        _ORIGINS[name] = origin
     get.cache_clear()
     _LOADED.pop(name, None)
 

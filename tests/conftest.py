@@ -1,5 +1,14 @@
-"""Suite-wide setup: the pytest header (framework versions, determinism flags), fixed
-seeds, Hypothesis profiles, and automatic per-framework markers.
+"""Suite-wide setup: the report plugin, the user's own implementations (``--candidate``,
+``--adapter``), the pytest header (framework versions, determinism flags), fixed seeds,
+Hypothesis profiles, and automatic per-adapter markers.
+
+- Report: ``reports.plugin`` is loaded here, for this suite's runs only (it is not a
+  ``pytest11`` entry point, so it never writes reports into other projects).
+- Candidates: ``--candidate PATH_OR_MODULE`` (a module shaped like ``reference/``) and
+  ``--adapter module:Class`` (a class implementing ``adapters.base.Adapter``), each
+  repeatable, or the comma-separated environment variables ``CNN_PARITY_CANDIDATE`` and
+  ``CNN_PARITY_ADAPTER``, register the implementation as one more adapter column: its
+  name appears in test ids, as a marker (``-m <name>``) and in the report.
 
 - Header: every registered adapter's framework version ("not installed" with the reason
   when missing) and its ``determinism_flags()`` when the adapter has one, plus the
@@ -22,6 +31,8 @@ import numpy as np
 import pytest
 
 import adapters
+
+pytest_plugins = ("reports.plugin",)
 
 #: Environment variables that change numerics or threading of the frameworks.
 _DETERMINISM_ENV = (
@@ -80,19 +91,60 @@ def _blas() -> str:
         return "unknown"
 
 
+def pytest_addoption(parser):
+    group = parser.getgroup("cnn-parity", "cnn-parity: your own implementation")
+    group.addoption(
+        "--candidate",
+        action="append",
+        default=[],
+        metavar="PATH_OR_MODULE",
+        help="check a module shaped like reference/ (mylayers.conv2d.forward/backward, or "
+        "conv2d_forward/conv2d_backward in one file) against the reference; repeatable; "
+        "also $CNN_PARITY_CANDIDATE (comma-separated)",
+    )
+    group.addoption(
+        "--adapter",
+        action="append",
+        default=[],
+        metavar="MODULE:CLASS",
+        help="check a class implementing adapters.base.Adapter; repeatable; also "
+        "$CNN_PARITY_ADAPTER (comma-separated)",
+    )
+
+
+def _specs(config, option: str, variable: str) -> list[str]:
+    from_env = [s.strip() for s in os.environ.get(variable, "").split(",") if s.strip()]
+    return [*config.getoption(option), *from_env]
+
+
+def pytest_configure(config):
+    specs = [
+        *_specs(config, "candidate", "CNN_PARITY_CANDIDATE"),
+        *_specs(config, "adapter", "CNN_PARITY_ADAPTER"),
+    ]
+    for spec in specs:
+        try:
+            name = adapters.register_spec(spec)
+        except (ImportError, ValueError, SyntaxError) as exc:
+            raise pytest.UsageError(
+                f"cannot load candidate {spec!r}: {type(exc).__name__}: {exc}"
+            ) from exc
+        config.addinivalue_line("markers", f"{name}: the user's implementation {spec}")
+
+
 def framework_lines() -> list[str]:
     """One line per adapter: version and determinism flags, or why it is missing."""
     lines = []
     for name in adapters.names():
         try:
             adapter = adapters.load(name)
+        except adapters.FrameworkMissing as exc:
+            lines.append(f"  {name}: not installed ({exc})")
+            continue
         except Exception as exc:  # a broken adapter must not hide the others' versions
             lines.append(f"  {name}: adapter failed to load ({type(exc).__name__}: {exc})")
             continue
-        if isinstance(adapter, str):
-            lines.append(f"  {name}: not installed ({adapter})")
-            continue
-        flags = adapter.determinism_flags() if hasattr(adapter, "determinism_flags") else {}
+        flags = adapter.determinism_flags()
         shown = ", ".join(f"{k}={v}" for k, v in flags.items())
         lines.append(f"  {name}: {adapter.version()}" + (f" [{shown}]" if shown else ""))
     return lines

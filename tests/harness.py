@@ -1,69 +1,59 @@
-"""The parity harness: run one framework and the reference on the same inputs, compare
-under the tolerance policy, and describe the comparison (stats, record, reproduction).
+"""The parity harness: run one implementation and the reference on the same inputs,
+compare under the layer's tolerance policy, and describe the comparison (stats, record,
+reproduction).
 
-Protocol for every comparison (parity tests and fuzzing alike):
+Protocol for every comparison (parity tests, fuzzing and benchmarks alike):
 
-1. Floating inputs are cast to the dtype under test; the framework runs on those.
+1. Floating inputs are cast to the dtype under test; the implementation runs on those.
 2. The reference runs in float64 on the *same* cast values (so input rounding is shared
-   and only the framework's arithmetic is being judged).
+   and only the implementation's arithmetic is being judged).
 3. Backward uses ``grad_out`` drawn from ``np.random.default_rng(seed)`` (the seed is the
    CRC32 of the test's label, stable across processes), cast the same way.
 4. ``assert_parity`` checks shape, dtype and ``|actual - expected| <= bound`` elementwise,
-   the bound coming from ``tests.tolerances.tolerance``.
+   the bound coming from the layer's declaration (``tests/layers/``).
 
-``python -c 'from tests.harness import check_case; check_case("guide_5x5", "torch",
-"float32", "forward")'`` reruns one parity test outside pytest.
+Every failure carries a reproduction: a few lines that, saved as ``repro.py`` and run with
+``python repro.py`` from anywhere inside the checkout, rerun that one comparison
+(``check_case``), the user's own candidate included.
 """
 
 from __future__ import annotations
 
-import importlib
 import zlib
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from adapters.base import Unsupported, prepare
+import adapters
+from adapters.base import DIRECTIONS, Unsupported, prepare
+from tests.layers import DTYPES, LayerInfo, reference_functions
+from tests.layers import get as declaration
 from tests.tolerances import REL_ERR_FLOOR_EPS, Tolerance
 
-DIRECTIONS = ("forward", "backward")
-DTYPES = ("float32", "float64")
+__all__ = [
+    "DIRECTIONS",
+    "DTYPES",
+    "ParityError",
+    "Unsupported",
+    "assert_parity",
+    "check_case",
+    "compare",
+    "reference_functions",
+]
 
 
 class ParityError(AssertionError):
     """A framework disagrees with the reference beyond the policy's bound."""
 
 
-def reference_functions(layer: str):
-    """``(forward, backward)`` of the reference for a case layer name (``"conv2d"`` or
-    ``"signal.correlate"``, whose backward is ``signal.correlate_backward``)."""
-    module_name, _, function = layer.partition(".")
-    module = importlib.import_module(f"reference.{module_name}")
-    if function:
-        return getattr(module, function), getattr(module, f"{function}_backward")
-    return module.forward, module.backward
-
-
-def reference_for_method(method: str):
-    """``(forward, backward)`` of the reference for an adapter method name."""
-    for layer in ("signal." + method, "cross_entropy." + method, method):
-        try:
-            return reference_functions(layer)
-        except (ImportError, AttributeError):
-            continue
-    raise KeyError(f"no reference layer for method {method!r}")
-
-
-def method_of(layer: str) -> str:
-    """The adapter method for a case layer name: ``"conv2d"`` -> ``conv2d``,
-    ``"signal.correlate2d"`` -> ``correlate2d``."""
-    return layer.rpartition(".")[2]
+def _info(layer: str | LayerInfo) -> LayerInfo:
+    return layer if isinstance(layer, LayerInfo) else declaration(layer)
 
 
 def run_adapter(adapter, layer, direction, inputs, attrs, grad_out=None):
     """The adapter's result in the reference's layout; raises ``Unsupported``."""
-    prepared = prepare(adapter, method_of(layer), inputs, attrs)
+    prepared = prepare(adapter, _info(layer).method, inputs, attrs)
     run = prepared.forward() if direction == "forward" else prepared.backward(grad_out)
     return run.result()
 
@@ -187,30 +177,32 @@ def compare(
 ) -> tuple[dict, ParityError | None]:
     """Run both sides and compare.  Returns ``(stats, failure)``: stats aggregated over the
     outputs (worst ratio, largest errors) plus per-output stats and the tolerance rule;
-    ``failure`` the first ``ParityError`` or None.  The caller decides how to report."""
-    fwd, bwd = reference_functions(layer)
+    ``failure`` the first ``ParityError`` or None.  The caller decides how to report.
+    Raises ``Unsupported`` when the implementation cannot run this comparison."""
+    info = _info(layer)
+    fwd, bwd = info.forward, info.backward
     under_test = cast(inputs, dtype)
     ref_inputs = as_float64(under_test)
     expected_y = fwd(**ref_inputs, **attrs)
     if direction == "forward":
-        actual = {"y": run_adapter(adapter, layer, direction, under_test, attrs)}
+        actual = {"y": run_adapter(adapter, info, direction, under_test, attrs)}
         expected = {"y": expected_y}
         grad_out = None
     else:
         shape = np.shape(expected_y)
         grad_out = np.asarray(np.random.default_rng(seed_for(label)).standard_normal(shape))
         grad_out = grad_out.astype(dtype).astype(np.float64)
-        actual = run_adapter(adapter, layer, direction, under_test, attrs, grad_out.astype(dtype))
+        actual = run_adapter(adapter, info, direction, under_test, attrs, grad_out.astype(dtype))
         expected = bwd(grad_out, **ref_inputs, **attrs)
-    from tests.layers import get as declaration
-
-    policy: Tolerance = declaration(layer).tolerance(direction, ref_inputs, attrs, dtype, grad_out)
+    policy: Tolerance = info.tolerance(direction, ref_inputs, attrs, dtype, grad_out)
+    if not _non_negative(policy):
+        raise ValueError(f"{label}: the tolerance policy gave a negative bound ({policy.rule})")
     per_output: dict[str, dict] = {}
     failure = None
     missing = sorted(set(expected) - set(actual))
     if missing:
         failure = ParityError(
-            f"{label}: the framework returned no gradient for {missing}\n"
+            f"{label}: the implementation returned no gradient for {missing}\n"
             f"  reproduce with:\n{_indent(repro)}"
         )
     for key, want in expected.items():
@@ -260,6 +252,12 @@ def _aggregate(per_output: Mapping[str, dict]) -> dict:
     }
 
 
+def _non_negative(policy: Tolerance) -> bool:
+    """Every bound is >= 0 (NaN counts as negative: it would pass nothing and fail
+    nothing)."""
+    return all(bool(np.all(np.asarray(b) >= 0)) for b in policy.bounds.values())
+
+
 def _max_bound(policy: Tolerance) -> float:
     return max(float(np.max(np.asarray(b))) if np.size(b) else 0.0 for b in policy.bounds.values())
 
@@ -287,39 +285,48 @@ def _arrays(inputs, expected, actual):
 # Records and reproduction
 
 
-def repro_case(case_id: str, adapter: str, dtype: str, direction: str) -> str:
+_FIND_CHECKOUT = (
+    "# Saved as repro.py, this runs from anywhere inside the cnn-parity checkout:\n"
+    "import pathlib, sys\n"
+    "here = pathlib.Path.cwd().resolve()\n"
+    "root = next(p for p in (here, *here.parents) if (p / 'tests' / 'harness.py').is_file())\n"
+    "sys.path.insert(0, str(root))\n"
+)
+
+
+def repro_call(function: str, *args: Any, adapter: str) -> str:
+    """Python lines that rerun ``tests.harness.<function>(*args)`` in a fresh interpreter,
+    registering ``adapter`` first when it is a user's candidate."""
+    origin = adapters.origin(adapter)
+    extra = f", candidate={origin!r}" if origin else ""
+    call = ", ".join(repr(a) for a in args)
     return (
-        "from tests.harness import check_case\n"
-        f"check_case({case_id!r}, {adapter!r}, {dtype!r}, {direction!r})  # raises on mismatch\n"
-        "# or by hand:\n"
-        "import numpy as np; from adapters import load; from tests.cases import get\n"
-        "from tests.harness import cast, as_float64, reference_functions\n"
-        f"c = get({case_id!r}); x = cast(c.inputs, np.{dtype}); fwd, bwd = "
-        "reference_functions(c.layer)\n"
-        f"got = load({adapter!r}).forward(c.layer, x, c.attrs); "
-        "want = fwd(**as_float64(x), **c.attrs)"
+        f"{_FIND_CHECKOUT}from tests.harness import {function}\n"
+        f"stats = {function}({call}{extra})  # raises ParityError on a mismatch\n"
+        "print('agrees: error/bound', stats['err_to_bound'])\n"
     )
+
+
+def repro_case(case_id: str, adapter: str, dtype: str, direction: str) -> str:
+    return repro_call("check_case", case_id, adapter, dtype, direction, adapter=adapter)
 
 
 def label_for(layer, case_id, adapter, dtype, direction) -> str:
     return f"{layer}-{case_id}-{adapter}-{dtype}-{direction}"
 
 
-def check_case(case_id: str, adapter_name: str, dtype: str, direction: str) -> dict:
-    """Rerun one parity comparison outside pytest; returns its stats or raises."""
-    import adapters
-    from tests.cases import get
+def check_case(
+    case_id: str, adapter_name: str, dtype: str, direction: str, *, candidate: str | None = None
+) -> dict:
+    """Rerun one parity comparison outside pytest; returns its stats or raises
+    ``ParityError`` (``Unsupported`` when the implementation cannot run it).
+    ``candidate`` is the ``--candidate`` / ``--adapter`` spec of a user's implementation."""
+    from tests import layers
 
-    case = get(case_id)
+    if candidate is not None and adapter_name not in adapters.names():
+        adapters.register_spec(candidate, adapter_name)
+    case = layers.case(case_id)
     adapter = adapters.load(adapter_name)
-    if isinstance(adapter, str):
-        raise RuntimeError(adapter)
-    reason = unsupported_reason(
-        adapter, case.layer, direction, case.cast_inputs(dtype), case.attrs, dtype
-    )
-    if reason:
-        raise NotImplementedError(reason)
-    label = label_for(case.layer, case_id, adapter_name, dtype, direction)
     stats, failure = compare(
         adapter,
         case.layer,
@@ -327,7 +334,7 @@ def check_case(case_id: str, adapter_name: str, dtype: str, direction: str) -> d
         case.inputs,
         case.attrs,
         dtype,
-        label=label,
+        label=label_for(case.layer, case_id, adapter_name, dtype, direction),
         repro=repro_case(case_id, adapter_name, dtype, direction),
     )
     if failure:

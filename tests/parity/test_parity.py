@@ -1,11 +1,13 @@
-"""Every shared fixture x adapter x dtype x direction against the NumPy reference.
+"""Every declared layer's cases x every adapter that has the layer x dtype x direction,
+against the NumPy reference.
 
 Test ids are ``<layer>-<case>-<adapter>-<dtype>-<direction>``, e.g.
 ``test_parity[conv2d-guide_5x5-torch-float32-forward]``; select with ``-k torch``,
-``-k conv2d`` or ``-m torch``.  Outcomes:
+``-k conv2d`` or ``-m torch``.  A test is generated only where the adapter has a method
+for the layer (the report's coverage lists the rest).  Outcomes:
 
-- pass: the framework at the dtype under test agrees with the float64 reference on the
-  same inputs within ``tests/tolerances.py``'s bound;
+- pass: the implementation at the dtype under test agrees with the float64 reference on
+  the same inputs within the layer's bound;
 - skip "not installed": the framework is missing (the rest of the suite runs);
 - skip "unsupported by <adapter>: <reason>": the adapter cannot express the case and says
   why in the framework's own terms;
@@ -21,40 +23,44 @@ import numpy as np
 import pytest
 
 import adapters
-from tests import known_divergences
-from tests.cases import all_cases, get
+from tests import known_divergences, layers
 from tests.harness import (
     DIRECTIONS,
-    DTYPES,
+    Unsupported,
     compare,
     framework_version,
     jsonable,
     label_for,
     repro_case,
-    unsupported_reason,
 )
 
 
 def _params():
-    for case in all_cases():
-        for adapter in adapters.names():
-            for dtype in DTYPES:
-                for direction in DIRECTIONS:
-                    yield pytest.param(
-                        case.id,
-                        adapter,
-                        dtype,
-                        direction,
-                        id=label_for(case.layer, case.id, adapter, dtype, direction),
-                        marks=known_divergences.marks(
-                            case.layer, case.id, adapter, dtype, direction
-                        ),
-                    )
+    for info in layers.all_layers():
+        columns = [
+            name
+            for name in adapters.names()
+            if adapters.supports(name, info.method) and name not in info.skips
+        ]
+        for case in info.cases:
+            for adapter in columns:
+                for dtype in info.dtypes:
+                    for direction in DIRECTIONS:
+                        yield pytest.param(
+                            case.id,
+                            adapter,
+                            dtype,
+                            direction,
+                            id=label_for(info.name, case.id, adapter, dtype, direction),
+                            marks=known_divergences.marks(
+                                info.name, case.id, adapter, dtype, direction
+                            ),
+                        )
 
 
 @pytest.mark.parametrize(("case_id", "adapter_name", "dtype", "direction"), list(_params()))
 def test_parity(request, case_id, adapter_name, dtype, direction):
-    case = get(case_id)
+    case = layers.case(case_id)
     repro = repro_case(case_id, adapter_name, dtype, direction)
     record = {
         "layer": case.layer,
@@ -74,19 +80,14 @@ def test_parity(request, case_id, adapter_name, dtype, direction):
         "repro": repro,
         "unsupported": None,
     }
-    adapter = adapters.load(adapter_name)
-    if isinstance(adapter, str):
-        record["missing"] = adapter
-        request.node.user_properties.append(("parity", record))
-        pytest.skip(f"{adapter_name} not installed: {adapter}")
+    properties = request.node.user_properties
+    try:
+        adapter = adapters.load(adapter_name)
+    except adapters.FrameworkMissing as exc:
+        record["missing"] = str(exc)
+        properties.append(("parity", record))
+        pytest.skip(f"{adapter_name} not installed: {exc}")
     record["framework_version"] = framework_version(adapter)
-    reason = unsupported_reason(
-        adapter, case.layer, direction, case.cast_inputs(dtype), case.attrs, dtype
-    )
-    if reason:
-        record["unsupported"] = reason
-        request.node.user_properties.append(("parity", record))
-        pytest.skip(f"unsupported by {adapter_name}: {reason}")
     label = label_for(case.layer, case_id, adapter_name, dtype, direction)
     try:
         stats, failure = compare(
@@ -99,13 +100,17 @@ def test_parity(request, case_id, adapter_name, dtype, direction):
             label=label,
             repro=repro,
         )
+    except Unsupported as exc:
+        record["unsupported"] = str(exc)
+        properties.append(("parity", record))
+        pytest.skip(f"unsupported by {adapter_name}: {exc}")
     except Exception as exc:
         record["error"] = f"{type(exc).__name__}: {exc}"
-        request.node.user_properties.append(("parity", record))
+        properties.append(("parity", record))
         raise
     record.update(stats)
     if record.get("arrays") is None:
         record.pop("arrays", None)
-    request.node.user_properties.append(("parity", record))
+    properties.append(("parity", record))
     if failure is not None:
         raise failure
