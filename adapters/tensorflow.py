@@ -1,5 +1,12 @@
 """The ``tf.nn`` API as its own adapter (name "tensorflow"); gradients from tf.GradientTape.
 
+One method per reference layer, with the reference's ``forward`` signature; each converts
+the arrays to TensorFlow's layout, makes the ``tf.constant`` tensors, resolves padding and
+returns a ``_TfCall`` whose ``forward()`` runs the op eagerly and whose ``backward(grad_out)``
+runs it under a tf.GradientTape and calls ``tape.gradient(..., output_gradients=seed)``.
+Each ``Run.call`` does only that and reads the numbers back (``.numpy()``); conversions
+back to the reference's layout happen in ``Run.to_reference``.
+
 Ops: tf.nn.conv2d (NHWC, HWIO filters, explicit padding pairs, dilations, grouped
 filters), tf.nn.max_pool2d (tf.nn.pool when dilated), tf.nn.avg_pool2d, tf.nn.relu,
 tf.nn.sigmoid, tf.math.tanh, tf.nn.softmax, tf.matmul (+ tf.nn.bias_add) for linear,
@@ -14,30 +21,92 @@ poolings and batchnorm2d run in NHWC/HWIO.  Cross-entropy on 4-D logits moves th
 axis last (tf's losses take classes on the last axis).  Elementwise ops, softmax and
 flatten run on the array as given.
 
-Dropout: TensorFlow draws its own mask and cannot take the reference's.  The adapter runs
-``tf.nn.dropout(ones, rate=p, seed=...)`` to read the value TensorFlow gives kept units,
-checks that dropped units are exactly 0 and kept ones all equal, then computes
-``x * mask * scale`` with TensorFlow ops so the tape gives the backward.  tf.nn.dropout has
-no inference mode (no ``training`` argument), so ``training=False`` is unsupported.
+Dropout: TensorFlow draws its own mask and cannot take the reference's.  The layer method
+runs ``tf.nn.dropout(ones, rate=p, seed=...)`` once to read the value TensorFlow gives kept
+units (``_tf_common.kept_unit_scale`` checks dropped units are exactly 0 and kept ones all
+equal); the op is then ``x * (mask * scale)`` in TensorFlow, so the tape gives the
+backward.  tf.nn.dropout has no inference mode (no ``training`` argument), so
+``training=False`` is unsupported.
 
-``unsupported`` takes an optional ``direction`` ("forward"/"backward"; ``None`` = either):
-TensorFlow's CPU conv kernels run grouped and dilated convolutions forward but refuse
-their gradients, a rule read by actually running a tiny case.  The rules, each quoting
-TensorFlow, are in adapters/_tf_nn_rules.py.  Unsupported outright: the SciPy view
-(``signal.*``) and Keras' crossentropy on probabilities (tf.nn's crossentropy takes
-logits).
+Unsupported, each reason quoting TensorFlow (adapters/_tf_nn_rules.py): pooling windows
+no tf.nn padding reproduces, dropout's inference mode, Keras' crossentropy on
+probabilities (tf.nn's crossentropy takes logits), and -- from ``backward`` only, since the
+forward runs -- gradients of grouped and dilated convolutions, which TensorFlow's CPU
+kernels refuse (a rule read by running a tiny case).  The SciPy view (``correlate``, ...)
+has no methods here, so it is unsupported by default.  Only float32 and float64 run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from adapters import _tf_common as common
-from adapters.layout import NCHW_TO_NHWC, NHWC_TO_NCHW
+from adapters import _tf_nn_rules as rules
+from adapters.base import Run, Unsupported, float_dtype
+from adapters.layout import hwio_to_oihw, nchw_to_nhwc, nhwc_to_nchw, oihw_to_hwio
 
 _DROPOUT_SEED = 1234
+
+
+def _same(a):
+    return a
+
+
+class _TfCall:
+    """A tf.nn op on tensors made once: ``op(tensors)`` with ``tensors`` the differentiable
+    inputs in TensorFlow's layout (every other input is closed over by ``op``)."""
+
+    def __init__(
+        self,
+        tf,
+        op: Callable[[Mapping[str, Any]], Any],
+        arrays: Mapping[str, np.ndarray],
+        *,
+        out_to_reference: Callable[[np.ndarray], np.ndarray] = _same,
+        grad_out_to_tf: Callable[[np.ndarray], np.ndarray] = _same,
+        grad_layouts: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+        gradient_rule: Callable[[], None] | None = None,
+    ) -> None:
+        self._tf = tf
+        self._op = op
+        self._dtype = float_dtype(arrays)
+        self._tensors = {name: tf.constant(value) for name, value in arrays.items()}
+        self._out_to_reference = out_to_reference
+        self._grad_out_to_tf = grad_out_to_tf
+        self._grad_layouts = dict(grad_layouts or {})
+        self._gradient_rule = gradient_rule
+
+    def forward(self) -> Run:
+        op, tensors = self._op, self._tensors
+        return Run(lambda: op(tensors).numpy(), self._out_to_reference, "eager")
+
+    def backward(self, grad_out: np.ndarray) -> Run:
+        if self._gradient_rule is not None:
+            self._gradient_rule()
+        return self.tape(grad_out)
+
+    def tape(self, grad_out: np.ndarray) -> Run:
+        """The backward Run without the gradient rule (the rule itself probes with it)."""
+        tf, op, tensors = self._tf, self._op, self._tensors
+        seed = tf.constant(self._grad_out_to_tf(np.asarray(grad_out, dtype=self._dtype)))
+        names, values = list(tensors), list(tensors.values())
+
+        def call():
+            with tf.GradientTape() as tape:
+                # Constants are not variables: the tape records them only when watched.
+                for value in values:
+                    tape.watch(value)
+                out = op(tensors)
+            return [g.numpy() for g in tape.gradient(out, values, output_gradients=seed)]
+
+        def to_reference(grads):
+            layouts = self._grad_layouts
+            return {n: layouts.get(n, _same)(g) for n, g in zip(names, grads, strict=True)}
+
+        return Run(call, to_reference, "eager, tf.GradientTape")
 
 
 class TfNnAdapter:
@@ -57,254 +126,209 @@ class TfNnAdapter:
     def determinism_flags(self) -> dict[str, str]:
         return common.tf_determinism_flags(self.tf)
 
-    def unsupported(self, layer, inputs, attrs, dtype, *, direction=None) -> str | None:
-        if layer == "cross_entropy.categorical_crossentropy":
-            from adapters import _tf_nn_rules
+    def _framework(self, **arrays) -> Any:
+        """TensorFlow, once the call's floating dtype is one this adapter runs."""
+        dtype = float_dtype(arrays)
+        if dtype not in (np.float32, np.float64):
+            raise Unsupported(f"tf.nn adapter: runs float32 and float64 only, not {dtype}")
+        self.load()
+        return self.tf
 
-            return _tf_nn_rules.no_probability_crossentropy(self)
-        if layer not in BUILDS:
-            return (
-                f"tf.nn adapter: layer {layer!r} has no counterpart among the tf.nn ops "
-                "it runs (tf.nn.conv2d serves the conv2d cases)"
-            )
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            return f"tf.nn adapter: runs float32 and float64 only, not {np.dtype(dtype)}"
-        from adapters import _tf_nn_rules
-
-        return _tf_nn_rules.unsupported(self, layer, inputs, attrs, np.dtype(dtype), direction)
-
-    def forward(self, layer, inputs, attrs) -> np.ndarray:
-        tensors, run = self._plan(layer, inputs, attrs)
-        return run(tensors)[1]
-
-    def backward(self, layer, grad_out, inputs, attrs) -> dict[str, np.ndarray]:
-        tf = self.tf
-        tensors, run = self._plan(layer, inputs, attrs)
-        with tf.GradientTape() as tape:
-            for value in tensors.values():
-                tape.watch(value)
-            out, _, to_framework = run(tensors, keep_tensor=True)
-        seed = tf.constant(to_framework(np.asarray(grad_out)), dtype=out.dtype)
-        grads = tape.gradient(out, list(tensors.values()), output_gradients=seed)
-        layouts = self._grad_layouts(layer, inputs)
-        return {
-            name: layouts.get(name, lambda g: g)(g.numpy())
-            for name, g in zip(tensors, grads, strict=True)
-        }
-
-    # -- plans: tensors to watch, and a function of them --------------------------------
-    def _plan(self, layer, inputs, attrs):
-        """``(tensors, run)``: the differentiable inputs as TF tensors in TF's layout, and
-        ``run(tensors, keep_tensor=False)`` giving ``(out, out_in_reference_layout,
-        grad_out_to_tf_layout)``."""
-        tf = self.tf
-        if layer not in BUILDS:
-            raise ValueError(self.unsupported(layer, inputs, attrs, np.float64))
-        build = getattr(self, f"_build_{layer}")
-        tensors, fn, to_ref, to_tf = build(inputs, attrs)
-        tensors = {k: tf.constant(v) for k, v in tensors.items()}
-
-        def run(values, keep_tensor=False):
-            out = fn(values)
-            return out, to_ref(out.numpy()), to_tf
-
-        return tensors, run
-
-    def _grad_layouts(self, layer, inputs):
-        if layer in ("conv2d", "maxpool2d", "avgpool2d", "batchnorm2d"):
-            layouts = {"x": lambda g: g.transpose(NHWC_TO_NCHW)}
-            if layer == "conv2d":
-                layouts["w"] = lambda g: g.transpose(3, 2, 0, 1)  # HWIO -> OIHW
-            return layouts
-        if layer == "cross_entropy" and inputs["logits"].ndim > 2:
-            return {"logits": lambda g: np.moveaxis(g, -1, 1)}
-        return {}
-
-    def _build_conv2d(self, inputs, attrs):
-        tf = self.tf
-        x, w = inputs["x"], inputs["w"]
-        tensors = {"x": x.transpose(NCHW_TO_NHWC), "w": w.transpose(2, 3, 1, 0)}
-        if inputs.get("b") is not None:
-            tensors["b"] = inputs["b"]
-        padding = attrs.get("padding", 0)
+    # -- layers -------------------------------------------------------------------------
+    def conv2d(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        tf = self._framework(x=x, w=w)
+        x, w = np.asarray(x), np.asarray(w)
         if isinstance(padding, str):
             tf_padding: Any = padding.upper()
         else:
-            kernel = w.shape[2:]
-            (t, b), (l, r) = common.padding_pairs(padding, x.shape[2:], kernel, (1, 1))
-            tf_padding = [[0, 0], [t, b], [l, r], [0, 0]]
-        stride = list(common.pair(attrs.get("stride", 1)))
-        dilation = list(common.pair(attrs.get("dilation", 1)))
+            (t, bottom), (l, r) = common.padding_pairs(padding, x.shape[2:], w.shape[2:], (1, 1))
+            tf_padding = [[0, 0], [t, bottom], [l, r], [0, 0]]
+        strides, dilations = list(common.pair(stride)), list(common.pair(dilation))
+        arrays = {"x": x, "w": oihw_to_hwio(w)}
+        if b is not None:
+            arrays["b"] = np.asarray(b)
 
-        def fn(v):
+        def op(v):
             # tf.nn.conv2d infers groups from the filter: its in-depth is C / groups.
-            y = tf.nn.conv2d(v["x"], v["w"], stride, tf_padding, dilations=dilation)
+            y = tf.nn.conv2d(v["x"], v["w"], strides, tf_padding, dilations=dilations)
             return tf.nn.bias_add(y, v["b"]) if "b" in v else y
 
-        return tensors, fn, _to_nchw, _to_nhwc
-
-    def _build_maxpool2d(self, inputs, attrs):
-        tf = self.tf
-        x = inputs["x"]
-        kernel = list(common.pair(attrs["kernel_size"]))
-        stride = list(common.pair(attrs.get("stride") or attrs["kernel_size"]))
-        dilation = common.pair(attrs.get("dilation", 1))
-        pads = common.padding_pairs(attrs.get("padding", 0), x.shape[2:], kernel, stride, dilation)
-        candidates = ["VALID", "SAME"] + ([pads] if dilation == (1, 1) else [])
-        padding = common.matching_tf_padding(
-            x.shape[2:], attrs, candidates, average=False, dilation=dilation
+        return _nhwc_call(
+            tf,
+            op,
+            arrays,
+            weight_layouts={"w": hwio_to_oihw},
+            gradient_rule=lambda: rules.conv2d_gradient(self, int(groups), dilation, x.dtype),
         )
-        if not isinstance(padding, str):
-            padding = [[0, 0], list(pads[0]), list(pads[1]), [0, 0]]
 
-        def fn(v):
-            if dilation != (1, 1):
+    def maxpool2d(self, x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        tf = self._framework(x=x)
+        x = np.asarray(x)
+        attrs = {
+            "kernel_size": kernel_size,
+            "stride": stride,
+            "padding": padding,
+            "dilation": dilation,
+            "ceil_mode": ceil_mode,
+        }
+        tf_padding = rules.max_pool_padding(tf, x.shape[2:], attrs)
+        kernel = list(common.pair(kernel_size))
+        strides = list(common.pair(stride or kernel_size))
+        dilations = list(common.pair(dilation))
+        if dilations != [1, 1]:
+            # tf.nn.max_pool2d has no dilations; tf.nn.pool does (at stride 1).
+            def op(v):
                 return tf.nn.pool(
-                    v["x"],
-                    kernel,
-                    "MAX",
-                    strides=stride,
-                    padding=padding,
-                    dilations=list(dilation),
+                    v["x"], kernel, "MAX", strides=strides, padding=tf_padding, dilations=dilations
                 )
-            return tf.nn.max_pool2d(v["x"], kernel, stride, padding)
+        else:
 
-        return {"x": x.transpose(NCHW_TO_NHWC)}, fn, _to_nchw, _to_nhwc
+            def op(v):
+                return tf.nn.max_pool2d(v["x"], kernel, strides, tf_padding)
 
-    def _build_avgpool2d(self, inputs, attrs):
-        tf = self.tf
-        x = inputs["x"]
-        kernel = list(common.pair(attrs["kernel_size"]))
-        stride = list(common.pair(attrs.get("stride") or attrs["kernel_size"]))
-        padding = common.matching_tf_padding(x.shape[2:], attrs, ["VALID", "SAME"], average=True)
+        return _nhwc_call(tf, op, {"x": x})
 
-        def fn(v):
-            return tf.nn.avg_pool2d(v["x"], kernel, stride, padding)
+    def avgpool2d(
+        self,
+        x,
+        *,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+    ):
+        tf = self._framework(x=x)
+        x = np.asarray(x)
+        attrs = {
+            "kernel_size": kernel_size,
+            "stride": stride,
+            "padding": padding,
+            "ceil_mode": ceil_mode,
+            "count_include_pad": count_include_pad,
+            "divisor_override": divisor_override,
+        }
+        tf_padding = rules.avg_pool_padding(tf, x.shape[2:], attrs)
+        kernel = list(common.pair(kernel_size))
+        strides = list(common.pair(stride or kernel_size))
+        return _nhwc_call(
+            tf, lambda v: tf.nn.avg_pool2d(v["x"], kernel, strides, tf_padding), {"x": x}
+        )
 
-        return {"x": x.transpose(NCHW_TO_NHWC)}, fn, _to_nchw, _to_nhwc
+    def relu(self, x):
+        tf = self._framework(x=x)
+        return _TfCall(tf, lambda v: tf.nn.relu(v["x"]), {"x": np.asarray(x)})
 
-    def _elementwise(self, op):
-        def build(inputs, attrs):
-            return {"x": inputs["x"]}, lambda v: op(v["x"]), _same, _same
+    def sigmoid(self, x):
+        tf = self._framework(x=x)
+        return _TfCall(tf, lambda v: tf.nn.sigmoid(v["x"]), {"x": np.asarray(x)})
 
-        return build
+    def tanh(self, x):
+        tf = self._framework(x=x)
+        return _TfCall(tf, lambda v: tf.math.tanh(v["x"]), {"x": np.asarray(x)})
 
-    def _build_relu(self, inputs, attrs):
-        return self._elementwise(self.tf.nn.relu)(inputs, attrs)
+    def softmax(self, x, *, axis=-1):
+        tf = self._framework(x=x)
+        axis = int(axis)
+        return _TfCall(tf, lambda v: tf.nn.softmax(v["x"], axis=axis), {"x": np.asarray(x)})
 
-    def _build_sigmoid(self, inputs, attrs):
-        return self._elementwise(self.tf.nn.sigmoid)(inputs, attrs)
+    def flatten(self, x, *, start_dim=1):
+        tf = self._framework(x=x)
+        x = np.asarray(x)
+        shape = [*x.shape[: int(start_dim) % x.ndim], -1]
+        return _TfCall(tf, lambda v: tf.reshape(v["x"], shape), {"x": x})
 
-    def _build_tanh(self, inputs, attrs):
-        return self._elementwise(self.tf.math.tanh)(inputs, attrs)
+    def linear(self, x, w, b=None):
+        tf = self._framework(x=x, w=w)
+        arrays = {"x": np.asarray(x), "w": np.asarray(w)}
+        if b is not None:
+            arrays["b"] = np.asarray(b)
 
-    def _build_softmax(self, inputs, attrs):
-        axis = int(attrs.get("axis", -1))
-        return self._elementwise(lambda x: self.tf.nn.softmax(x, axis=axis))(inputs, attrs)
-
-    def _build_flatten(self, inputs, attrs):
-        x = inputs["x"]
-        start = int(attrs.get("start_dim", 1)) % x.ndim
-        shape = [*x.shape[:start], -1]
-        return self._elementwise(lambda t: self.tf.reshape(t, shape))(inputs, attrs)
-
-    def _build_linear(self, inputs, attrs):
-        tf = self.tf
-        tensors = {"x": inputs["x"], "w": inputs["w"]}
-        if inputs.get("b") is not None:
-            tensors["b"] = inputs["b"]
-
-        def fn(v):
+        def op(v):
             y = tf.matmul(v["x"], v["w"])
             return tf.nn.bias_add(y, v["b"]) if "b" in v else y
 
-        return tensors, fn, _same, _same
+        return _TfCall(tf, op, arrays)
 
-    def _build_batchnorm2d(self, inputs, attrs):
-        tf = self.tf
-        x = inputs["x"]
-        eps = float(attrs.get("eps", 1e-5))
-        training = bool(attrs["training"])
-        running = (inputs["running_mean"], inputs["running_var"])
-        tensors = {"x": x.transpose(NCHW_TO_NHWC), "gamma": inputs["gamma"], "beta": inputs["beta"]}
+    def batchnorm2d(self, x, gamma, beta, running_mean, running_var, *, training, eps=1e-5):
+        tf = self._framework(x=x, gamma=gamma)
+        eps = float(eps)
+        # Eval normalises with the running statistics, made constants here once.
+        running = None if training else (tf.constant(running_mean), tf.constant(running_var))
 
-        def fn(v):
-            if training:
+        def op(v):
+            if running is None:
                 # Biased batch variance over N, H, W: what normalisation uses.
                 mean, var = tf.nn.moments(v["x"], axes=[0, 1, 2])
             else:
-                mean, var = (tf.constant(r) for r in running)
+                mean, var = running
             return tf.nn.batch_normalization(v["x"], mean, var, v["beta"], v["gamma"], eps)
 
-        return tensors, fn, _to_nchw, _to_nhwc
+        arrays = {"x": np.asarray(x), "gamma": np.asarray(gamma), "beta": np.asarray(beta)}
+        return _nhwc_call(tf, op, arrays)
 
-    def _build_dropout(self, inputs, attrs):
-        tf = self.tf
-        x, mask = inputs["x"], inputs["mask"]
+    def dropout(self, x, *, p, mask, training=True):
+        tf = self._framework(x=x)
+        rules.dropout_training(tf, training)
+        x = np.asarray(x)
+        ones = np.ones(4096, x.dtype)
         scale = common.kept_unit_scale(
-            tf.nn.dropout(
-                np.ones(4096, x.dtype), rate=float(attrs["p"]), seed=_DROPOUT_SEED
-            ).numpy()
+            tf.nn.dropout(ones, rate=float(p), seed=_DROPOUT_SEED).numpy()
         )
-        keep = mask.astype(x.dtype) * scale
+        keep = tf.constant(np.asarray(mask).astype(x.dtype) * scale)
+        return _TfCall(tf, lambda v: v["x"] * keep, {"x": x})
 
-        def fn(v):
-            return v["x"] * tf.constant(keep)
-
-        return {"x": x}, fn, _same, _same
-
-    def _build_cross_entropy(self, inputs, attrs):
-        tf = self.tf
-        logits, target = inputs["logits"], inputs["target"]
-        reduction = attrs.get("reduction", "mean")
+    def cross_entropy(self, logits, target, *, reduction="mean"):
+        tf = self._framework(logits=logits)
+        logits, target = np.asarray(logits), np.asarray(target)
+        probabilities = np.issubdtype(target.dtype, np.floating)
         moved = logits.ndim > 2
         if moved:
+            # tf's losses take classes on the last axis; the reference's are on axis 1.
             logits = np.moveaxis(logits, 1, -1)
-            if np.issubdtype(target.dtype, np.floating):
+            if probabilities:
                 target = np.moveaxis(target, 1, -1)
+        if probabilities:
+            labels = tf.constant(target.astype(logits.dtype))
+            loss = tf.nn.softmax_cross_entropy_with_logits
+        else:
+            labels = tf.constant(target)
+            loss = tf.nn.sparse_softmax_cross_entropy_with_logits
 
-        def fn(v):
-            if np.issubdtype(target.dtype, np.floating):
-                per_sample = tf.nn.softmax_cross_entropy_with_logits(
-                    labels=tf.constant(target.astype(logits.dtype)), logits=v["logits"]
-                )
-            else:
-                per_sample = tf.nn.sparse_softmax_cross_entropy_with_logits(
-                    labels=tf.constant(target), logits=v["logits"]
-                )
-            return _reduce(tf, per_sample, reduction)
+        def op(v):
+            return _reduce(tf, loss(labels=labels, logits=v["logits"]), reduction)
 
-        return {"logits": logits}, fn, _same, _same
+        grad_layouts = {"logits": lambda g: np.moveaxis(g, -1, 1)} if moved else {}
+        return _TfCall(tf, op, {"logits": logits}, grad_layouts=grad_layouts)
 
-    def _build_mse(self, inputs, attrs):
-        tf = self.tf
-        target = inputs["target"]
-        reduction = attrs.get("reduction", "mean")
+    def categorical_crossentropy(self, probs, target, *, axis=-1, reduction="mean"):
+        # Kept as a method (not left missing) so the report states TensorFlow's reason.
+        raise Unsupported(rules.no_probability_crossentropy(self._framework(probs=probs)))
 
-        def fn(v):
-            return _reduce(tf, tf.square(v["pred"] - tf.constant(target)), reduction)
+    def mse(self, pred, target, *, reduction="mean"):
+        tf = self._framework(pred=pred)
+        pred = np.asarray(pred)
+        # tf.subtract takes one dtype; the reference computes in the common one too.
+        target = tf.constant(np.asarray(target, dtype=pred.dtype))
 
-        return {"pred": inputs["pred"]}, fn, _same, _same
+        def op(v):
+            return _reduce(tf, tf.square(v["pred"] - target), reduction)
+
+        return _TfCall(tf, op, {"pred": pred})
 
 
-#: The reference layers this adapter builds (each has a ``_build_<layer>`` method).
-BUILDS = frozenset(
-    {
-        "conv2d",
-        "maxpool2d",
-        "avgpool2d",
-        "relu",
-        "sigmoid",
-        "tanh",
-        "softmax",
-        "flatten",
-        "linear",
-        "batchnorm2d",
-        "dropout",
-        "cross_entropy",
-        "mse",
-    }
-)
+def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:
+    """A call on an NCHW ``x``: it and the output (and their gradients) are NHWC inside."""
+    return _TfCall(
+        tf,
+        op,
+        {**arrays, "x": nchw_to_nhwc(arrays["x"])},
+        out_to_reference=nhwc_to_nchw,
+        grad_out_to_tf=nchw_to_nhwc,
+        grad_layouts={"x": nhwc_to_nchw, **(weight_layouts or {})},
+        gradient_rule=gradient_rule,
+    )
 
 
 def _reduce(tf, values, reduction):
@@ -315,15 +339,3 @@ def _reduce(tf, values, reduction):
     if reduction == "none":
         return values
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _to_nchw(a):
-    return a.transpose(NHWC_TO_NCHW)
-
-
-def _to_nhwc(a):
-    return a.transpose(NCHW_TO_NHWC)
-
-
-def _same(a):
-    return a
