@@ -9,31 +9,22 @@ of layers and are checked here, step by step, against the values the seeds print
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import re
 
 import numpy as np
 import pytest
 
-from tests.cases import Case, all_cases, get
+from tests.cases import Case
 from tests.cases.seeds import seed002
+from tests.layers import all_cases, reference_functions
+from tests.layers import case as get
 
 pytestmark = pytest.mark.reference
 
 #: Relative tolerance for derived (non-exact) float64 golden values: a few hundred ulps,
 #: far below the 4-decimal precision any seed prints.
 DERIVED_RTOL = 1e-13
-
-
-def reference_functions(layer: str):
-    """``(forward, backward)`` of ``reference.<layer>``; ``"signal.correlate"`` names
-    ``reference.signal.correlate`` and ``reference.signal.correlate_backward``."""
-    module_name, _, function = layer.partition(".")
-    module = importlib.import_module(f"reference.{module_name}")
-    if not function:
-        return module.forward, module.backward
-    return getattr(module, function), getattr(module, f"{function}_backward")
 
 
 def _assert_golden(got: np.ndarray, want: np.ndarray, case: Case, what: str) -> None:
