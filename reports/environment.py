@@ -134,23 +134,6 @@ def describe(flags: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def declared_layers() -> list[str]:
-    """The adapters' declared layers, when the registry is importable (cheap: no framework)."""
-    try:
-        from adapters.base import LAYERS
-    except Exception:
-        return []
-    return list(LAYERS)
-
-
-def declared_adapters() -> list[str]:
-    try:
-        import adapters
-    except Exception:
-        return []
-    return list(adapters.names())
-
-
 def benchmark_entries(data: dict) -> list[dict]:
     """The parts of a pytest-benchmark JSON that the report shows, one entry per benchmark."""
     entries = []

@@ -25,16 +25,9 @@ from typing import Any
 
 from reports import tables
 from reports.charts import as_float
+from reports.files import write_text_atomic
+from reports.outcomes import OUTCOME_LABELS, OUTCOMES, worst
 
-#: Outcomes from worst to best; a matrix cell takes the first one present.
-OUTCOMES = ("fail", "xfail", "unsupported", "skipped", "pass")
-OUTCOME_LABELS = {
-    "fail": "fail",
-    "xfail": "known divergence (xfail)",
-    "unsupported": "unsupported",
-    "skipped": "skipped",
-    "pass": "pass",
-}
 TEMPLATES = Path(__file__).with_name("templates")
 NO_VALUE = "\u2013"  # en dash
 INF = "\u221e"
@@ -65,11 +58,6 @@ def _ordered(declared: list[str], found: list[str]) -> list[str]:
     out = list(dict.fromkeys(declared))
     out += [x for x in dict.fromkeys(found) if x not in out]
     return out
-
-
-def worst(outcomes) -> str:
-    present = set(outcomes)
-    return next((o for o in OUTCOMES if o in present), "none")
 
 
 def _ratio(record) -> float:
@@ -251,8 +239,6 @@ def render(runs: list[dict], benchmarks: list[dict] | None = None) -> str:
 
 
 def write_report(runs: list[dict], path, benchmarks: list[dict] | None = None) -> Path:
-    from reports.plugin import write_text_atomic
-
     path = Path(path)
     write_text_atomic(path, render(runs, benchmarks))
     return path

@@ -9,16 +9,11 @@ from collections import defaultdict
 
 from reports import charts
 from reports.charts import as_float
+from reports.outcomes import worst
 
 _DTYPE_ORDER = {"float32": 0, "float64": 1}
 _DIRECTION_ORDER = {"forward": 0, "backward": 1}
 _META = {"test_id", "index", "outcome", "reason", "duration", "traceback", "env"}
-
-
-def _worst(outcomes) -> str:
-    from reports.render import worst
-
-    return worst(outcomes)
 
 
 def _max_ratio(records) -> float | None:
@@ -79,7 +74,7 @@ def cases(parity: list[dict], adapter_names: list[str], env_names: list[str]) ->
                 "provenance": next((r["provenance"] for r in records if r.get("provenance")), None),
                 "attrs": first.get("attrs"),
                 "shapes": first.get("shapes"),
-                "outcome": _worst(r.get("outcome") for r in records),
+                "outcome": worst(r.get("outcome") for r in records),
                 "ratio": _max_ratio(records),
                 "outcomes": " ".join(sorted({r.get("outcome", "skipped") for r in records})),
                 "adapters": " ".join(sorted({r.get("adapter", "?") for r in records})),
@@ -226,7 +221,7 @@ def networks(records: list[dict]) -> list[dict]:
             {
                 "name": name,
                 "source": next((r.get("source") for r in recs if r.get("source")), None),
-                "outcome": _worst(r.get("outcome") for r in recs),
+                "outcome": worst(r.get("outcome") for r in recs),
                 "outcomes": " ".join(sorted({r.get("outcome", "skipped") for r in recs})),
                 "adapters": " ".join(sorted({label(r).split(" ")[0] for r in recs})),
                 "grad_columns": grad_columns,

@@ -130,6 +130,30 @@ def pytest_configure(config):
                 f"cannot load candidate {spec!r}: {type(exc).__name__}: {exc}"
             ) from exc
         config.addinivalue_line("markers", f"{name}: the user's implementation {spec}")
+    from reports.plugin import SUITE  # registered by pytest_plugins above
+
+    config.stash[SUITE] = _declared()
+
+
+def _declared() -> dict:
+    """The layers and adapter columns, and the pairs with no tests (no method)."""
+    from tests import layers
+
+    names = adapters.names()
+    absent = []
+    for info in layers.all_layers():
+        for name in names:
+            if not adapters.supports(name, info.method):
+                absent.append(
+                    {"layer": info.name, "adapter": name, "reason": f"{name} has no {info.method}"}
+                )
+            elif name in info.skips:
+                absent.append({"layer": info.name, "adapter": name, "reason": info.skips[name]})
+    return {
+        "layers": [info.name for info in layers.all_layers()],
+        "adapters": names,
+        "absent": absent,
+    }
 
 
 def framework_lines() -> list[str]:

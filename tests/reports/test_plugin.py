@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -80,10 +81,20 @@ def test_network(request):
 '''
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def _plugin_args() -> list[str]:
-    """Load the plugin explicitly only when no installed entry point does it already."""
-    names = {ep.name for ep in metadata.entry_points(group="pytest11")}
-    return [] if "cnn_parity_report" in names else ["-p", "reports.plugin"]
+    """The plugin is this suite's (loaded by its conftest), so other runs name it."""
+    return ["-p", "reports.plugin"]
+
+
+def _child_env() -> dict[str, str]:
+    """The environment of a child pytest outside the checkout, with the checkout importable
+    (the suite installs no packages of its own)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CNN_PARITY"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
 
 
 def _run_inline(pytester, *args):
@@ -115,7 +126,7 @@ def serial_and_parallel(tmp_path_factory):
     pytest.importorskip("xdist")
     base = tmp_path_factory.mktemp("generated")
     (base / "test_generated.py").write_text(GENERATED, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CNN_PARITY"))}
+    env = _child_env()
     runs = {}
     for name, xdist_args in (("serial", []), ("parallel", ["-n", "2"])):
         json_path, html_path = base / f"{name}.json", base / f"{name}.html"
@@ -217,3 +228,24 @@ def test_options_pass_strict_config(pytester, tmp_path):
     pytester.makepyprojecttoml('[tool.pytest.ini_options]\naddopts = ["--strict-config"]\n')
     _run_inline(pytester, "--parity-json", str(tmp_path / "x.json"), "--no-parity-report")
     assert _load(tmp_path / "x.json")["schema"] == "cnn-parity-results/1"
+
+
+def test_an_unrelated_project_gets_no_report(tmp_path):
+    """Installing this suite's environment must not make every pytest run write reports:
+    the plugin is no pytest11 entry point, and a one-test project stays untouched."""
+    assert "cnn_parity_report" not in {ep.name for ep in metadata.entry_points(group="pytest11")}
+    (tmp_path / "test_one.py").write_text("def test_one():\n    assert True\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CNN_PARITY"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert not [p for p in written if "report" in p or p.endswith(".json")], written
+    assert "cnn-parity" not in done.stdout

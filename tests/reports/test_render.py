@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from reports import charts, render
-from reports.plugin import jsonable, write_json_atomic
+from reports.files import jsonable, write_json_atomic
 from tests.reports import sample
 
 REPO = Path(__file__).resolve().parents[2]
