@@ -1,8 +1,11 @@
-"""Framework calls the conventions table needs and the layer adapters do not expose.
+"""Convention probes: the framework calls the conventions table needs beyond its layers.
 
-The layer adapters (adapters/<framework>.py) answer "does this framework agree with the
-reference for these attributes?".  The conventions table (tests/conventions/) also needs
-a framework's *defaults* and *state*, and a few APIs that are not layers:
+A conventions row (tests/conventions/table.py) runs both sides' real APIs.  Where a side
+is a layer with the reference's contract, its test calls that framework's layer adapter
+(adapters/<framework>.py), which answers "does this framework agree with the reference
+for these attributes?".  The rows also need a framework's *defaults* and *state*, and a
+few APIs that are not layers; those calls are here, next to the tests that read them,
+because they serve only the table and are not part of any adapter's contract:
 
 - ``batchnorm2d``: torch.nn.BatchNorm2d / keras.layers.BatchNormalization built with their
   own default ``momentum`` and ``eps`` unless given, run once, with the updated running
@@ -18,8 +21,10 @@ a framework's *defaults* and *state*, and a few APIs that are not layers:
 - ``keras_flatten_channels_last``: Keras's Flatten on a channels_last feature map.
 
 Everything here takes and returns NumPy arrays in the reference's layouts (NCHW); layout
-changes happen here, as in the layer adapters.  A missing framework raises
-``FrameworkMissing`` with the layer adapter's reason.
+changes happen here, as in the layer adapters.  The frameworks are imported through the
+layer adapters' ``load`` (so x64, device pinning and backend choice are the same as in
+the parity tests); a missing framework raises ``adapters.FrameworkMissing`` with the
+adapter's reason.
 """
 
 from __future__ import annotations
@@ -31,31 +36,23 @@ import warnings
 import numpy as np
 
 import adapters
-from adapters.base import FrameworkMissing
 from adapters.layout import nchw_to_nhwc
 
 
-def _loaded(name: str):
-    adapter = adapters.load(name)
-    if isinstance(adapter, str):
-        raise FrameworkMissing(adapter)
-    return adapter
-
-
 def _torch():
-    return _loaded("torch")._lib()
+    return adapters.load("torch")._lib()
 
 
 def _keras_api():
-    return _loaded("keras").api
+    return adapters.load("keras").api
 
 
 def _tf():
-    return _loaded("tensorflow").tf
+    return adapters.load("tensorflow").tf
 
 
 def _jax():
-    return _loaded("jax")._lib()  # the adapter turns on x64 and pins the CPU
+    return adapters.load("jax")._lib()  # the adapter turns on x64 and pins the CPU
 
 
 # -- batch normalisation: defaults and running statistics ------------------------------

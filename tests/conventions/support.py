@@ -1,6 +1,7 @@
 """Helpers for the conventions tests: loading adapters (skipping what is missing),
-comparing a framework's output with the reference under the tolerance policy, and the
-``("convention", record)`` each test hands to the report."""
+running a layer through an adapter, comparing a framework's output with the reference
+under the layer's declared tolerance, and the ``("convention", record)`` each test hands
+to the report."""
 
 from __future__ import annotations
 
@@ -11,26 +12,47 @@ import numpy as np
 import pytest
 
 import adapters
+from adapters.base import prepare
+from tests import layers
 from tests.conventions.table import Convention
-from tests.harness import as_float64, assert_parity, cast, framework_version, reference_functions
-from tests.tolerances import tolerance
+from tests.harness import as_float64, assert_parity, cast, framework_version
 
 
 def need(name: str):
     """The loaded adapter, or skip the test with the adapter's reason."""
-    adapter = adapters.load(name)
-    if isinstance(adapter, str):
-        pytest.skip(adapter)
-    return adapter
+    try:
+        return adapters.load(name)
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
 
 
 def available(names: Iterable[str]) -> dict[str, Any]:
     """The loaded adapters among ``names``; skip the test when none is installed."""
-    loaded = {n: adapters.load(n) for n in names}
-    ok = {n: a for n, a in loaded.items() if not isinstance(a, str)}
+    ok, reasons = {}, []
+    for name in names:
+        try:
+            ok[name] = adapters.load(name)
+        except adapters.FrameworkMissing as exc:
+            reasons.append(str(exc))
     if not ok:
-        pytest.skip("; ".join(str(a) for a in loaded.values()))
+        pytest.skip("; ".join(reasons))
     return ok
+
+
+def run(adapter, layer: str, inputs: Mapping[str, Any], attrs: Mapping[str, Any]):
+    """``layer``'s forward output from ``adapter``, in the reference's layout.  ``layer`` is
+    the same key ``check_reference`` takes, so one string names both sides of a check.
+    An adapter refusing the call raises ``Unsupported``: a row whose framework cannot run
+    its own documented API fails rather than skips."""
+    return prepare(adapter, layers.get(layer).method, inputs, attrs).forward().result()
+
+
+def run_backward(
+    adapter, layer: str, grad_out, inputs: Mapping[str, Any], attrs: Mapping[str, Any]
+) -> dict:
+    """``layer``'s gradients from ``adapter`` for ``grad_out`` (reference layout and keys)."""
+    prepared = prepare(adapter, layers.get(layer).method, inputs, attrs)
+    return prepared.backward(grad_out).result()
 
 
 def start_record(request, row: Convention, **extra) -> dict:
@@ -57,9 +79,8 @@ def start_record(request, row: Convention, **extra) -> dict:
 
 def note_versions(record: dict, names: Iterable[str]) -> None:
     for name in names:
-        adapter = adapters.load(name)
-        if not isinstance(adapter, str):
-            record["observed_versions"][name] = str(framework_version(adapter))
+        if adapters.missing_reason(name) is None:
+            record["observed_versions"][name] = str(framework_version(adapters.load(name)))
 
 
 def matches(record: dict, side: str, err_to_bound: float) -> None:
@@ -82,9 +103,11 @@ def check_reference(
     key: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Assert ``actual`` (a framework's result on ``inputs`` cast to ``dtype``) matches the
-    reference ``layer`` with ``attrs`` under the policy of tests/tolerances.py.
-    Returns ``(expected, bound, stats)``; ``bound`` broadcasts to the output's shape."""
-    fwd, bwd = reference_functions(layer)
+    reference ``layer`` with ``attrs`` under the tolerance its declaration in tests/layers
+    gives (the policy of tests/tolerances.py).  Returns ``(expected, bound, stats)``;
+    ``bound`` broadcasts to the output's shape."""
+    info = layers.get(layer)
+    fwd, bwd = info.forward, info.backward
     ref_inputs = as_float64(cast(inputs, dtype))
     g64 = None
     if direction == "forward":
@@ -92,9 +115,7 @@ def check_reference(
     else:
         g64 = np.asarray(grad_out, dtype=np.float64)
         expected = bwd(g64, **ref_inputs, **attrs)[key]
-    policy = tolerance(
-        layer, direction, ref_inputs, attrs, dtype, forward=fwd, backward=bwd, grad_out=g64
-    )
+    policy = info.tolerance(direction, ref_inputs, attrs, dtype, g64)
     bound = np.broadcast_to(np.asarray(policy.bounds[key], dtype=np.float64), np.shape(expected))
     stats = assert_parity(
         actual,
@@ -103,7 +124,8 @@ def check_reference(
         kind=policy.kind,
         dtype=dtype,
         label=label,
-        repro=f"pytest tests/conventions/test_conventions.py -k '{label.split(':')[0]}'",
+        # Labels start with the row id, which names its test in either module.
+        repro=f"pytest tests/conventions -k '{label.split(':')[0]}'",
         rule=policy.rule,
     )
     return np.asarray(expected), bound, stats

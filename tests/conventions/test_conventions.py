@@ -17,11 +17,10 @@ import numpy as np
 import pytest
 
 import adapters
-from adapters import conventions as fw
 from adapters.layout import dense_rows_chw_to_hwc, nchw_to_nhwc
 from reference import maxpool2d, relu
+from tests.conventions import probes, test_conventions_training
 from tests.conventions import support as s
-from tests.conventions import test_conventions_training
 from tests.conventions.table import ROW
 from tests.harness import seed_for
 
@@ -45,12 +44,13 @@ def test_same_padding_stride2(request, size):
         "w": rng.standard_normal((3, 2, 3, 3)).astype(np.float32),
         "b": rng.standard_normal(3).astype(np.float32),
     }
-    a = torch.forward("conv2d", inputs, row.a.params)
+    a = s.run(torch, "conv2d", inputs, row.a.params)
     bound_a = s.side(rec, "torch", a, "conv2d", inputs, row.a.params, "float32")
     # The common base F: torch at stride 1, padding 1 (F[r] is the window from input r - 1).
     base = {"stride": 1, "padding": 1}
-    full = torch.forward("conv2d", inputs, base)
-    bound_full = s.check_reference(full, "conv2d", inputs, base, "float32", label="F")[1]
+    full = s.run(torch, "conv2d", inputs, base)
+    label = f"{row.id}: F (torch, stride 1, padding 1)"
+    bound_full = s.check_reference(full, "conv2d", inputs, base, "float32", label=label)[1]
     k, stride = 3, row.b.params["stride"]
     total = max((math.ceil(size / stride) - 1) * stride + k - size, 0)
     offset = 1 - total // 2  # SAME window i starts at stride*i - total//2: F row stride*i + offset
@@ -58,7 +58,7 @@ def test_same_padding_stride2(request, size):
     sub_b = (..., slice(offset, None, stride), slice(offset, None, stride))
     s.assert_within(a, full[sub_a], bound_a + bound_full[sub_a], "torch = F[0::2, 0::2]")
     for name, adapter in others.items():
-        b = adapter.forward("conv2d", inputs, row.b.params)
+        b = s.run(adapter, "conv2d", inputs, row.b.params)
         bound_b = s.side(rec, name, b, "conv2d", inputs, row.b.params, "float32")
         s.assert_within(b, full[sub_b], bound_b + bound_full[sub_b], f"{name} = F[offset::2]")
         diff = s.widen(rec, a, b)
@@ -76,10 +76,10 @@ def test_avgpool_count_include_pad(request):
     others = s.available(row.b.frameworks)
     s.note_versions(rec, ["torch", *others])
     inputs = {"x": _rng(row.id).standard_normal((1, 2, 5, 5)).astype(np.float32)}
-    a = torch.forward("avgpool2d", inputs, row.a.params)
+    a = s.run(torch, "avgpool2d", inputs, row.a.params)
     bound_a = s.side(rec, "torch", a, "avgpool2d", inputs, row.a.params, "float32")
     # torch's own knob reproduces side B.
-    a_b = torch.forward("avgpool2d", inputs, row.b.params)
+    a_b = s.run(torch, "avgpool2d", inputs, row.b.params)
     s.side(rec, "torch with B params", a_b, "avgpool2d", inputs, row.b.params, "float32")
     k, pad = row.a.params["kernel_size"], row.a.params["padding"]
     starts = np.arange(5) * row.a.params["stride"] - pad
@@ -87,7 +87,7 @@ def test_avgpool_count_include_pad(request):
     n_real = np.outer(real, real)
     border = n_real < k * k
     for name, adapter in others.items():
-        b = adapter.forward("avgpool2d", inputs, row.b.params)
+        b = s.run(adapter, "avgpool2d", inputs, row.b.params)
         bound_b = s.side(rec, name, b, "avgpool2d", inputs, row.b.params, "float32")
         both = bound_a + bound_b
         s.assert_within(
@@ -114,7 +114,7 @@ def test_relu_grad_at_zero(request):
     zero = x == 0
     grads_a = {}
     for name, adapter in layers.items():
-        got = adapter.backward("relu", g, {"x": x}, {})["x"]
+        got = s.run_backward(adapter, "relu", g, {"x": x}, {})["x"]
         s.side(
             rec,
             name,
@@ -133,11 +133,11 @@ def test_relu_grad_at_zero(request):
     owners = {"torch": "torch", "tf": "tensorflow", "jnp": "jax"}
     rec["skipped"] = {}
     for form, share in row.b.params["tie_share"].items():
-        owner = adapters.load(owners[form.split(".")[0]])
-        if isinstance(owner, str):
-            rec["skipped"][form] = owner
+        missing = adapters.missing_reason(owners[form.split(".")[0]])
+        if missing is not None:
+            rec["skipped"][form] = missing
             continue
-        got = fw.relu_tie_gradient(form, x, g)
+        got = probes.relu_tie_gradient(form, x, g)
         # The reference plus the documented tie term; multiplying by 1/2 or 1 is exact.
         np.testing.assert_array_equal(got, want_a + np.float32(share) * g * zero, err_msg=form)
         s.matches(rec, form, 0.0)
@@ -157,7 +157,7 @@ def test_maxpool_grad_ties(request):
     g = rng.standard_normal((1, 2, 2, 2)).astype(np.float32)
     attrs = row.a.params
     for name, adapter in layers.items():
-        got = adapter.backward("maxpool2d", g, {"x": x}, attrs)["x"]
+        got = s.run_backward(adapter, "maxpool2d", g, {"x": x}, attrs)["x"]
         s.side(
             rec,
             name,
@@ -170,7 +170,7 @@ def test_maxpool_grad_ties(request):
             grad_out=g,
             key="x",
         )
-    b = fw.jnp_max_pool_backward(x, g, row.b.params["kernel_size"])
+    b = probes.jnp_max_pool_backward(x, g, row.b.params["kernel_size"])
     windows = x.reshape(1, 2, 2, 2, 2, 2).transpose(0, 1, 2, 4, 3, 5)  # (n, c, i, j, ky, kx)
     tied = windows == windows.max(axis=(4, 5), keepdims=True)
     ties = tied.sum(axis=(4, 5))
@@ -198,9 +198,9 @@ def test_flatten_order(request):
     rng = _rng(row.id)
     n, c, h, w = 2, 3, 2, 4
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
-    a = torch.forward("flatten", {"x": x}, row.a.params)
+    a = s.run(torch, "flatten", {"x": x}, row.a.params)
     s.side(rec, "torch", a, "flatten", {"x": x}, row.a.params, "float32")
-    b = fw.keras_flatten_channels_last(x)
+    b = probes.keras_flatten_channels_last(x)
     s.side(rec, "keras", b, "flatten", {"x": nchw_to_nhwc(x)}, row.b.params, "float32")
     for ci in range(c):
         for hi in range(h):
@@ -211,13 +211,13 @@ def test_flatten_order(request):
     kernel = rng.standard_normal((c * h * w, 5)).astype(np.float32)
     bias = rng.standard_normal(5).astype(np.float32)
     ref_inputs = {"x": a, "w": kernel, "b": bias}
-    y_torch = torch.forward("linear", ref_inputs, {})
-    y_keras = keras.forward(
-        "linear", {"x": b, "w": dense_rows_chw_to_hwc(kernel, (c, h, w)), "b": bias}, {}
+    y_torch = s.run(torch, "linear", ref_inputs, {})
+    y_keras = s.run(
+        keras, "linear", {"x": b, "w": dense_rows_chw_to_hwc(kernel, (c, h, w)), "b": bias}, {}
     )
     bound_t = s.side(rec, "torch Linear", y_torch, "linear", ref_inputs, {}, "float32")
     bound_k = s.side(rec, "keras Dense, rows moved", y_keras, "linear", ref_inputs, {}, "float32")
-    unmoved = keras.forward("linear", {"x": b, "w": kernel, "b": bias}, {})
+    unmoved = s.run(keras, "linear", {"x": b, "w": kernel, "b": bias}, {})
     assert s.max_abs(unmoved, y_torch) > 100 * float(np.max(bound_t + bound_k))
     rec["dense_without_row_permutation_max_abs_diff"] = s.max_abs(unmoved, y_torch)
 
@@ -232,11 +232,11 @@ def test_scipy_same_even_kernel(request, k):
     inputs = {"in1": rng.standard_normal((6, 7)), "in2": rng.standard_normal((k, k))}
     shift = k // 2 - (k - 1) // 2  # correlate2d's first kept index minus correlate's
     for name, lib in libs.items():
-        a = lib.forward("signal.correlate", inputs, row.a.params)
+        a = s.run(lib, "signal.correlate", inputs, row.a.params)
         bound_a = s.side(
             rec, f"{name} correlate", a, "signal.correlate", inputs, row.a.params, "float64"
         )
-        b = lib.forward("signal.correlate2d", inputs, row.b.params)
+        b = s.run(lib, "signal.correlate2d", inputs, row.b.params)
         bound_b = s.side(
             rec, f"{name} correlate2d", b, "signal.correlate2d", inputs, row.b.params, "float64"
         )

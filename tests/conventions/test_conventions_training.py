@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import adapters
-from adapters import conventions as fw
 from reference import batchnorm2d, cross_entropy
+from tests.conventions import probes
 from tests.conventions import support as s
 from tests.conventions.table import ROW
 from tests.harness import seed_for
@@ -55,7 +55,7 @@ def test_batchnorm_running_stats(request):
     bounds = _running_bounds(t, "float32")
     got = {}
     for name, side in (("torch", row.a), ("keras", row.b)):
-        got[name] = fw.batchnorm2d(name, **t, training=True)  # the layer's default momentum
+        got[name] = probes.batchnorm2d(name, **t, training=True)  # the layer's default momentum
         assert got[name]["momentum"] == side.params["momentum"], f"{name} default momentum"
         want = batchnorm2d.update_running_stats(  # in float64 on the float32 values
             *(t[k].astype(np.float64) for k in ("x", "running_mean", "running_var")),
@@ -71,7 +71,7 @@ def test_batchnorm_running_stats(request):
     s.widen(rec, got["torch"]["running_var"], got["keras"]["running_var"])
     # The same weighting both ways: Keras with momentum 1 - 0.1 keeps 0.9 of the old value.
     m = row.a.params["momentum"]
-    matched = fw.batchnorm2d("keras", **t, training=True, momentum=1 - m)
+    matched = probes.batchnorm2d("keras", **t, training=True, momentum=1 - m)
     s.assert_within(
         got["torch"]["running_mean"],
         matched["running_mean"],
@@ -99,7 +99,7 @@ def test_batchnorm_eps_default(request):
     t = {k: v.astype(np.float32) for k, v in _bn_fixture(row.id, var_scale=1e-3).items()}
     outs, bounds = {}, {}
     for name, side in (("torch", row.a), ("keras", row.b)):
-        got = fw.batchnorm2d(name, **t, training=False)  # the layer's default eps
+        got = probes.batchnorm2d(name, **t, training=False)  # the layer's default eps
         assert got["eps"] == pytest.approx(side.params["eps"], rel=1e-6), f"{name} default eps"
         attrs = {"training": False, "eps": side.params["eps"]}
         bounds[name] = s.side(rec, name, got["y"], "batchnorm2d", t, attrs, "float32")
@@ -136,11 +136,11 @@ def test_crossentropy_clipping(request):
     torch, keras = s.need("torch"), s.need("keras")
     s.note_versions(rec, ["torch", "keras"])
     one_hot = np.eye(4)[_LABELS]
-    a = torch.forward("cross_entropy", _CE_INPUTS, row.a.params)
+    a = s.run(torch, "cross_entropy", _CE_INPUTS, row.a.params)
     bound_a = s.side(rec, "torch", a, "cross_entropy", _CE_INPUTS, row.a.params, "float64")
-    probs = keras.forward("softmax", {"x": _LOGITS}, {"axis": -1})  # an array, as predict gives
+    probs = s.run(keras, "softmax", {"x": _LOGITS}, {"axis": -1})  # an array, as predict gives
     s.side(rec, "keras softmax", probs, "softmax", {"x": _LOGITS}, {"axis": -1}, "float64")
-    b = fw.keras_categorical_crossentropy(one_hot, probs=probs)
+    b = probes.keras_categorical_crossentropy(one_hot, probs=probs)
     bound_b = s.side(
         rec,
         "keras",
@@ -169,11 +169,11 @@ def test_keras_softmax_output_is_not_clipped(request):
     rec = s.start_record(request, row, variant="probs = keras.activations.softmax(logits)")
     torch = s.need("torch")
     s.need("keras")
-    if fw.keras_backend() != "tensorflow":
-        pytest.skip(f"_keras_logits is TensorFlow-backend only; backend {fw.keras_backend()}")
+    if probes.keras_backend() != "tensorflow":
+        pytest.skip(f"_keras_logits is TensorFlow-backend only; backend {probes.keras_backend()}")
     s.note_versions(rec, ["torch", "keras"])
-    a = torch.forward("cross_entropy", _CE_INPUTS, row.a.params)
-    b = fw.keras_categorical_crossentropy(np.eye(4)[_LABELS], logits=_LOGITS)
+    a = s.run(torch, "cross_entropy", _CE_INPUTS, row.a.params)
+    b = probes.keras_categorical_crossentropy(np.eye(4)[_LABELS], logits=_LOGITS)
     # Reference side A (logits, no clip) reproduces this Keras path.
     bound = s.side(
         rec,
@@ -206,12 +206,12 @@ def test_dropout_rate_meaning(request):
     s.note_versions(rec, sorted(set(_OWNER.values())))
     x = (1.0 + np.random.default_rng(seed_for(row.id)).uniform(size=4000)).astype(np.float32)
     kept, rec["skipped"] = {"drop": {}, "keep": {}}, {}
-    for api, meaning in fw.DROPOUT_APIS.items():
-        owner = adapters.load(_OWNER[api])
-        if isinstance(owner, str):
-            rec["skipped"][api] = owner
+    for api, meaning in probes.DROPOUT_APIS.items():
+        missing = adapters.missing_reason(_OWNER[api])
+        if missing is not None:
+            rec["skipped"][api] = missing
             continue
-        out = fw.dropout_own_mask(api, x, q, seed=seed_for(api) % 2**31)
+        out = probes.dropout_own_mask(api, x, q, seed=seed_for(api) % 2**31)
         mask = out != 0  # x > 0, so a zero output is a dropped unit
         p = (row.a if meaning == "drop" else row.b).params["p"]
         s.side(rec, api, out, "dropout", {"x": x}, {"p": p, "mask": mask}, "float32")
