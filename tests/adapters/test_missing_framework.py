@@ -9,13 +9,15 @@ not need the blocked framework.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import adapters
-from tests.cases import all_cases
 from tests.child_runs import ChildRuns, selected_params
+from tests.layers import all_cases
 
 #: Top-level modules whose absence means "framework not installed" for each adapter.
 FRAMEWORK_MODULES = {
@@ -30,7 +32,47 @@ _CASE = next(c.id for c in all_cases() if c.layer == "sigmoid")
 
 
 def test_every_adapter_has_its_framework_modules():
-    assert set(FRAMEWORK_MODULES) == set(adapters.names())
+    assert set(FRAMEWORK_MODULES) == set(adapters.ADAPTERS)
+
+
+_ABSENCE_PROBE = """
+import importlib.metadata as metadata, importlib.util, sys
+import tests.block_frameworks
+assert importlib.util.find_spec("tensorflow") is None, "find_spec must say: not installed"
+try:
+    import tensorflow
+except ModuleNotFoundError as exc:
+    assert exc.name == "tensorflow", exc.name
+else:
+    sys.exit("tensorflow imported although blocked")
+try:
+    metadata.version("tensorflow-cpu")
+except metadata.PackageNotFoundError:
+    pass
+else:
+    sys.exit("tensorflow-cpu metadata found although blocked")
+import torch._dynamo  # probes find_spec("tensorflow") on import
+print("absent")
+"""
+
+
+def test_blocking_behaves_like_absence():
+    """find_spec returns None (torch._dynamo probes it and must not see an error), import
+    raises ModuleNotFoundError, and no distribution metadata is found."""
+    pytest.importorskip("torch")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["CNN_PARITY_BLOCK"] = "tensorflow,keras"
+    done = subprocess.run(
+        [sys.executable, "-c", _ABSENCE_PROBE],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "absent" in done.stdout, done.stdout + done.stderr
 
 
 def _blocked_command(adapter: str) -> tuple[list[str], dict[str, str]]:
@@ -72,7 +114,7 @@ def blocked_runs(request):
     runs.prefetch(
         a
         for a in selected_params(request, "adapter")
-        if not isinstance(adapters.load(_witness(a)), str)
+        if adapters.missing_reason(_witness(a)) is None
     )
     yield runs
     runs.close()
@@ -81,7 +123,7 @@ def blocked_runs(request):
 @pytest.mark.parametrize("adapter", sorted(FRAMEWORK_MODULES))
 def test_blocked_framework_skips_its_adapter_with_the_reason(adapter, blocked_runs):
     witness = _witness(adapter)
-    if isinstance(adapters.load(witness), str):
+    if adapters.missing_reason(witness) is not None:
         pytest.skip(f"witness adapter {witness} is not installed here")
     done = blocked_runs.result(adapter)
     out = done.stdout + done.stderr
