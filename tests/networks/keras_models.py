@@ -1,6 +1,7 @@
 """Whole networks in Keras 3 (TensorFlow backend): a ``keras.Sequential`` built from a
 network spec (format in tests/networks/models.py), gradients from ``tf.GradientTape``,
-updates from ``keras.optimizers``.
+updates from ``keras.optimizers``.  Used by tests/networks/test_networks.py (whole
+networks) and tests/networks/test_optimizers.py (``optimizer_steps``).
 
 The model is the one a Keras user writes: channels_last (NHWC) input, Conv2D with HWIO
 kernels and ``padding="same"/"valid"`` (explicit symmetric integers become

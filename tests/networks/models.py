@@ -1,8 +1,8 @@
 """The four seed networks: specifications, data, initial weights, and their reference
 forward/backward/training composed from ``reference`` layers and optimizers.
 
-A network spec is plain data (the framework builders in ``adapters/networks_torch.py`` and
-``adapters/networks_keras.py`` read the same dict):
+A network spec is plain data (the framework builders in ``tests/networks/torch_models.py``
+and ``tests/networks/keras_models.py`` read the same dict):
 
 - ``layers``: ``{"op": <reference module>, "params": {arg: parameter name}, "attrs": {...},
   "mask": <mask name, dropout only>}`` in order;

@@ -2,8 +2,8 @@
 gradient, K training steps with SGD and with Adam, and seed 000's 1000-epoch trajectory.
 
 Run with ``pytest -m network`` (or ``-k network``).  Networks, data and weights are in
-tests/networks/models.py; the framework models in adapters/networks_{torch,keras}.py start
-from the same weights moved through adapters/layout.py.
+tests/networks/models.py; the framework models in tests/networks/{torch,keras}_models.py
+start from the same weights moved through adapters/layout.py.
 
 Protocol (as in tests/harness.py): frameworks run float32; the reference runs in float64
 on the same float32-rounded weights and data ("truth"), so only the framework's arithmetic
@@ -51,9 +51,9 @@ EPS32 = eps("float32")
 def _builder_or_reason(framework: str):
     try:
         if framework == "torch":
-            from adapters import networks_torch as module
+            from tests.networks import torch_models as module
         else:
-            from adapters import networks_keras as module
+            from tests.networks import keras_models as module
         module.version()
     except FrameworkMissing as exc:
         return str(exc)

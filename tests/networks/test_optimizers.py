@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adapters import _keras_rules, networks_keras
+from adapters import _keras_rules
 from adapters.base import FrameworkMissing
 from reference import adam, sgd
 from tests import known_divergences
+from tests.networks import keras_models
 
 pytestmark = pytest.mark.network
 
@@ -79,7 +80,7 @@ def _keras_run(make_optimizer, params, grads):
             f"('float64', 'float64') is {promoted!r} ({entry.issue})"
         )
     try:
-        return networks_keras.optimizer_steps(make_optimizer, params, grads)
+        return keras_models.optimizer_steps(make_optimizer, params, grads)
     except FrameworkMissing as exc:
         pytest.skip(str(exc))
 

@@ -1,5 +1,6 @@
 """Whole networks in PyTorch: a ``torch.nn.Sequential`` built from a network spec (see
-tests/networks/models.py for the format), trained with ``torch.optim``.
+tests/networks/models.py for the format), trained with ``torch.optim``.  Used by
+tests/networks/test_networks.py, which compares it with the reference network.
 
 Weights arrive in the reference's layout and move through ``adapters.layout``
 (``Linear.weight`` is (out, in)); gradients and parameters leave in the reference's layout.
@@ -172,7 +173,8 @@ class TorchNetwork:
 
 
 class _InjectedDropout:
-    """Placeholder replaced by a torch Module in ``_make_dropout`` (needs torch imported)."""
+    """Constructs a torch Module that multiplies by the injected mask (the class is defined
+    on construction because it subclasses ``torch.nn.Module``, and torch is imported lazily)."""
 
     def __new__(cls, network: TorchNetwork, mask_name: str, p: float):
         torch = network.torch
