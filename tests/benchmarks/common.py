@@ -1,11 +1,14 @@
 """What every benchmark shares: the adapters under benchmark (the reference included, as
-``reference``), their versions for ``extra_info``, the reference's own timed callable, and
-the check that a benchmark's result matches the reference.
+``reference``: the reference package seen through the same Protocol as a candidate),
+their versions for ``extra_info``, the timed ``Run``, and the check that a benchmark's
+result matches the reference.
 
-The check is the parity suite's (``tests.harness.assert_parity`` under the tolerance policy
-of ``tests.tolerances``): float32 result against the reference in float64 on the same
-float32 inputs.  Expected values and bounds depend only on the shape and direction, so they
-are computed once per process and shared by the adapters.
+The timed callable is the adapter's own prepared call (``Run.call`` of
+``adapter.<layer>(...)``); setup happened when the layer method ran.  The check is the
+parity suite's (``tests.harness.assert_parity`` under the layer's tolerance policy):
+float32 result against the reference in float64 on the same float32 inputs.  Expected
+values and bounds depend only on the shape and direction, so they are computed once per
+process and shared by the adapters.
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ import numpy as np
 import pytest
 
 import adapters
-from adapters._bench import Prepared
-from tests.benchmarks.shapes import BenchShape
-from tests.harness import as_float64, assert_parity, reference_functions, seed_for
-from tests.tolerances import tolerance
+import reference
+from adapters.base import Run, prepare
+from adapters.candidate import ModuleAdapter
+from tests.harness import as_float64, assert_parity, seed_for
+from tests.layers import get as declaration
+from tests.layers._bench import BenchShape
 
 DTYPE = "float32"
 DIRECTIONS = ("forward", "backward")
-ADAPTERS = ("reference", *adapters.names())
+#: The reference first: the column every other is read against.
+REFERENCE = ModuleAdapter("reference", reference, origin="reference/ (NumPy)")
 
 
 #: Below glibc's cap on its dynamic mmap threshold (DEFAULT_MMAP_THRESHOLD_MAX, 32 MiB on
@@ -49,19 +55,36 @@ def settle_allocator() -> None:
     del buffer
 
 
+def names() -> list[str]:
+    return ["reference", *adapters.names()]
+
+
+def supports(name: str, layer: str) -> bool:
+    method = declaration(layer).method
+    return name == "reference" or adapters.supports(name, method)
+
+
 def load(name: str):
     """The loaded adapter, or ``pytest.skip`` with the reason it is missing."""
     if name == "reference":
-        return None
-    adapter = adapters.load(name)
-    if isinstance(adapter, str):
-        pytest.skip(f"{name}: {adapter}")
-    return adapter
+        return REFERENCE
+    try:
+        return adapters.load(name)
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(f"{name}: {exc}")
+
+
+def prepared_run(adapter, shape: BenchShape, direction: str) -> Run:
+    """The adapter's timed ``Run`` for one shape and direction (raises ``Unsupported``)."""
+    prepared = prepare(adapter, declaration(shape.layer).method, inputs_of(shape), shape.attrs)
+    if direction == "forward":
+        return prepared.forward()
+    return prepared.backward(grad_out_of(shape))
 
 
 def extra_info(name: str, adapter, shape: BenchShape, direction: str, execution: str) -> dict:
     """``extra_info`` of one benchmark: adapter, framework + version, NumPy, and the case."""
-    if adapter is None:
+    if adapter is REFERENCE:
         framework, version = "reference (NumPy)", np.__version__
     else:
         framework, version = name, adapter.version()
@@ -89,43 +112,23 @@ def inputs_of(shape: BenchShape) -> dict[str, np.ndarray]:
 @cache
 def grad_out_of(shape: BenchShape) -> np.ndarray:
     """float32 cotangent with the forward output's shape (seeded by the shape's label)."""
-    forward, _ = reference_functions(shape.layer)
-    out_shape = np.shape(forward(**inputs_of(shape), **shape.attrs))
+    out_shape = np.shape(declaration(shape.layer).forward(**inputs_of(shape), **shape.attrs))
     rng = np.random.default_rng(seed_for(shape.label + "-grad_out"))
     return np.asarray(rng.standard_normal(out_shape)).astype(DTYPE)
-
-
-def prepare_reference(shape: BenchShape, direction: str) -> Prepared:
-    """The reference on float32 inputs: the call itself, nothing to set up or convert."""
-    forward, backward = reference_functions(shape.layer)
-    inputs, attrs = inputs_of(shape), shape.attrs
-    if direction == "forward":
-        return Prepared(lambda: forward(**inputs, **attrs), _same, "NumPy")
-    grad_out = grad_out_of(shape)
-    return Prepared(lambda: backward(grad_out, **inputs, **attrs), _same, "NumPy")
 
 
 @cache
 def _expected(shape: BenchShape, direction: str):
     """``(expected outputs, tolerance)``: float64 reference on the float32 inputs."""
-    forward, backward = reference_functions(shape.layer)
+    info = declaration(shape.layer)
     ref_inputs = as_float64(inputs_of(shape))
     if direction == "forward":
-        expected = {"y": forward(**ref_inputs, **shape.attrs)}
+        expected = {"y": info.forward(**ref_inputs, **shape.attrs)}
         grad_out = None
     else:
         grad_out = grad_out_of(shape).astype(np.float64)
-        expected = backward(grad_out, **ref_inputs, **shape.attrs)
-    policy = tolerance(
-        shape.layer,
-        direction,
-        ref_inputs,
-        shape.attrs,
-        DTYPE,
-        forward=forward,
-        backward=backward,
-        grad_out=grad_out,
-    )
+        expected = info.backward(grad_out, **ref_inputs, **shape.attrs)
+    policy = info.tolerance(direction, ref_inputs, shape.attrs, DTYPE, grad_out)
     return expected, policy
 
 
@@ -146,7 +149,3 @@ def check(result, shape: BenchShape, direction: str, name: str) -> None:
             repro=f"pytest tests/benchmarks -k '{shape.layer} and {shape.id} and {name}'",
             rule=policy.rule,
         )
-
-
-def _same(value):
-    return value

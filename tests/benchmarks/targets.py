@@ -8,8 +8,9 @@ Targets (float32, same inputs for both):
 - conv2d backward (dx, dw, db) on the same shape: <= 2.5x torch autograd;
 - maxpool2d 2x2 / 2 on (32, 32, 28, 28), forward and backward: <= 2.0x torch.
 
-Both sides are the benchmarks' own callables (``adapters._bench.prepare`` for torch, the
-reference called directly), on the benchmarks' inputs.  "torch backward" is what a torch
+Both sides are the benchmarks' own callables (each adapter's prepared ``Run.call``: the
+torch adapter's ``torch.nn`` module, the reference package through the same Protocol), on
+the benchmarks' inputs.  "torch backward" is what a torch
 user runs to get gradients from inputs and ``grad_out``: the forward that records the
 graph plus ``torch.autograd.grad``.  The reference's backward also starts from the inputs.
 A second torch line times ``torch.autograd.grad`` alone on a graph recorded beforehand
@@ -39,10 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 
 import adapters
-from adapters._bench import prepare
 from tests.benchmarks import common
 from tests.benchmarks.common import settle_allocator
-from tests.benchmarks.shapes import by_label
+from tests.layers import bench_shape
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,17 @@ TARGETS = (
 )
 
 
-def _torch_backward_only(torch_adapter, shape) -> Callable[[], object]:
+#: The differentiable inputs of the two target layers (the keys their backward returns).
+_GRAD_KEYS = {"conv2d": ("x", "w", "b"), "maxpool2d": ("x",)}
+
+
+def _torch_backward_only(shape) -> Callable[[], object]:
     """``torch.autograd.grad`` on a graph recorded once, before timing."""
-    torch = torch_adapter._lib()
-    from adapters import torch as torch_module
+    import torch
 
     inputs = common.inputs_of(shape)
     tensors = {k: torch.from_numpy(v.copy()) for k, v in inputs.items()}
-    keys = [k for k in torch_module._GRAD_KEYS.get(shape.layer, ("x",)) if k in tensors]
+    keys = [k for k in _GRAD_KEYS[shape.layer] if k in tensors]
     for key in keys:
         tensors[key].requires_grad_(True)
     F = torch.nn.functional
@@ -102,24 +105,21 @@ def measure(calls: dict[str, Callable[[], object]], blocks: int, rounds: int, pa
 
 def run_targets(blocks: int, rounds: int, pause: float, only: str = "") -> list[dict]:
     settle_allocator()
-    torch_adapter = adapters.load("torch")
-    if isinstance(torch_adapter, str):
-        raise SystemExit(f"torch is needed for the targets: {torch_adapter}")
+    try:
+        torch_adapter = adapters.load("torch")
+    except adapters.FrameworkMissing as exc:
+        raise SystemExit(f"torch is needed for the targets: {exc}") from exc
     results = []
     for target in TARGETS:
         if only not in target.name:
             continue
-        shape = by_label(target.label)
-        inputs = common.inputs_of(shape)
-        grad_out = common.grad_out_of(shape) if target.direction == "backward" else None
+        shape = bench_shape(target.label)
         calls = {
-            "reference": common.prepare_reference(shape, target.direction).run,
-            "torch": prepare(
-                torch_adapter, shape.layer, inputs, shape.attrs, target.direction, grad_out
-            ).run,
+            "reference": common.prepared_run(common.REFERENCE, shape, target.direction).call,
+            "torch": common.prepared_run(torch_adapter, shape, target.direction).call,
         }
         if target.direction == "backward":
-            calls["torch autograd.grad only"] = _torch_backward_only(torch_adapter, shape)
+            calls["torch autograd.grad only"] = _torch_backward_only(shape)
         times, medians = measure(calls, blocks, rounds, pause)
         row = {
             "target": target.name,

@@ -15,9 +15,9 @@ import numpy as np
 
 from reference import conv2d
 from tests.benchmarks import common
-from tests.benchmarks.shapes import by_label
+from tests.layers import bench_shape
 
-SHAPE = by_label("conv2d-large-b32")
+SHAPE = bench_shape("conv2d-large-b32")
 
 
 def traced_forward(inputs, attrs) -> tuple[np.ndarray, int]:
@@ -52,7 +52,9 @@ def test_conv2d_forward_peak_memory(benchmark):
     output_bytes = result.nbytes
     peak = max(peaks)
     benchmark.extra_info.update(
-        common.extra_info("reference", None, SHAPE, "forward", "NumPy under tracemalloc")
+        common.extra_info(
+            "reference", common.REFERENCE, SHAPE, "forward", "NumPy under tracemalloc"
+        )
     )
     benchmark.extra_info.update(
         peak_extra_bytes=peak,

@@ -163,6 +163,15 @@ def case(case_id: str) -> Case:
     return _cases_by_id()[case_id]
 
 
+def bench_shape(label: str) -> Any:
+    """One declared benchmark shape by its label, ``<layer>-<shape id>``."""
+    for info in all_layers():
+        for shape in info.bench:
+            if shape.label == label:
+                return shape
+    raise KeyError(f"no benchmark shape {label!r}")
+
+
 def attribute_value(value: Any) -> str:
     """How the coverage scoreboard names an attribute value: ints, strings, bools and
     None as themselves; a pair of equal ints as the int; an unequal pair as "(h, w)"; a
