@@ -1,6 +1,7 @@
 """The JAX adapter: its unsupported rules are JAX's own (JAX fails when asked directly),
-neighbouring configurations run, float64 is real float64, and layouts and pooling
-geometry match explicit loops that share no code with the adapter."""
+neighbouring configurations run, float64 is real float64, layouts and pooling geometry
+match explicit loops that share no code with the adapter, and a prepared call runs the
+same way every time (for the SciPy adapter too, which has no test module of its own)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import numpy as np
 import pytest
 
 import adapters
+from adapters.base import FrameworkMissing, prepare
+from tests.adapters.calls import backward, forward, refusal
 from tests.adapters.loops import conv2d_loop
 
 pytestmark = pytest.mark.jax
@@ -19,10 +22,14 @@ pytestmark = pytest.mark.jax
 
 @pytest.fixture(scope="module")
 def adapter():
-    loaded = adapters.load("jax")
-    if isinstance(loaded, str):
-        pytest.skip(loaded)
-    return loaded
+    return _loaded("jax")
+
+
+def _loaded(name):
+    try:
+        return adapters.load(name)
+    except FrameworkMissing as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +50,9 @@ def test_maxpool_dilation_backward(adapter, jax):
     message = "VJP not implemented for select_and_gather (MaxPool) with window dilation"
     x = _x((1, 1, 7, 7))
     attrs = {"kernel_size": 2, "stride": 1, "dilation": 2}
-    assert message in adapter.unsupported("maxpool2d", {"x": x}, attrs, np.float64)
-    assert adapter.unsupported("maxpool2d", {"x": x}, attrs, "f8", direction="forward") is None
-    assert adapter.forward("maxpool2d", {"x": x}, attrs).shape == (1, 1, 5, 5)
+    assert message in refusal(adapter, "maxpool2d", {"x": x}, attrs, "backward")
+    assert refusal(adapter, "maxpool2d", {"x": x}, attrs, "forward") is None
+    assert forward(adapter, "maxpool2d", {"x": x}, attrs).shape == (1, 1, 5, 5)
 
     def pool(v):
         window = (1, 1, 2, 2)
@@ -64,9 +71,10 @@ def test_conv_backward_abort_family(adapter):
     child process.  If a JAX release fixes it, this test fails: narrow the rule then."""
     attrs = {"stride": (2, 2), "padding": ((0, 0), (1, 1)), "dilation": (2, 1)}
     inputs = {"x": _x((1, 1, 8, 4)), "w": _x((1, 1, 3, 2), 1)}
-    assert "XLA:CPU aborts" in adapter.unsupported("conv2d", inputs, attrs, np.float64)
-    assert adapter.unsupported("conv2d", inputs, attrs, "f8", direction="forward") is None
-    assert adapter.forward("conv2d", inputs, attrs).shape == (1, 1, 2, 3)
+    # In process: the refusal has to come before anything is compiled, or pytest aborts.
+    assert "XLA:CPU aborts" in refusal(adapter, "conv2d", inputs, attrs, "backward")
+    assert refusal(adapter, "conv2d", inputs, attrs, "forward") is None
+    assert forward(adapter, "conv2d", inputs, attrs).shape == (1, 1, 2, 3)
     script = textwrap.dedent(
         """
         import jax, jax.numpy as jnp
@@ -89,9 +97,9 @@ def test_conv_backward_abort_family(adapter):
 def test_conv_neighbours_of_abort_family_run_backward(adapter):
     for attrs in ({"stride": (2, 1), "dilation": (2, 1)}, {"stride": 2, "padding": 1}):
         inputs = {"x": _x((1, 2, 8, 6)), "w": _x((3, 2, 3, 2), 1)}
-        assert adapter.unsupported("conv2d", inputs, attrs, np.float64) is None
-        out = adapter.forward("conv2d", inputs, attrs)
-        grads = adapter.backward("conv2d", np.ones_like(out), inputs, attrs)
+        assert refusal(adapter, "conv2d", inputs, attrs, "backward") is None
+        out = forward(adapter, "conv2d", inputs, attrs)
+        grads = backward(adapter, "conv2d", np.ones_like(out), inputs, attrs)
         assert sorted(grads) == ["w", "x"]
 
 
@@ -99,14 +107,24 @@ def test_dropout_p1(adapter, jax):
     from jax.example_libraries import stax
 
     inputs = {"x": _x((2, 3)), "mask": np.zeros((2, 3), bool)}
-    assert "stax" in adapter.unsupported("dropout", inputs, {"p": 1.0, "training": True}, "f8")
+    assert "stax" in refusal(adapter, "dropout", inputs, {"p": 1.0, "training": True})
     _, apply_fun = stax.Dropout(0.0, mode="train")
     out = apply_fun((), jax.numpy.ones(100), rng=jax.random.PRNGKey(0))
     assert not np.asarray(out).any()  # keep rate 0 keeps nothing
 
 
 def test_unknown_layer(adapter):
-    assert "conv3d" in adapter.unsupported("conv3d", {}, {}, np.float64)
+    assert refusal(adapter, "conv3d", {}, {}) == "jax has no conv3d"
+    # Keras's loss on probabilities: jax / jax.nn have none.
+    logits = {"probs": np.full((2, 3), 1 / 3), "target": np.eye(3)[:2]}
+    assert refusal(adapter, "categorical_crossentropy", logits) == (
+        "jax has no categorical_crossentropy"
+    )
+
+
+def test_other_dtypes_refused(adapter):
+    message = refusal(adapter, "relu", {"x": np.ones(3, np.float16)})
+    assert message == "jax adapter: runs float32 and float64 only, not float16"
 
 
 # -- stax's dropout convention and the injected mask ----------------------------------------
@@ -126,13 +144,15 @@ def test_dropout_mask_applied(adapter):
     mask = np.random.default_rng(7).random((4, 5)) >= 0.5
     attrs = {"p": 0.5, "training": True}
     np.testing.assert_array_equal(
-        adapter.forward("dropout", {"x": x, "mask": mask}, attrs), np.where(mask, 2 * x, 0)
+        forward(adapter, "dropout", {"x": x, "mask": mask}, attrs), np.where(mask, 2 * x, 0)
     )
     grad = _x((4, 5), 1)
-    dx = adapter.backward("dropout", grad, {"x": x, "mask": mask}, attrs)["x"]
+    dx = backward(adapter, "dropout", grad, {"x": x, "mask": mask}, attrs)["x"]
     np.testing.assert_array_equal(dx, np.where(mask, 2 * grad, 0))
     eval_attrs = {**attrs, "training": False}
-    np.testing.assert_array_equal(adapter.forward("dropout", {"x": x, "mask": mask}, eval_attrs), x)
+    np.testing.assert_array_equal(
+        forward(adapter, "dropout", {"x": x, "mask": mask}, eval_attrs), x
+    )
 
 
 # -- dtype, layouts and pooling geometry against explicit loops -----------------------------
@@ -141,7 +161,7 @@ def test_dropout_mask_applied(adapter):
 def test_float64_is_computed_in_float64(adapter):
     # 1 + 2**-40 rounds to 1 in float32 (eps 2**-23): only real float64 keeps the tail.
     w = np.array([[1.0 + 2.0**-40]])
-    out = adapter.forward("linear", {"x": np.ones((1, 1)), "w": w}, {})
+    out = forward(adapter, "linear", {"x": np.ones((1, 1)), "w": w})
     assert out.dtype == np.float64
     assert out[0, 0] == 1.0 + 2.0**-40
 
@@ -149,7 +169,7 @@ def test_float64_is_computed_in_float64(adapter):
 def test_conv_layout_asymmetric_padding_groups(adapter):
     x, w, b = _x((2, 4, 5, 6)), _x((4, 2, 3, 3), 1), _x(4, 2)
     attrs = {"groups": 2, "stride": (1, 2), "padding": ((1, 0), (2, 1))}
-    got = adapter.forward("conv2d", {"x": x, "w": w, "b": b}, attrs)
+    got = forward(adapter, "conv2d", {"x": x, "w": w, "b": b}, attrs)
     want = conv2d_loop(x, w, b, stride=(1, 2), pads=((1, 0), (2, 1)), groups=2)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
@@ -157,7 +177,7 @@ def test_conv_layout_asymmetric_padding_groups(adapter):
 def test_linear_gradient_layout(adapter):
     x, w = _x((3, 4)), _x((4, 2), 1)
     grad = _x((3, 2), 3)
-    grads = adapter.backward("linear", grad, {"x": x, "w": w}, {})
+    grads = backward(adapter, "linear", grad, {"x": x, "w": w})
     assert sorted(grads) == ["w", "x"]
     want_dw = np.zeros((4, 2))
     for n in range(3):
@@ -197,7 +217,7 @@ def test_avgpool_ceil_and_count(adapter, ceil_mode, count_include_pad):
         "ceil_mode": ceil_mode,
         "count_include_pad": count_include_pad,
     }
-    got = adapter.forward("avgpool2d", {"x": x}, attrs)
+    got = forward(adapter, "avgpool2d", {"x": x}, attrs)
     want = _avgpool_loop(x, 3, 2, 1, ceil_mode, count_include_pad)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
@@ -205,7 +225,7 @@ def test_avgpool_ceil_and_count(adapter, ceil_mode, count_include_pad):
 def test_maxpool_ceil_mode_window_count(adapter):
     x = _x((1, 1, 8, 8))
     attrs = {"kernel_size": 3, "stride": 2, "ceil_mode": True}
-    got = adapter.forward("maxpool2d", {"x": x}, attrs)
+    got = forward(adapter, "maxpool2d", {"x": x}, attrs)
     # ceil((8 - 3) / 2) + 1 = 4 windows; the last one starts at 6 and holds cells 6, 7.
     assert got.shape == (1, 1, 4, 4)
     np.testing.assert_array_equal(got[0, 0, 3, 3], x[0, 0, 6:, 6:].max())
@@ -215,3 +235,32 @@ def test_determinism_flags(adapter):
     flags = adapter.determinism_flags()
     assert flags["jax_enable_x64"] is True
     assert flags["device"].startswith("cpu") or "Cpu" in flags["device"]
+
+
+# -- a prepared call runs the same way every time -------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["jax", pytest.param("scipy", marks=pytest.mark.scipy)])
+def test_prepared_runs_repeat(name):
+    """Benchmarks call ``Run.call`` many times on one prepared call: each call gives the
+    same numbers, and a second ``forward()`` / ``backward()`` Run agrees with the first."""
+    adapter = _loaded(name)
+    x, w, b = _x((2, 4, 6, 5)), _x((6, 2, 3, 2), 1), _x(6, 2)
+    # Stride 1: SciPy's conv2d backward exists only there.
+    attrs = {"padding": ((1, 0), (0, 1)), "dilation": (1, 2), "groups": 2}
+    prepared = prepare(adapter, "conv2d", {"x": x, "w": w, "b": b}, attrs)
+    run = prepared.forward()
+    first = run.result()
+    assert first.shape == (2, 6, 5, 4)
+    np.testing.assert_array_equal(run.result(), first)
+    np.testing.assert_array_equal(prepared.forward().result(), first)
+    grad = _x(first.shape, 3)
+    run = prepared.backward(grad)
+    grads = run.result()
+    assert sorted(grads) == ["b", "w", "x"]
+    for again in (run.result(), prepared.backward(grad).result()):
+        assert sorted(again) == ["b", "w", "x"]
+        for key, value in grads.items():
+            np.testing.assert_array_equal(again[key], value)
+    # The forward still runs after backward was asked for on the same prepared call.
+    np.testing.assert_array_equal(prepared.forward().result(), first)
