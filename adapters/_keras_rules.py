@@ -1,15 +1,25 @@
-"""When the Keras adapter cannot run a case exactly, and Keras' own words for why.
+"""When the Keras adapter cannot run a call exactly, and Keras' own words for why.
 
-Every reason quotes Keras: an error it raises when asked directly (``common.refusal``),
-a line of its docstring, or what it did when a tiny case was run.  Nothing is emulated:
-a case Keras' arguments cannot express is reported, not rebuilt from other ops.
+Each rule returns a reason (a string) or None; the adapter's layer methods raise
+``Unsupported`` with it, and ``_Prepared.backward`` does so for the rules that concern
+gradients only (``conv2d_backward``).  Every reason quotes Keras: an error it raises when
+asked directly (``common.refusal``), a line of its docstring, or what it did when a tiny
+case was run.  Nothing is emulated: a case Keras' arguments cannot express is reported,
+not rebuilt from other ops.
+
+The tiny cases (probes) run through the adapter object they are given, by its layer
+methods (``adapter.conv2d(...).forward()``), so this module never imports the adapter's
+module.  While a probe runs, every rule here stands aside (returns None): a probe asks
+what Keras itself does with the call, not what the rules would say about it.
+
+Importing this module imports no framework (tests/adapters/test_known_divergences.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import warnings
-from functools import cache
+from functools import cache, wraps
 
 import numpy as np
 
@@ -21,64 +31,79 @@ FLOAT64_DEMOTED = "keras-float64-demoted-to-float32"
 SAME_AVERAGE_REPLICATES = "keras-torch-same-average-pool-replicates-edge"
 ONE_FILTER_CONV_GRAD = "keras-torch-one-filter-conv-grad-weight-contiguous"
 
+_probes_running = 0
 
-def unsupported(adapter, layer, inputs, attrs, dtype: np.dtype, direction) -> str | None:
-    from adapters.keras import PLANS
 
-    if layer not in PLANS:
-        return _no_keras_layer(adapter, layer)
+@contextlib.contextmanager
+def _probing():
+    global _probes_running
+    _probes_running += 1
+    try:
+        yield
+    finally:
+        _probes_running -= 1
+
+
+def _rule(function):
+    """A rule, silent while a probe runs (see the module docstring)."""
+
+    @wraps(function)
+    def rule(*args, **kwargs):
+        return None if _probes_running else function(*args, **kwargs)
+
+    return rule
+
+
+@_rule
+def unsupported_dtype(dtype: np.dtype) -> str | None:
     if dtype not in (np.float32, np.float64):
         return f"keras adapter: runs float32 and float64 only, not {dtype}"
-    rule = _RULES.get(layer)
-    reason = rule(adapter, inputs, attrs, dtype, direction) if rule else None
-    if reason is None and dtype == np.float64:
-        reason = _float64_reason(adapter, layer, inputs, attrs)
-    return reason
+    return None
 
 
-def _no_keras_layer(adapter, layer) -> str:
-    """Layers outside Keras' layers and losses (the API issue 3 asks this adapter to use)."""
-    reason = f"keras adapter: no keras.layers layer or keras.losses loss for layer {layer!r}"
-    if layer.startswith("signal."):
-        function = layer.partition(".")[2]
-        reason += (
-            f" (scipy.signal.{function} is a signal-processing function; "
-            "Keras' convolution layers are the conv2d cases"
-        )
-        ops = getattr(getattr(adapter.api.keras, "ops", None), function, None)
-        if ops is not None:
-            reason += f", and keras.ops.{function} is a NumPy-style op, not a layer"
-        reason += ")"
-    return reason
+def pool_padding(size_hw, attrs, average: bool) -> str | None:
+    """The Keras padding ("valid" or "same") whose windows (and, for average pooling,
+    divisors) are the reference's for ``attrs`` on an H x W input, or None."""
+    return common.matching_tf_padding(size_hw, attrs, ["valid", "same"], average=average)
 
 
-def _conv2d(adapter, inputs, attrs, dtype, direction):
-    L = adapter.api.layers
-    stride = common.pair(attrs.get("stride", 1))
-    dilation = common.pair(attrs.get("dilation", 1))
+# --------------------------------------------------------------------------------------
+# Conv2D
+
+
+@_rule
+def conv2d(adapter, stride, dilation, groups, dtype: str) -> str | None:
+    """Forward (and so every direction): what Keras refuses or fails to run."""
     if max(stride) > 1 and max(dilation) > 1:
+        L = adapter.api.layers
         return "keras.layers.Conv2D: " + common.refusal(
             lambda: L.Conv2D(1, 3, strides=stride, dilation_rate=dilation)
         )
-    w = inputs["w"]
-    if w.shape[0] == 1 and direction in (None, "backward"):
-        message = _one_filter_probe(adapter, int(w.shape[1]), tuple(w.shape[2:]), dtype.name)
+    return _grouped_or_dilated(adapter, groups, dilation, dtype, "forward")
+
+
+@_rule
+def conv2d_backward(adapter, w_shape, dilation, groups, dtype: str) -> str | None:
+    """Gradients only: the backend's errors in Conv2D's backward."""
+    if w_shape[0] == 1:
+        message = _one_filter_probe(adapter, int(w_shape[1]), tuple(w_shape[2:]), dtype)
         if message:
             return (
-                f"backward: keras Conv2D with one filter over {w.shape[1]} channels, kernel "
-                f"{tuple(w.shape[2:])}, backend {adapter.api.backend}: {message} (known "
+                f"backward: keras Conv2D with one filter over {w_shape[1]} channels, kernel "
+                f"{tuple(w_shape[2:])}, backend {adapter.api.backend}: {message} (known "
                 f"framework bug {ONE_FILTER_CONV_GRAD!r} in tests/known_divergences.py)"
             )
-    grouped = int(attrs.get("groups", 1)) > 1
-    dilated = max(dilation) > 1
+    return _grouped_or_dilated(adapter, groups, dilation, dtype, "backward")
+
+
+def _grouped_or_dilated(adapter, groups, dilation, dtype, direction) -> str | None:
+    grouped, dilated = int(groups) > 1, max(dilation) > 1
     if not (grouped or dilated):
         return None
-    for wanted in ("forward", "backward"):
-        if direction in (None, wanted):
-            message = _conv_probe(adapter, grouped, dilated, dtype.name, wanted)
-            if message:
-                what = "grouped" if grouped else "dilated"
-                return f"{wanted}: keras Conv2D, {what}, backend {adapter.api.backend}: {message}"
+    message = _conv_probe(adapter, grouped, dilated, dtype, direction)
+    if message:
+        what = "grouped" if grouped else "dilated"
+        return f"{direction}: keras Conv2D, {what}, backend {adapter.api.backend}: {message}"
     return None
 
 
@@ -86,14 +111,15 @@ def _conv2d(adapter, inputs, attrs, dtype, direction):
 def _conv_probe(adapter, grouped: bool, dilated: bool, dtype: str, direction: str) -> str | None:
     """Run a tiny grouped/dilated Conv2D; the backend's refusal, or None if it runs."""
     groups = 2 if grouped else 1
-    inputs = {"x": np.ones((1, 2, 5, 5), dtype), "w": np.ones((2, 2 // groups, 2, 2), dtype)}
-    attrs = {"groups": groups, "dilation": 2 if dilated else 1}
-    try:
-        out = adapter.forward("conv2d", inputs, attrs)
-        if direction == "backward":
-            adapter.backward("conv2d", np.ones_like(out), inputs, attrs)
-    except Exception as exc:  # the framework's refusal, whatever its type
-        return common.exception_text(exc)
+    x, w = np.ones((1, 2, 5, 5), dtype), np.ones((2, 2 // groups, 2, 2), dtype)
+    with _probing():
+        try:
+            prepared = adapter.conv2d(x, w, groups=groups, dilation=2 if dilated else 1)
+            out = prepared.forward().result()
+            if direction == "backward":
+                prepared.backward(np.ones_like(out)).result()
+        except Exception as exc:  # the framework's refusal, whatever its type
+            return common.exception_text(exc)
     return None
 
 
@@ -105,19 +131,49 @@ def _one_filter_probe(adapter, channels: int, kernel_hw, dtype: str) -> str | No
     and a kernel larger than 1x1 (measured with torch 2.13.0, keras 3.15.1)."""
     kh, kw = kernel_hw
     rng = np.random.default_rng(0)
-    inputs = {
-        "x": rng.standard_normal((1, channels, kh + 2, kw + 2)).astype(dtype),
-        "w": rng.standard_normal((1, channels, kh, kw)).astype(dtype),
-    }
-    try:
-        out = adapter.forward("conv2d", inputs, {})
-        adapter.backward("conv2d", np.ones_like(out), inputs, {})
-    except Exception as exc:  # the framework's own error, whatever its type
-        return common.exception_text(exc)
+    x = rng.standard_normal((1, channels, kh + 2, kw + 2)).astype(dtype)
+    w = rng.standard_normal((1, channels, kh, kw)).astype(dtype)
+    with _probing():
+        try:
+            prepared = adapter.conv2d(x, w)
+            out = prepared.forward().result()
+            prepared.backward(np.ones_like(out)).result()
+        except Exception as exc:  # the framework's own error, whatever its type
+            return common.exception_text(exc)
     return None
 
 
-def _pool_reason(adapter, cls_name, inputs, attrs, average):
+# --------------------------------------------------------------------------------------
+# Pooling
+
+
+@_rule
+def pooling(adapter, cls_name: str, size_hw, attrs, average: bool) -> str | None:
+    """MaxPooling2D / AveragePooling2D for the reference's pooling ``attrs``."""
+    dilation = common.pair(attrs.get("dilation", 1))
+    if dilation != (1, 1):
+        L = adapter.api.layers
+        return f"keras.layers.{cls_name} has no dilation: " + common.refusal(
+            lambda: getattr(L, cls_name)(pool_size=2, dilation_rate=dilation)
+        )
+    padding = pool_padding(size_hw, attrs, average)
+    if padding is None:
+        return _pool_reason(adapter, cls_name, size_hw, attrs, average)
+    if average and padding == "same":
+        kernel = common.pair(attrs["kernel_size"])
+        stride = common.pair(attrs.get("stride") or attrs["kernel_size"])
+        pads = common.padding_pairs("same", size_hw, kernel, stride)
+        if any(lo != hi for lo, hi in pads):
+            said = _same_average_probe(adapter)
+            if said:
+                return (
+                    f"keras.layers.AveragePooling2D 'same' on backend {adapter.api.backend} "
+                    f"with asymmetric padding {pads}: {said}"
+                )
+    return None
+
+
+def _pool_reason(adapter, cls_name, size_hw, attrs, average):
     cls = getattr(adapter.api.layers, cls_name)
     padding_rule = common.doc_line(cls, "padding:").split(". ")[0]
     no_ceil = common.refusal(lambda: cls(pool_size=2, ceil_mode=True))
@@ -128,42 +184,12 @@ def _pool_reason(adapter, cls_name, inputs, attrs, average):
             f", no count_include_pad ({no_include}) and no divisor_override; "
             "its 'same' divides by the number of real cells"
         )
-    size = tuple(inputs["x"].shape[2:])
+    shown = {k: v for k, v in attrs.items() if v is not None}
     return (
         f"{reason}; neither 'valid' nor 'same' gives the reference's windows"
-        f"{' and divisors' if average else ''} for {common.pooling_summary(attrs)} on {size}"
+        f"{' and divisors' if average else ''} for {common.pooling_summary(shown)} "
+        f"on {tuple(size_hw)}"
     )
-
-
-def _maxpool2d(adapter, inputs, attrs, dtype, direction):
-    dilation = common.pair(attrs.get("dilation", 1))
-    if dilation != (1, 1):
-        L = adapter.api.layers
-        return "keras.layers.MaxPooling2D has no dilation: " + common.refusal(
-            lambda: L.MaxPooling2D(pool_size=2, dilation_rate=dilation)
-        )
-    if adapter.pool_padding(inputs, attrs, average=False) is None:
-        return _pool_reason(adapter, "MaxPooling2D", inputs, attrs, average=False)
-    return None
-
-
-def _avgpool2d(adapter, inputs, attrs, dtype, direction):
-    padding = adapter.pool_padding(inputs, attrs, average=True)
-    if padding is None:
-        return _pool_reason(adapter, "AveragePooling2D", inputs, attrs, average=True)
-    if padding == "same":
-        kernel = common.pair(attrs["kernel_size"])
-        stride = common.pair(attrs.get("stride") or attrs["kernel_size"])
-        size = inputs["x"].shape[2:]
-        pads = common.padding_pairs("same", size, kernel, stride)
-        if any(lo != hi for lo, hi in pads):
-            said = _same_average_probe(adapter)
-            if said:
-                return (
-                    f"keras.layers.AveragePooling2D 'same' on backend {adapter.api.backend} "
-                    f"with asymmetric padding {pads}: {said}"
-                )
-    return None
 
 
 @cache
@@ -187,9 +213,14 @@ def _same_average_probe(adapter) -> str | None:
     return said
 
 
-def _flatten(adapter, inputs, attrs, dtype, direction):
-    start = int(attrs.get("start_dim", 1))
-    if start % inputs["x"].ndim == 1:
+# --------------------------------------------------------------------------------------
+# Flatten, MeanSquaredError
+
+
+@_rule
+def flatten(adapter, x, start_dim) -> str | None:
+    start = int(start_dim)
+    if start % x.ndim == 1:
         return None
     L = adapter.api.layers
     return "keras.layers.Flatten flattens every axis but the batch axis: " + common.refusal(
@@ -197,13 +228,12 @@ def _flatten(adapter, inputs, attrs, dtype, direction):
     )
 
 
-def _mse(adapter, inputs, attrs, dtype, direction):
-    reduction = attrs.get("reduction", "mean")
-    pred = inputs["pred"]
+@_rule
+def mse(adapter, pred, reduction: str, dtype: str) -> str | None:
     if reduction == "mean" or (reduction == "sum" and pred.ndim > 1 and pred.shape[-1] == 1):
         return None
     formula = common.doc_line(adapter.api.losses.mean_squared_error, "axis=-1")
-    loss = adapter.api.loss("MeanSquaredError", "none", dtype.name)
+    loss = adapter.api.loss("MeanSquaredError", "none", dtype)
     per_sample = adapter.api.numpy(
         loss(adapter.api.tensor(np.zeros_like(pred)), adapter.api.tensor(pred))
     )
@@ -216,25 +246,30 @@ def _mse(adapter, inputs, attrs, dtype, direction):
     )
 
 
-def _float64_reason(adapter, layer, inputs, attrs) -> str | None:
-    """Run the case in float64: a backend that computes it, or part of it, in another
-    dtype is refused."""
+# --------------------------------------------------------------------------------------
+# float64
+
+
+@_rule
+def float64(adapter, method: str, prepared) -> str | None:
+    """Run a prepared float64 call forward: a backend that computes it, or part of it,
+    in another dtype is refused."""
     with warnings.catch_warnings(record=True) as caught, _demotions() as demoted:
         warnings.simplefilter("always")
         try:
-            out = adapter.forward(layer, inputs, attrs)
+            out = prepared.forward().result()
         except Exception:
             return None  # not a dtype question: let the run report it
     backend = adapter.api.backend
     if out.dtype != np.float64:
         said = next((str(w.message) for w in caught if "float64" in str(w.message)), "")
-        return f"float64: keras {layer} on backend {backend} computed in {out.dtype}" + (
+        return f"float64: keras {method} on backend {backend} computed in {out.dtype}" + (
             f" ({' '.join(said.split())})" if said else ""
         )
     if demoted:
         args, result = demoted[0]
         return (
-            f"float64: keras {layer} on backend {backend} computes part of it in {result}: "
+            f"float64: keras {method} on backend {backend} computes part of it in {result}: "
             f"keras.backend.result_type{args} returned {result!r} while it ran (Keras maps "
             "64-bit dtypes to 32-bit on every backend but tensorflow, 'to be aligned with "
             "JAX's default behavior': keras/src/backend/common/dtypes.py, "
@@ -287,12 +322,3 @@ def _dtype_name(dtypes, value) -> str:
         return dtypes.standardize_dtype(value)
     except Exception:  # a Python scalar type or weak type: not a float64 operand
         return str(value)
-
-
-_RULES = {
-    "conv2d": _conv2d,
-    "maxpool2d": _maxpool2d,
-    "avgpool2d": _avgpool2d,
-    "flatten": _flatten,
-    "mse": _mse,
-}

@@ -1,15 +1,20 @@
 """Keras through its layers and losses (name "keras"), on any Keras 3 backend or tf.keras.
 
-Layers: Conv2D (ZeroPadding2D before it for explicit padding: the Keras API for explicit
-symmetric or asymmetric zero padding), MaxPooling2D, AveragePooling2D, Dense,
+One method per layer, with the reference's ``forward`` signature, each building the Keras
+layer or loss a user would: Conv2D (after ZeroPadding2D for explicit padding, Keras' API
+for symmetric or asymmetric zero padding), MaxPooling2D, AveragePooling2D, Dense,
 BatchNormalization, Dropout, Flatten, ReLU, Activation("sigmoid"/"tanh"), Softmax;
-losses CategoricalCrossentropy(from_logits=True) (probability targets),
-SparseCategoricalCrossentropy(from_logits=True) (index targets), MeanSquaredError, and
-for the reference's ``cross_entropy.categorical_crossentropy`` (Keras' own loss on
-probabilities) CategoricalCrossentropy(from_logits=False, axis=...), with reduction
-"mean" -> "sum_over_batch_size", "sum", "none".  The SciPy view (``signal.*``) has no
-Keras layer or loss and is reported unsupported.  Float64 cases build layers and
-losses with ``dtype="float64"``.
+CategoricalCrossentropy(from_logits=True) for probability targets and
+SparseCategoricalCrossentropy(from_logits=True) for index targets (``cross_entropy``),
+MeanSquaredError (``mse``), and CategoricalCrossentropy(from_logits=False, axis=...), Keras'
+own loss on probabilities (``categorical_crossentropy``); reduction "mean" ->
+"sum_over_batch_size", "sum", "none".  Float64 calls build them with ``dtype="float64"``.
+The SciPy view (``correlate``, ``convolve``, ...) is no Keras layer or loss: no method.
+
+A method builds its layer once, with the call's weights, and returns a ``_Prepared`` whose
+``Run.call`` is the layer call (or the gradient) read back to NumPy.  When Keras cannot
+run the call exactly the method raises ``Unsupported`` in Keras' own words
+(``adapters._keras_rules``); ``_Prepared.backward`` raises those about gradients only.
 
 Layout: arrays arrive and leave in the reference's layout.  Conv2D, the poolings and
 BatchNormalization run channels_last (NHWC, kernels HWIO), the default people use;
@@ -27,19 +32,21 @@ Dropout: Keras draws its own mask and cannot take the reference's.  The adapter 
 kept units (checking dropped units are exactly 0 and kept ones all equal), then computes
 ``x * mask * scale`` with Keras ops so autodiff gives the backward.  With
 ``training=False`` it runs the layer on ``x`` (which must be the identity).
-
-``unsupported`` takes an optional ``direction`` ("forward"/"backward"; ``None`` = either).
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from adapters import _keras_rules as rules
 from adapters import _tf_common as common
-from adapters.base import FrameworkMissing
+from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
 from adapters.layout import NCHW_TO_NHWC, NHWC_TO_NCHW
 
 _SEED = 1234
@@ -117,52 +124,118 @@ class _KerasApi:
     def loss(self, cls_name: str, reduction: str, dtype: str, **kwargs):
         return make_loss(self.losses, cls_name, reduction, dtype, **kwargs)
 
-    def vjp(self, plan, tensors, seed):
-        """Gradients of ``plan.run`` w.r.t. ``tensors`` and the plan layer's weights."""
-        layer = plan.layer
+    def dropout_scale(self, p: float, dtype: str) -> float:
+        """The value ``keras.layers.Dropout(p)`` gives kept units (read, not assumed)."""
+        drop = self.layers.Dropout(p, seed=_SEED, dtype=dtype)
+        ones = self.tensor(np.ones(4096, dtype))
+        return common.kept_unit_scale(self.numpy(drop(ones, training=True)))
+
+    def gradients(self, fn, layer, tensors, seed) -> Callable[[], list]:
+        """A call giving the gradients of ``fn(tensors, call)`` w.r.t. ``tensors`` and the
+        layer's trainable weights, in that order (``call`` applies ``layer``).  What can be
+        set up once is set up here; the call is only the backend's gradient path."""
         weights = list(layer.trainable_variables) if layer is not None else []
         if self.backend == "tensorflow":
             tf = self.tf
-            with tf.GradientTape() as tape:
-                for t in tensors.values():
-                    tape.watch(t)
-                out = plan.run(tensors, lambda x, **kw: layer(x, **kw))
-            return tape.gradient(out, [*tensors.values(), *weights], output_gradients=seed)
+
+            def tape_gradients():
+                with tf.GradientTape() as tape:
+                    for t in tensors.values():
+                        tape.watch(t)
+                    out = fn(tensors, layer)
+                return tape.gradient(out, [*tensors.values(), *weights], output_gradients=seed)
+
+            return tape_gradients
+        # jax and torch differentiate functions of arrays, not variables: the layer runs
+        # as stateless_call on the weights' values.
         fixed = [v.value for v in layer.non_trainable_variables] if layer is not None else []
 
         def run(values, params):
             def call(x, **kw):
                 return layer.stateless_call(params, fixed, x, **kw)[0]
 
-            return plan.run(values, call)
+            return fn(values, call)
 
         if self.backend == "jax":
             import jax
 
             params = [w.value for w in weights]
-            _, pullback = jax.vjp(run, tensors, params)
-            grads_in, grads_w = pullback(seed)
-            return [*(grads_in[k] for k in tensors), *grads_w]
+
+            def jax_gradients():
+                _, pullback = jax.vjp(run, tensors, params)
+                grads_in, grads_w = pullback(seed)
+                return [*(grads_in[k] for k in tensors), *grads_w]
+
+            return jax_gradients
         if self.backend == "torch":
             import torch
 
             values = {k: t.detach().clone().requires_grad_(True) for k, t in tensors.items()}
             params = [w.value.detach().clone().requires_grad_(True) for w in weights]
-            out = run(values, params)
-            return torch.autograd.grad(out, [*values.values(), *params], grad_outputs=seed)
+            wrt = [*values.values(), *params]
+
+            def torch_gradients():
+                return torch.autograd.grad(run(values, params), wrt, grad_outputs=seed)
+
+            return torch_gradients
         raise FrameworkMissing(
             f"the keras adapter has no gradient path for backend {self.backend!r}"
         )
 
 
-class _Plan:
-    """One case as Keras sees it: differentiable inputs (Keras layout), the one layer with
-    weights (or None) and the reference names of its trainable weights, and ``run``."""
+@dataclass
+class _Prepared:
+    """One layer call set up in Keras."""
 
-    def __init__(self, tensors, run, *, layer=None, weight_names=(), nhwc=False, grad_layouts=None):
-        self.tensors, self.run, self.layer = tensors, run, layer
-        self.weight_names, self.nhwc = tuple(weight_names), nhwc
-        self.grad_layouts = grad_layouts or {}
+    api: _KerasApi
+    dtype: str
+    #: The differentiable inputs, by reference name, in Keras' layout.
+    arrays: dict[str, np.ndarray]
+    #: ``fn(tensors, call)``: the computation; ``call`` applies ``layer``.
+    fn: Callable
+    #: The one layer with weights, or None; ``weight_names`` name its trainable weights
+    #: in the reference.
+    layer: Any = None
+    weight_names: tuple[str, ...] = ()
+    #: The output (and so ``grad_out``) is NHWC in Keras, NCHW in the reference.
+    nhwc: bool = False
+    #: Reference name -> conversion of that gradient to the reference's layout.
+    grad_layouts: dict[str, Callable] = field(default_factory=dict)
+    #: Gives the reason gradients are refused (``_keras_rules``), or None.
+    backward_rule: Callable[[], str | None] | None = None
+
+    @property
+    def execution(self) -> str:
+        return f"eager (backend {self.api.backend})"
+
+    def _tensors(self):
+        return {k: self.api.tensor(v) for k, v in self.arrays.items()}
+
+    def forward(self) -> Run:
+        api, fn, layer, tensors = self.api, self.fn, self.layer, self._tensors()
+
+        def call():
+            return api.numpy(fn(tensors, layer))
+
+        to_reference = _to_nchw if self.nhwc else _same
+        return Run(call, to_reference, self.execution)
+
+    def backward(self, grad_out) -> Run:
+        _refuse(self.backward_rule() if self.backward_rule else None)
+        api = self.api
+        seed = np.asarray(grad_out, dtype=self.dtype)
+        seed = api.tensor(seed.transpose(NCHW_TO_NHWC) if self.nhwc else seed)
+        gradients = api.gradients(self.fn, self.layer, self._tensors(), seed)
+        names = [*self.arrays, *self.weight_names]
+        layouts = self.grad_layouts
+
+        def call():
+            return [api.numpy(g) for g in gradients()]
+
+        def to_reference(grads):
+            return {n: layouts.get(n, _same)(g) for n, g in zip(names, grads, strict=True)}
+
+        return Run(call, to_reference, self.execution)
 
 
 class KerasAdapter:
@@ -192,163 +265,112 @@ class KerasAdapter:
             flags["jax_enable_x64"] = str(jax.config.jax_enable_x64)
         return flags
 
-    def unsupported(self, layer, inputs, attrs, dtype, *, direction=None) -> str | None:
-        from adapters import _keras_rules
-
-        return _keras_rules.unsupported(self, layer, inputs, attrs, np.dtype(dtype), direction)
-
-    def forward(self, layer, inputs, attrs) -> np.ndarray:
-        plan = self._plan(layer, inputs, attrs)
-        tensors = {k: self.api.tensor(v) for k, v in plan.tensors.items()}
-        out = self.api.numpy(plan.run(tensors, lambda x, **kw: plan.layer(x, **kw)))
-        return out.transpose(NHWC_TO_NCHW) if plan.nhwc else out
-
-    def backward(self, layer, grad_out, inputs, attrs) -> dict[str, np.ndarray]:
-        api = self.api
-        plan = self._plan(layer, inputs, attrs)
-        seed = np.asarray(grad_out, dtype=np.dtype(_float_dtype(inputs)))
-        seed = api.tensor(seed.transpose(NCHW_TO_NHWC) if plan.nhwc else seed)
-        tensors = {k: api.tensor(v) for k, v in plan.tensors.items()}
-        grads = api.vjp(plan, tensors, seed)
-        names = [*plan.tensors, *plan.weight_names]
-        return {
-            name: plan.grad_layouts.get(name, _same)(api.numpy(g))
-            for name, g in zip(names, grads, strict=True)
-        }
-
-    # -- plans ------------------------------------------------------------------------
-    def _plan(self, layer, inputs, attrs) -> _Plan:
-        if layer not in PLANS:
-            raise ValueError(self.unsupported(layer, inputs, attrs, _float_dtype(inputs)))
-        return getattr(self, PLANS[layer])(inputs, attrs, _float_dtype(inputs))
-
-    def _built(self, layer, input_shape, weights):
-        layer.build(input_shape)
-        layer.set_weights(weights)
-        return layer
-
-    def conv_layer(self, attrs, filters, kernel_hw, dtype, use_bias):
-        """The Conv2D for ``attrs`` (padding 'valid'/'same'; explicit pads go to ZeroPadding2D)."""
-        padding = attrs.get("padding", 0)
-        return self.api.layers.Conv2D(
-            filters,
-            kernel_hw,
-            strides=common.pair(attrs.get("stride", 1)),
-            padding=padding.lower() if isinstance(padding, str) else "valid",
-            dilation_rate=common.pair(attrs.get("dilation", 1)),
-            groups=int(attrs.get("groups", 1)),
-            use_bias=use_bias,
-            dtype=dtype,
-        )
-
-    def _plan_conv2d(self, inputs, attrs, dtype):
+    # -- layers -----------------------------------------------------------------------
+    def conv2d(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        dtype = self._dtype(x, w, b)
+        stride, dilation = common.pair(stride), common.pair(dilation)
+        _refuse(rules.conv2d(self, stride, dilation, groups, dtype))
         L = self.api.layers
-        x, w, b = inputs["x"], inputs["w"], inputs.get("b")
         x_nhwc, kernel = x.transpose(NCHW_TO_NHWC), w.transpose(2, 3, 1, 0)  # OIHW -> HWIO
-        padding, pads = attrs.get("padding", 0), None
-        if not isinstance(padding, str):
-            pads = common.padding_pairs(padding, x.shape[2:], w.shape[2:], (1, 1))
-            if pads == ((0, 0), (0, 0)):
-                pads = None
-        zero_pad = L.ZeroPadding2D(pads, dtype=dtype) if pads else None
-        conv = self.conv_layer(attrs, w.shape[0], w.shape[2:], dtype, b is not None)
-        padded_shape = list(x_nhwc.shape)
-        if pads:
-            padded_shape[1] += sum(pads[0])
-            padded_shape[2] += sum(pads[1])
-        self._built(conv, tuple(padded_shape), [kernel] + ([b] if b is not None else []))
-
-        def run(v, call):
-            return call(zero_pad(v["x"]) if zero_pad else v["x"])
-
-        layouts = {"x": _to_nchw, "w": lambda g: g.transpose(3, 2, 0, 1)}
-        names = ("w", "b") if b is not None else ("w",)
-        return _Plan(
-            {"x": x_nhwc}, run, layer=conv, weight_names=names, nhwc=True, grad_layouts=layouts
-        )
-
-    def pool_padding(self, inputs, attrs, average):
-        return common.matching_tf_padding(
-            inputs["x"].shape[2:], attrs, ["valid", "same"], average=average
-        )
-
-    def _pool_plan(self, cls, inputs, attrs, dtype, average):
-        pool = cls(
-            pool_size=common.pair(attrs["kernel_size"]),
-            strides=common.pair(attrs.get("stride") or attrs["kernel_size"]),
-            padding=self.pool_padding(inputs, attrs, average),
+        explicit = 0 if isinstance(padding, str) else padding  # "same"/"valid": Conv2D's own
+        pads = common.padding_pairs(explicit, x.shape[2:], w.shape[2:], (1, 1))
+        zero_pad = L.ZeroPadding2D(pads, dtype=dtype) if pads != ((0, 0), (0, 0)) else None
+        conv = L.Conv2D(
+            w.shape[0],
+            w.shape[2:],
+            strides=stride,
+            padding=padding.lower() if isinstance(padding, str) else "valid",
+            dilation_rate=dilation,
+            groups=int(groups),
+            use_bias=b is not None,
             dtype=dtype,
         )
-        x_nhwc = inputs["x"].transpose(NCHW_TO_NHWC)
-        return _Plan(
-            {"x": x_nhwc}, lambda v, call: pool(v["x"]), nhwc=True, grad_layouts={"x": _to_nchw}
-        )
-
-    def _plan_maxpool2d(self, inputs, attrs, dtype):
-        return self._pool_plan(self.api.layers.MaxPooling2D, inputs, attrs, dtype, False)
-
-    def _plan_avgpool2d(self, inputs, attrs, dtype):
-        return self._pool_plan(self.api.layers.AveragePooling2D, inputs, attrs, dtype, True)
-
-    def _plain(self, make_layer, inputs):
-        op = make_layer()
-        return _Plan({"x": inputs["x"]}, lambda v, call: op(v["x"]))
-
-    def _plan_relu(self, inputs, attrs, dtype):
-        return self._plain(lambda: self.api.layers.ReLU(dtype=dtype), inputs)
-
-    def _plan_sigmoid(self, inputs, attrs, dtype):
-        return self._plain(lambda: self.api.layers.Activation("sigmoid", dtype=dtype), inputs)
-
-    def _plan_tanh(self, inputs, attrs, dtype):
-        return self._plain(lambda: self.api.layers.Activation("tanh", dtype=dtype), inputs)
-
-    def _plan_softmax(self, inputs, attrs, dtype):
-        axis = int(attrs.get("axis", -1))
-        return self._plain(lambda: self.api.layers.Softmax(axis=axis, dtype=dtype), inputs)
-
-    def _plan_flatten(self, inputs, attrs, dtype):
-        return self._plain(lambda: self.api.layers.Flatten(dtype=dtype), inputs)
-
-    def _plan_linear(self, inputs, attrs, dtype):
-        x, w, b = inputs["x"], inputs["w"], inputs.get("b")
-        dense = self.api.layers.Dense(w.shape[1], use_bias=b is not None, dtype=dtype)
-        self._built(dense, x.shape, [w] + ([b] if b is not None else []))
-        names = ("w", "b") if b is not None else ("w",)
-        return _Plan({"x": x}, lambda v, call: call(v["x"]), layer=dense, weight_names=names)
-
-    def _plan_batchnorm2d(self, inputs, attrs, dtype):
-        x_nhwc = inputs["x"].transpose(NCHW_TO_NHWC)
-        bn = self.api.layers.BatchNormalization(
-            axis=-1, epsilon=float(attrs.get("eps", 1e-5)), dtype=dtype
-        )
-        weights = [inputs[k] for k in ("gamma", "beta", "running_mean", "running_var")]
-        self._built(bn, x_nhwc.shape, weights)
-        training = bool(attrs["training"])
-        return _Plan(
+        # Conv2D's weights depend on the channel count only, not on the (padded) size.
+        _built(conv, (None, None, None, x.shape[1]), [kernel] + ([b] if b is not None else []))
+        fn = lambda v, call: call(zero_pad(v["x"]) if zero_pad else v["x"])  # noqa: E731
+        return self._prepare(
+            "conv2d",
+            dtype,
             {"x": x_nhwc},
-            lambda v, call: call(v["x"], training=training),
+            fn,
+            layer=conv,
+            weight_names=("w", "b") if b is not None else ("w",),
+            nhwc=True,
+            grad_layouts={"x": _to_nchw, "w": lambda g: g.transpose(3, 2, 0, 1)},
+            backward_rule=lambda: rules.conv2d_backward(self, w.shape, dilation, groups, dtype),
+        )
+
+    def maxpool2d(self, x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        return self._pool("maxpool2d", "MaxPooling2D", x, _attrs(locals()))
+
+    def avgpool2d(
+        self,
+        x,
+        *,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+    ):
+        return self._pool("avgpool2d", "AveragePooling2D", x, _attrs(locals()))
+
+    def relu(self, x):
+        return self._plain("relu", x, lambda L, dtype: L.ReLU(dtype=dtype))
+
+    def sigmoid(self, x):
+        return self._plain("sigmoid", x, lambda L, dtype: L.Activation("sigmoid", dtype=dtype))
+
+    def tanh(self, x):
+        return self._plain("tanh", x, lambda L, dtype: L.Activation("tanh", dtype=dtype))
+
+    def softmax(self, x, *, axis=-1):
+        return self._plain("softmax", x, lambda L, dtype: L.Softmax(axis=int(axis), dtype=dtype))
+
+    def flatten(self, x, *, start_dim=1):
+        self._dtype(x)
+        _refuse(rules.flatten(self, x, start_dim))
+        return self._plain("flatten", x, lambda L, dtype: L.Flatten(dtype=dtype))
+
+    def linear(self, x, w, b=None):
+        dtype = self._dtype(x, w, b)
+        dense = self.api.layers.Dense(w.shape[1], use_bias=b is not None, dtype=dtype)
+        _built(dense, x.shape, [w] + ([b] if b is not None else []))
+        names = ("w", "b") if b is not None else ("w",)
+        fn = lambda v, call: call(v["x"])  # noqa: E731
+        return self._prepare("linear", dtype, {"x": x}, fn, layer=dense, weight_names=names)
+
+    def batchnorm2d(self, x, gamma, beta, running_mean, running_var, *, training, eps=1e-5):
+        dtype = self._dtype(x, gamma, beta, running_mean, running_var)
+        x_nhwc = x.transpose(NCHW_TO_NHWC)
+        bn = self.api.layers.BatchNormalization(axis=-1, epsilon=float(eps), dtype=dtype)
+        _built(bn, x_nhwc.shape, [gamma, beta, running_mean, running_var])
+        training = bool(training)
+        fn = lambda v, call: call(v["x"], training=training)  # noqa: E731
+        return self._prepare(
+            "batchnorm2d",
+            dtype,
+            {"x": x_nhwc},
+            fn,
             layer=bn,
             weight_names=("gamma", "beta"),
             nhwc=True,
             grad_layouts={"x": _to_nchw},
         )
 
-    def dropout_scale(self, p: float, dtype: str) -> float:
-        drop = self.api.layers.Dropout(p, seed=_SEED, dtype=dtype)
-        ones = self.api.tensor(np.ones(4096, dtype))
-        return common.kept_unit_scale(self.api.numpy(drop(ones, training=True)))
+    def dropout(self, x, *, p, mask, training=True):
+        dtype, api, p = self._dtype(x), self.api, float(p)
+        if not training:
+            drop = api.layers.Dropout(p, seed=_SEED, dtype=dtype)
+            fn = lambda v, call: drop(v["x"], training=False)  # noqa: E731
+        else:
+            keep = api.tensor(mask.astype(dtype) * api.dropout_scale(p, dtype))
+            fn = lambda v, call: api.multiply(v["x"], keep)  # noqa: E731
+        return self._prepare("dropout", dtype, {"x": x}, fn)
 
-    def _plan_dropout(self, inputs, attrs, dtype):
-        x, p = inputs["x"], float(attrs["p"])
-        if not attrs.get("training", True):
-            drop = self.api.layers.Dropout(p, seed=_SEED, dtype=dtype)
-            return _Plan({"x": x}, lambda v, call: drop(v["x"], training=False))
-        keep = inputs["mask"].astype(dtype) * self.dropout_scale(p, dtype)
-        return _Plan({"x": x}, lambda v, call: self.api.multiply(v["x"], self.api.tensor(keep)))
-
-    def _plan_cross_entropy(self, inputs, attrs, dtype):
-        logits, target = inputs["logits"], inputs["target"]
+    def cross_entropy(self, logits, target, *, reduction="mean"):
+        dtype = self._dtype(logits, target)
         moved = logits.ndim > 2  # Keras takes classes on the last axis
         if moved:
             logits = np.moveaxis(logits, 1, -1)
@@ -357,61 +379,79 @@ class KerasAdapter:
             kind = "CategoricalCrossentropy"
         else:
             kind = "SparseCategoricalCrossentropy"
-        loss = self.api.loss(kind, attrs.get("reduction", "mean"), dtype, from_logits=True)
+        loss = self.api.loss(kind, reduction, dtype, from_logits=True)
+        target_t = self.api.tensor(target)
+        fn = lambda v, call: loss(target_t, v["logits"])  # noqa: E731
         layouts = {"logits": lambda g: np.moveaxis(g, -1, 1)} if moved else {}
-        return _Plan(
-            {"logits": logits},
-            lambda v, call: loss(self.api.tensor(target), v["logits"]),
-            grad_layouts=layouts,
-        )
+        return self._prepare("cross_entropy", dtype, {"logits": logits}, fn, grad_layouts=layouts)
 
-    def _plan_categorical_crossentropy(self, inputs, attrs, dtype):
+    def categorical_crossentropy(self, probs, target, *, axis=-1, reduction="mean"):
         """Keras' crossentropy on probabilities: it renormalises and clips them itself."""
-        target = inputs["target"]
+        dtype = self._dtype(probs, target)
         loss = self.api.loss(
-            "CategoricalCrossentropy",
-            attrs.get("reduction", "mean"),
-            dtype,
-            from_logits=False,
-            axis=int(attrs.get("axis", -1)),
+            "CategoricalCrossentropy", reduction, dtype, from_logits=False, axis=int(axis)
         )
-        return _Plan(
-            {"probs": inputs["probs"]}, lambda v, call: loss(self.api.tensor(target), v["probs"])
+        target_t = self.api.tensor(target)
+        fn = lambda v, call: loss(target_t, v["probs"])  # noqa: E731
+        return self._prepare("categorical_crossentropy", dtype, {"probs": probs}, fn)
+
+    def mse(self, pred, target, *, reduction="mean"):
+        dtype = self._dtype(pred, target)
+        _refuse(rules.mse(self, pred, reduction, dtype))
+        loss = self.api.loss("MeanSquaredError", reduction, dtype)
+        target_t = self.api.tensor(target)
+        return self._prepare("mse", dtype, {"pred": pred}, lambda v, c: loss(target_t, v["pred"]))
+
+    # -- shared set-up ----------------------------------------------------------------
+    def _dtype(self, *arrays) -> str:
+        """The call's floating dtype, refused unless Keras runs it here."""
+        self.load()
+        dtype = float_dtype({str(i): a for i, a in enumerate(arrays)})
+        _refuse(rules.unsupported_dtype(dtype))
+        return dtype.name
+
+    def _prepare(self, method: str, dtype: str, arrays, fn, **kwargs) -> _Prepared:
+        """The prepared call, unless a float64 call does not compute in float64 here."""
+        prepared = _Prepared(self.api, dtype, arrays, fn, **kwargs)
+        if dtype == "float64":
+            _refuse(rules.float64(self, method, prepared))
+        return prepared
+
+    def _plain(self, method, x, make_layer):
+        dtype = self._dtype(x)
+        op = make_layer(self.api.layers, dtype)
+        return self._prepare(method, dtype, {"x": x}, lambda v, call: op(v["x"]))
+
+    def _pool(self, method, cls_name, x, attrs):
+        dtype = self._dtype(x)
+        average = method == "avgpool2d"
+        _refuse(rules.pooling(self, cls_name, x.shape[2:], attrs, average))
+        pool = getattr(self.api.layers, cls_name)(
+            pool_size=common.pair(attrs["kernel_size"]),
+            strides=common.pair(attrs["stride"] or attrs["kernel_size"]),
+            padding=rules.pool_padding(x.shape[2:], attrs, average),
+            dtype=dtype,
+        )
+        x_nhwc, fn = x.transpose(NCHW_TO_NHWC), lambda v, call: pool(v["x"])
+        return self._prepare(
+            method, dtype, {"x": x_nhwc}, fn, nhwc=True, grad_layouts={"x": _to_nchw}
         )
 
-    def _plan_mse(self, inputs, attrs, dtype):
-        target = inputs["target"]
-        loss = self.api.loss("MeanSquaredError", attrs.get("reduction", "mean"), dtype)
-        return _Plan(
-            {"pred": inputs["pred"]}, lambda v, call: loss(self.api.tensor(target), v["pred"])
-        )
+
+def _refuse(reason: str | None) -> None:
+    if reason is not None:
+        raise Unsupported(reason)
 
 
-#: reference layer name -> the KerasAdapter method that plans it.  Anything else is
-#: unsupported (``_keras_rules.unsupported`` says why).
-PLANS = {
-    "conv2d": "_plan_conv2d",
-    "maxpool2d": "_plan_maxpool2d",
-    "avgpool2d": "_plan_avgpool2d",
-    "relu": "_plan_relu",
-    "sigmoid": "_plan_sigmoid",
-    "tanh": "_plan_tanh",
-    "softmax": "_plan_softmax",
-    "flatten": "_plan_flatten",
-    "linear": "_plan_linear",
-    "batchnorm2d": "_plan_batchnorm2d",
-    "dropout": "_plan_dropout",
-    "cross_entropy": "_plan_cross_entropy",
-    "cross_entropy.categorical_crossentropy": "_plan_categorical_crossentropy",
-    "mse": "_plan_mse",
-}
+def _attrs(scope) -> dict:
+    """A pooling method's attributes by the reference's names, from ``locals()`` taken
+    before anything else is bound (the rules and geometry read them as a dict)."""
+    return {k: v for k, v in scope.items() if k not in ("self", "x")}
 
 
-def _float_dtype(inputs) -> str:
-    for value in inputs.values():
-        if value is not None and np.issubdtype(np.asarray(value).dtype, np.floating):
-            return np.asarray(value).dtype.name
-    raise ValueError("inputs must hold a floating array")
+def _built(layer, input_shape, weights):
+    layer.build(input_shape)
+    layer.set_weights(weights)
 
 
 def _to_nchw(a):
