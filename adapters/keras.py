@@ -74,6 +74,21 @@ def _does_not_import(exc: ImportError) -> FrameworkMissing:
     )
 
 
+def _bundled_keras(tf):
+    """``tf.keras`` when no keras package is installed: TF <= 2.15 bundles Keras 2;
+    newer TF's ``tf.keras`` is a lazy alias that needs the keras package, and without it
+    fails on first use (an ImportError, or a RecursionError inside TF's lazy loader)."""
+    try:
+        layers = tf.keras.layers
+        layers.Dense  # noqa: B018  (resolving one attribute is the check)
+    except (ImportError, RecursionError, AttributeError) as exc:
+        raise FrameworkMissing(
+            f"keras is not installed, and TensorFlow {tf.__version__}'s tf.keras needs the "
+            f"keras package ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from exc
+    return tf.keras
+
+
 class _KerasApi:
     """The compatibility shim: Keras 3 (any backend) or TF 2.15's Keras 2 ``tf.keras``."""
 
@@ -93,7 +108,8 @@ class _KerasApi:
             # TF 2.15's tf.keras is a lazy alias of the keras 2 package and has no
             # __version__ of its own.
             self.version = keras.__version__ if keras is not None else "2 (bundled)"
-            keras, self.backend, self.tf_keras = self.tf.keras, "tensorflow", True
+            keras = _bundled_keras(self.tf) if keras is None else self.tf.keras
+            self.backend, self.tf_keras = "tensorflow", True
         else:
             self.version = keras.__version__
             self.backend, self.tf_keras = keras.backend.backend(), False
