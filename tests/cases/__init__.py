@@ -100,11 +100,13 @@ def generated(
     seed: int,
     make_inputs: Callable[[np.random.Generator], Mapping[str, np.ndarray]],
     note: str = "",
+    tags: frozenset[str] = frozenset(),
     **attrs: Any,
 ) -> Case:
     """A case whose inputs come from ``np.random.default_rng(seed)`` (named in its
-    provenance, so it can be rebuilt on its own); keyword arguments other than ``note``
-    are the layer's attributes."""
+    provenance, so it can be rebuilt on its own).  ``tags`` join "generated" ("kink": the
+    case sits where the forward is not differentiable, so no central differences);
+    the other keyword arguments are the layer's attributes."""
     rng = np.random.default_rng(seed)
     return Case(
         id=case_id,
@@ -113,7 +115,7 @@ def generated(
         attrs=attrs,
         provenance=f"generated (seed {seed})",
         note=note,
-        tags=GENERATED,
+        tags=GENERATED | frozenset(tags),
     )
 
 

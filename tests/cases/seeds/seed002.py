@@ -196,6 +196,6 @@ register(
         provenance="seed 002, section 4G (triangle image, MaxPool2d(2); plotted only); "
         "expected derived by hand from the 2x2 blocks",
         note="The image has ties (many equal maxima per window); use for forward only.",
-        tags=EXACT,
+        tags=EXACT | {"kink"},
     )
 )
