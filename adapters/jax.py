@@ -128,6 +128,8 @@ class _JaxCall:
 
 class JaxAdapter:
     name = "jax"
+    #: Top-level modules whose absence means the framework is not installed.
+    requires = ("jax", "jaxlib")
 
     def __init__(self) -> None:
         self._jax = None

@@ -256,6 +256,8 @@ class _Prepared:
 
 class KerasAdapter:
     name = "keras"
+    #: Top-level modules whose absence means the framework is not installed.
+    requires = ("keras",)
 
     def __init__(self) -> None:
         self.api: _KerasApi | None = None

@@ -83,6 +83,8 @@ class _ScipyCall:
 
 class ScipyAdapter:
     name = "scipy"
+    #: Top-level modules whose absence means the framework is not installed.
+    requires = ("scipy",)
 
     def __init__(self) -> None:
         self._scipy = None

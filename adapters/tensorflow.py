@@ -111,6 +111,8 @@ class _TfCall:
 
 class TfNnAdapter:
     name = "tensorflow"
+    #: Top-level modules whose absence means the framework is not installed.
+    requires = ("tensorflow",)
 
     def __init__(self) -> None:
         self.tf: Any = None

@@ -117,6 +117,8 @@ class _Prepared:
 
 class TorchAdapter:
     name = "torch"
+    #: Top-level modules whose absence means the framework is not installed.
+    requires = ("torch",)
 
     def __init__(self) -> None:
         self._torch = None

@@ -130,6 +130,8 @@ def pytest_configure(config):
                 f"cannot load candidate {spec!r}: {type(exc).__name__}: {exc}"
             ) from exc
         config.addinivalue_line("markers", f"{name}: the user's implementation {spec}")
+    for name in adapters.ADAPTERS:
+        config.addinivalue_line("markers", f"{name}: needs the {name} adapter's framework")
     from reports.plugin import SUITE  # registered by pytest_plugins above
 
     config.stash[SUITE] = _declared()
