@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import sys
 from importlib import metadata
 from typing import Any
 
-#: Distributions whose versions the report shows ("not installed" when absent).
+#: Distributions whose versions the report always shows ("not installed" when absent);
+#: the frameworks join them from the project's own extras (``project_distributions``).
 DISTRIBUTIONS = (
     "numpy",
-    "scipy",
-    "torch",
     "tensorflow",
-    "tensorflow-cpu",
-    "keras",
     "tf-keras",
-    "jax",
     "jaxlib",
     "pytest",
     "pytest-xdist",
@@ -31,6 +28,23 @@ DISTRIBUTIONS = (
     "hypothesis",
     "jinja2",
 )
+#: Used when the project's metadata is not installed (a run from a bare checkout).
+_FRAMEWORKS_FALLBACK = ("scipy", "torch", "tensorflow-cpu", "keras", "jax")
+
+
+def project_distributions() -> tuple[str, ...]:
+    """Every distribution the project's extras name (``pyproject.toml``), in order:
+    a framework added as an extra is reported without editing this module."""
+    try:
+        requirements = metadata.requires("cnn-parity") or []
+    except metadata.PackageNotFoundError:
+        return _FRAMEWORKS_FALLBACK
+    names = []
+    for requirement in requirements:
+        name = re.split(r"[\s\[<>=!~;(]", requirement.strip(), maxsplit=1)[0].lower()
+        if name and name != "cnn-parity" and name not in names:
+            names.append(name)
+    return tuple(names)
 
 #: Environment variables that change numerics or threading (mirrors tests/conftest.py).
 DETERMINISM_ENV = (
@@ -53,7 +67,7 @@ DETERMINISM_ENV = (
 
 def versions() -> dict[str, str | None]:
     found: dict[str, str | None] = {}
-    for name in DISTRIBUTIONS:
+    for name in dict.fromkeys((*DISTRIBUTIONS[:1], *project_distributions(), *DISTRIBUTIONS)):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

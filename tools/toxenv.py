@@ -18,23 +18,19 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-SHOWN = (
-    "numpy",
-    "scipy",
-    "torch",
-    "tensorflow-cpu",
-    "tensorflow",
-    "keras",
-    "jax",
-    "jaxlib",
-    "ml-dtypes",
-)
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the suite runs from its checkout (it installs no packages)
+
+from reports.environment import project_distributions  # noqa: E402
+
+#: Shown besides the project's own extras (``project_distributions``).
+ALSO_SHOWN = ("numpy", "tensorflow", "jaxlib", "ml-dtypes")
 
 
 def check(torch_version: str | None, allow_cuda: bool) -> int:
     names = sorted({(dist.metadata["Name"] or "").lower() for dist in metadata.distributions()})
     versions = []
-    for name in SHOWN:
+    for name in dict.fromkeys((*project_distributions(), *ALSO_SHOWN)):
         try:
             versions.append(f"{name}=={metadata.version(name)}")
         except metadata.PackageNotFoundError:
@@ -64,7 +60,6 @@ def report(results_dir: Path, output: Path) -> int:
             file=sys.stderr,
         )
         return 1
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root
     from reports.__main__ import main
 
     return main([*map(str, paths), "-o", str(output)])
