@@ -34,13 +34,15 @@ PARAMS = [
 @pytest.mark.parametrize(("shape", "name", "direction"), PARAMS)
 def test_layer_benchmark(benchmark, shape, name, direction):
     adapter = common.load(name)
+    benchmark.group = shape.group(direction)
     try:
         run = common.prepared_run(adapter, shape, direction)
-    except Unsupported as exc:
+        benchmark.extra_info.update(
+            common.extra_info(name, adapter, shape, direction, run.execution)
+        )
+        if not benchmark.disabled:
+            run.call()  # warm-up: first-call allocations and kernel selection, untimed
+        result = benchmark(run.call)
+    except Unsupported as exc:  # a candidate may refuse only when called
         pytest.skip(f"unsupported by {name} {direction}: {exc}")
-    if not benchmark.disabled:
-        run.call()  # warm-up: first-call allocations and kernel selection, untimed
-    benchmark.group = shape.group(direction)
-    benchmark.extra_info.update(common.extra_info(name, adapter, shape, direction, run.execution))
-    result = benchmark(run.call)
     common.check(run.to_reference(result), shape, direction, name)

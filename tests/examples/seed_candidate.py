@@ -14,7 +14,7 @@ from adapters.candidate import StatefulLayer
 from tests.examples import seed_layers
 
 
-def _int(name, value):
+def _int(name, value, least):
     """The classes take one int for both axes."""
     if isinstance(value, (tuple, list)):
         if len(set(value)) != 1 or not all(isinstance(v, int) for v in value):
@@ -22,6 +22,8 @@ def _int(name, value):
         value = value[0]
     if not isinstance(value, int):
         raise NotImplementedError(f"an int {name}, got {value!r}")
+    if value < least:
+        raise ValueError(f"{name} must be at least {least}, got {value!r}")
     return value
 
 
@@ -29,7 +31,7 @@ def _convolution(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     if dilation not in (1, (1, 1)) or groups != 1:
         raise NotImplementedError("Convolution has no dilation or groups")
     bias = b if b is not None else w.dtype.type(0)
-    return seed_layers.Convolution(w, bias, _int("stride", stride), _int("pad", padding))
+    return seed_layers.Convolution(w, bias, _int("stride", stride, 1), _int("padding", padding, 0))
 
 
 def _pooling(x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -38,7 +40,8 @@ def _pooling(x, *, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fa
     if dilation not in (1, (1, 1)) or ceil_mode:
         raise NotImplementedError("Pooling has no dilation or ceil_mode")
     kh, kw = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * 2
-    return seed_layers.Pooling(kh, kw, _int("stride", kernel_size if stride is None else stride))
+    stride = _int("stride", kernel_size if stride is None else stride, 1)
+    return seed_layers.Pooling(_int("kernel_size", kh, 1), _int("kernel_size", kw, 1), stride)
 
 
 def _affine(x, w, b=None):

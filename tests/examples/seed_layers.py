@@ -13,6 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def check_dout(dout, out_shape):
+    """The gradient flowing back must have the forward output's shape."""
+    if dout.shape != tuple(out_shape):
+        raise ValueError(f"dout shape {dout.shape} does not match the output shape {out_shape}")
+
+
 def output_size(size: int, kernel: int, stride: int, pad: int) -> int:
     return (size + 2 * pad - kernel) // stride + 1
 
@@ -84,10 +90,11 @@ class Pooling:
         ow = output_size(w, self.pool_w, self.stride, self.pad)
         cols = im2col(x, self.pool_h, self.pool_w, self.stride, self.pad)
         cols = cols.reshape(-1, self.pool_h * self.pool_w)  # one window per row
-        self.x, self.argmax = x, cols.argmax(axis=1)
+        self.x, self.argmax, self.out_hw = x, cols.argmax(axis=1), (oh, ow)
         return cols.max(axis=1).reshape(n, oh, ow, c).transpose(0, 3, 1, 2)
 
     def backward(self, dout):
+        check_dout(dout, (self.x.shape[0], self.x.shape[1], *self.out_hw))
         size = self.pool_h * self.pool_w
         dwindows = np.zeros((dout.size, size), dtype=dout.dtype)
         dwindows[np.arange(dout.size), self.argmax] = dout.transpose(0, 2, 3, 1).ravel()
@@ -120,6 +127,7 @@ class Relu:
         return out
 
     def backward(self, dout):
+        check_dout(dout, self.mask.shape)
         dx = dout.copy()
         dx[self.mask] = 0
         return dx
@@ -143,6 +151,10 @@ class SoftmaxWithLoss:
         log_y = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         self.y = np.exp(log_y)
         if t.ndim == 1:  # indices -> one-hot rows
+            if t.dtype.kind not in "iu" or t.shape != x.shape[:1]:
+                raise ValueError(f"t must be {x.shape[0]} integer class indices, got {t!r}")
+            if t.min() < 0 or t.max() >= x.shape[1]:
+                raise ValueError(f"t holds a class index outside [0, {x.shape[1]}): {t!r}")
             t = np.eye(x.shape[1], dtype=x.dtype)[t]
         self.t = t
         return -(t * log_y).sum() / x.shape[0]
