@@ -14,7 +14,7 @@ import numpy as np
 from adapters.base import Unsupported, prepare
 
 
-def forward(adapter, method: str, inputs: Mapping[str, Any], attrs: Mapping[str, Any] = {}):  # noqa: B006
+def forward(adapter, method: str, inputs: Mapping[str, Any], attrs: Mapping[str, Any] = {}):
     """The forward output in the reference's layout."""
     return prepare(adapter, method, inputs, attrs).forward().result()
 
@@ -24,7 +24,7 @@ def backward(
     method: str,
     grad_out: np.ndarray,
     inputs: Mapping[str, Any],
-    attrs: Mapping[str, Any] = {},  # noqa: B006
+    attrs: Mapping[str, Any] = {},
 ) -> dict[str, np.ndarray]:
     """The gradients (reference layout) for ``grad_out``."""
     return prepare(adapter, method, inputs, attrs).backward(grad_out).result()
@@ -34,7 +34,7 @@ def refusal(
     adapter,
     method: str,
     inputs: Mapping[str, Any],
-    attrs: Mapping[str, Any] = {},  # noqa: B006
+    attrs: Mapping[str, Any] = {},
     direction: str = "forward",
 ) -> str | None:
     """The adapter's ``Unsupported`` message for this call and direction, or None when it

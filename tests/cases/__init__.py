@@ -4,7 +4,8 @@ that declare seeded random cases.
 A case is data: a layer (the name of a ``reference`` module), its inputs in the order of
 that module's ``forward`` signature, its keyword attributes, the expected forward output
 where a source prints it, and a provenance naming that source.  Each layer's declaration
-(``tests/layers/``) lists its cases: the seeds' (``tests.cases.seeds.seed_cases``) and its generated ones (``generated``).
+(``tests/layers/``) lists its cases: the seeds' (``tests.cases.seeds.seed_cases``)
+and its generated ones (``generated``).
 
 Conventions shared by every case:
 
