@@ -46,6 +46,7 @@ def project_distributions() -> tuple[str, ...]:
             names.append(name)
     return tuple(names)
 
+
 #: Environment variables that change numerics or threading (mirrors tests/conftest.py).
 DETERMINISM_ENV = (
     "TF_ENABLE_ONEDNN_OPTS",
