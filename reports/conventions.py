@@ -71,15 +71,23 @@ def _side(record: dict, key: str, frameworks: str | None) -> dict | None:
     return {"frameworks": frameworks, "api": api.strip(), "reference": reference.strip()}
 
 
+def _test_label(test_id: str) -> str:
+    """``path::test_x[odd_total_pad]`` -> ``odd_total_pad`` (``test_x`` without one)."""
+    name = test_id.rpartition("::")[2]
+    return name[name.index("[") + 1 : -1] if name.endswith("]") and "[" in name else name
+
+
 def rows(records: list[dict]) -> list[dict]:
-    """One entry per convention test (test id), its description once and one measurement
-    line per environment."""
+    """One entry per convention (row id, else test id): its description once, and one
+    measurement line per test (a row may have several parametrized tests) and
+    environment."""
     grouped: dict[str, list[dict]] = defaultdict(list)
     for r in records:
-        grouped[str(r.get("test_id") or r.get("row") or r.get("name") or "?")].append(r)
+        grouped[str(r.get("row") or r.get("test_id") or r.get("name") or "?")].append(r)
     out = []
-    for test_id, recs in grouped.items():
+    for key, recs in grouped.items():
         first = recs[0]
+        test_ids = list(dict.fromkeys(str(r.get("test_id") or key) for r in recs))
         who = show(first.get("frameworks")) if first.get("frameworks") else ""
         a, _, b = who.partition(" vs ")
         sources = first.get("source") or []
@@ -90,9 +98,11 @@ def rows(records: list[dict]) -> list[dict]:
             ]
         out.append(
             {
-                "test_id": test_id,
+                "test_id": " ".join(test_ids),
+                "test_ids": test_ids,
+                "several_tests": len(test_ids) > 1,
                 "row": first.get("row") or first.get("name"),
-                "title": first.get("title") or first.get("name") or first.get("row") or test_id,
+                "title": first.get("title") or first.get("name") or first.get("row") or key,
                 "frameworks": who,
                 "difference": first.get("difference") or first.get("expected"),
                 "sides": [
@@ -114,6 +124,7 @@ def rows(records: list[dict]) -> list[dict]:
                 "runs": [
                     {
                         "env": r.get("env"),
+                        "test": _test_label(str(r.get("test_id") or key)),
                         "outcome": r.get("outcome", "skipped"),
                         "reason": r.get("reason"),
                         "traceback": r.get("traceback"),

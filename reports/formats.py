@@ -48,4 +48,21 @@ def text(value) -> str:
     return NO_VALUE if value is None or value == "" else str(value)
 
 
+def call_args(attrs) -> str:
+    """A case's attributes as the keyword arguments of the call they go into
+    (``stride=2, padding='same'``); JSON lists are the tuples they were written as."""
+    if not attrs:
+        return "(none: the defaults)"
+
+    def literal(value):
+        if isinstance(value, list):
+            inner = ", ".join(literal(v) for v in value)
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
+        return repr(value)
+
+    if not isinstance(attrs, dict):
+        return str(attrs)
+    return ", ".join(f"{key}={literal(value)}" for key, value in attrs.items())
+
+
 FORMATS = {"num": num, "ratio": ratio, "seconds": seconds, "text": text}

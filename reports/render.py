@@ -156,6 +156,7 @@ def _environment():
     env.filters["ratio"] = formats.ratio
     env.filters["seconds"] = formats.seconds
     env.filters["show"] = conventions.show
+    env.filters["call_args"] = formats.call_args
     env.filters["script_json"] = pagedata.script_json
     return env
 

@@ -250,3 +250,11 @@ def test_a_new_record_statistic_is_one_more_column(monkeypatch):
     html = render.render([data])
     assert '<th class="num">err / tight bound</th>' in html
     assert {r["err_to_tight"] for r in _rows_of(_page_data(html))} == {"0.75"}
+
+
+def test_case_attributes_read_as_the_call_they_go_into():
+    data = sample.results()
+    data["parity"][0]["attrs"] = {"stride": [2, 1], "padding": "same", "ceil_mode": False}
+    html = render.render([data])
+    body = html.split('id="case-conv2d-conv2d_basic"', 1)[1].split("</dl>", 1)[0]
+    assert "stride=(2, 1), padding=&#39;same&#39;, ceil_mode=False" in body
