@@ -77,6 +77,9 @@ def versions(parity, layers, adapters, env_names) -> list[dict]:
             for c in cells:
                 records = grouped[(layer, adapter, c["env"])]
                 c["missing"] = bool(records) and all(r.get("missing") for r in records)
+                c["versions"] = sorted(
+                    {str(r["framework_version"]) for r in records if r.get("framework_version")}
+                )
             keys = [tuple(sorted(c["counts"].items())) for c in cells]
             present = [k for k, c in zip(keys, cells, strict=True) if not c["missing"]]
             common = max(set(present), key=present.count) if present else None

@@ -145,6 +145,7 @@ def build_context(runs: list[dict], benchmarks: list[dict] | None = None) -> dic
 
 def _environment():
     import jinja2
+    import markupsafe
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -157,6 +158,10 @@ def _environment():
     env.filters["seconds"] = formats.seconds
     env.filters["show"] = conventions.show
     env.filters["call_args"] = formats.call_args
+    # "cross_entropy.categorical_crossentropy" may wrap after its dot, and only there.
+    env.filters["wbr"] = lambda text: markupsafe.escape(text).replace(
+        ".", markupsafe.Markup(".<wbr>")
+    )
     env.filters["script_json"] = pagedata.script_json
     return env
 

@@ -258,3 +258,13 @@ def test_case_attributes_read_as_the_call_they_go_into():
     html = render.render([data])
     body = html.split('id="case-conv2d-conv2d_basic"', 1)[1].split("</dl>", 1)[0]
     assert "stride=(2, 1), padding=&#39;same&#39;, ceil_mode=False" in body
+
+
+def test_version_matrix_cells_name_the_version_their_environment_ran():
+    a, b = sample.results("envA"), sample.results("envB")
+    for record in b["parity"]:
+        record["framework_version"] = f"{record['adapter']} 2.0"
+    html = render.render([a, b])
+    matrix = html.split('id="version-matrix"', 1)[1].split("</table>", 1)[0]
+    row = matrix.split('data-layer="conv2d" data-adapter="torch"', 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r'<span class="ver mono">([^<]*)</span>', row) == ["torch 1.0", "torch 2.0"]
