@@ -1,14 +1,15 @@
-"""Report sections built from records: per-case drill-down, conventions, networks, benchmarks."""
+"""Report sections built from records: per-case drill-down, networks, benchmarks (the
+matrices: ``reports/matrix.py``; conventions: ``reports/conventions.py``)."""
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import defaultdict
 
 from reports import charts, formats, matrix
 from reports.charts import as_float
+from reports.conventions import show
 from reports.outcomes import worst
 
 _DTYPE_ORDER = {"float32": 0, "float64": 1}
@@ -139,35 +140,9 @@ def _map(grid, **options) -> dict | None:
 
 
 def _short(value, limit: int = 300) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    """A value as the page writes it (``reports.conventions.show``: no raw JSON), cut."""
+    text = show(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def generic_table(records: list[dict], max_columns: int = 7) -> dict:
-    """Records with unknown keys (conventions): the first keys as columns, the rest per row."""
-    keys: list[str] = []
-    for r in records:
-        keys += [k for k in r if k not in _META and k not in keys]
-    columns = keys[:max_columns]
-    rows = []
-    for r in records:
-        adapters = r.get("adapter") or r.get("adapters") or r.get("frameworks") or ""
-        if isinstance(adapters, (list, tuple, dict)):
-            adapters = " ".join(str(a) for a in adapters)
-        rows.append(
-            {
-                "outcome": r.get("outcome", "skipped"),
-                "test_id": r.get("test_id", ""),
-                "reason": r.get("reason"),
-                "traceback": r.get("traceback"),
-                "env": r.get("env"),
-                "layer": str(r.get("layer") or ""),
-                "adapter": str(adapters),
-                "cells": [_short(r.get(k, "")) if r.get(k) is not None else "" for k in columns],
-                "extra": [(k, _short(r[k], 2000)) for k in keys[max_columns:] if k in r],
-            }
-        )
-    return {"columns": columns, "rows": rows}
 
 
 def networks(records: list[dict]) -> list[dict]:
