@@ -105,7 +105,20 @@ def heatmap(
         "display_w": width * zoom,
         "display_h": height * zoom,
         "nonfinite": len(finite) != width * height,
+        "scale": "diverging" if diverging else "viridis",
     }
+
+
+def colour_scale(diverging: bool = False) -> str:
+    """The heatmaps' colour map as a CSS gradient, low on the left: the page draws it as
+    the scale bar under every heatmap (the maps interpolate the same stops linearly)."""
+    stops = _DIVERGING if diverging else _VIRIDIS
+    last = len(stops) - 1
+    return (
+        "linear-gradient(to right, "
+        + ", ".join(f"rgb({r}, {g}, {b}) {100 * i / last:g}%" for i, (r, g, b) in enumerate(stops))
+        + ")"
+    )
 
 
 def difference(a: Sequence[Sequence], b: Sequence[Sequence]) -> list[list[float]] | None:
@@ -144,8 +157,10 @@ def line_chart(
     x_label: str = "step",
     y_label: str = "",
 ) -> dict | None:
-    """Polylines for several named series over their index (steps)."""
-    left, right, top, bottom = 64, 230, 12, 36
+    """Polylines for several named series over their index (steps).  The legend is not
+    drawn in the SVG (where a long name would be cut at its edge): ``lines`` carry each
+    name and colour for the page to list beside the chart."""
+    left, right, top, bottom = 64, 16, 12, 36
     clean = {}
     for name, ys in series.items():
         pts = [(i, as_float(y)) for i, y in enumerate(ys)]
@@ -178,7 +193,6 @@ def line_chart(
                 "color": PALETTE[k % len(PALETTE)],
                 "points": " ".join(f"{sx(i):.1f},{sy(y):.1f}" for i, y in kept),
                 "dash": "" if k < len(PALETTE) else "4 2",
-                "legend_y": top + 14 + 16 * k,
                 "last": pts[-1][1],
             }
         )
@@ -202,7 +216,6 @@ def line_chart(
         "y_ticks": y_ticks,
         "x_label": x_label,
         "y_label": y_label,
-        "legend_x": left + plot_w + 10,
     }
 
 

@@ -29,8 +29,10 @@ RECORD_KINDS = {"parity": "parity", "convention": "conventions", "network": "net
 
 #: What the suite under test declares, set by its conftest (the plugin itself knows no
 #: layers or adapters): ``{"layers": [...], "adapters": [...], "absent": [{"layer",
-#: "adapter", "reason"}, ...]}``, ``absent`` listing the layer x adapter pairs that have
-#: no tests because the adapter has no method for the layer.
+#: "adapter", "reason"}, ...], "domains": {layer: {"attributes": {attr: [value, ...]},
+#: "cases": {case: {attr: value}}}}}``, ``absent`` listing the layer x adapter pairs that
+#: have no tests because the adapter has no method for the layer, ``domains`` what the
+#: coverage scoreboard needs (``reports/coverage.py``).
 SUITE = pytest.StashKey[dict]()
 SCHEMA = "cnn-parity-results/1"
 _TRACEBACK_CHARS = 6000
@@ -238,6 +240,7 @@ class Recorder:
             "layers": list(config.stash.get(SUITE, {}).get("layers", [])),
             "adapters": list(config.stash.get(SUITE, {}).get("adapters", [])),
             "absent": list(config.stash.get(SUITE, {}).get("absent", [])),
+            "domains": dict(config.stash.get(SUITE, {}).get("domains", {})),
             **records,
             "benchmarks": _benchmarks_of_this_run(config),
         }

@@ -17,20 +17,17 @@ max_rel_err, err_to_bound}}), ``loss_curve`` (this framework's loss per step),
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from reports import tables
-from reports.charts import as_float
+from reports import conventions, coverage, formats, matrix, pagedata, tables
+from reports.charts import colour_scale
 from reports.files import write_text_atomic
-from reports.outcomes import OUTCOME_LABELS, OUTCOMES, worst
+from reports.outcomes import OUTCOME_LABELS, OUTCOMES
 
 TEMPLATES = Path(__file__).with_name("templates")
-NO_VALUE = "\u2013"  # en dash
-INF = "\u221e"
 
 
 def load(paths) -> list[dict]:
@@ -60,62 +57,54 @@ def _ordered(declared: list[str], found: list[str]) -> list[str]:
     return out
 
 
-def _ratio(record) -> float:
-    return as_float(record.get("err_to_bound"))
+def _absent(runs: list[dict]) -> dict[tuple[str, str], str]:
+    """(layer, adapter) -> why the suite generated no tests for the pair."""
+    found = {}
+    for run in runs:
+        for entry in run.get("absent") or []:
+            if isinstance(entry, dict) and entry.get("layer") and entry.get("adapter"):
+                key = (str(entry["layer"]), str(entry["adapter"]))
+                found.setdefault(key, str(entry.get("reason") or "no tests for this pair"))
+    return found
 
 
-def _cell(records: list[dict]) -> dict:
-    counts = {o: 0 for o in OUTCOMES}
-    for r in records:
-        counts[r.get("outcome", "skipped") if r.get("outcome") in counts else "skipped"] += 1
-    ratios = [_ratio(r) for r in records if not math.isnan(_ratio(r))]
-    return {
-        "outcome": worst(r.get("outcome") for r in records) if records else "none",
-        "ratio": max(ratios) if ratios else None,
-        "cases": len({r.get("case") for r in records}),
-        "n": len(records),
-        "counts": {o: n for o, n in counts.items() if n},
-        "outcomes": " ".join(o for o in OUTCOMES if counts[o]),
-        # Share of each outcome, for the small bar under the cell's numbers.
-        "segments": [(o, round(100 * counts[o] / len(records), 2)) for o in OUTCOMES if counts[o]]
-        if records
-        else [],
-    }
+def _pytest_totals(runs: list[dict]) -> dict[str, int]:
+    """pytest's own outcome counts of the tests in the run(s), summed over environments."""
+    totals: dict[str, int] = {}
+    for run in runs:
+        for outcome, n in ((run.get("run") or {}).get("tests") or {}).items():
+            if isinstance(n, int):
+                totals[outcome] = totals.get(outcome, 0) + n
+    return totals
 
 
 def build_context(runs: list[dict], benchmarks: list[dict] | None = None) -> dict[str, Any]:
     env_names = _environment_names(runs)
-    parity, conventions, networks = [], [], []
+    parity, convention_records, network_records = [], [], []
     for env, run in zip(env_names, runs, strict=True):
         for kind, into in (
             ("parity", parity),
-            ("conventions", conventions),
-            ("networks", networks),
+            ("conventions", convention_records),
+            ("networks", network_records),
         ):
             for record in run.get(kind, []) or []:
                 into.append({**record, "env": env})
+    absent = _absent(runs)
     layers = _ordered(
-        [x for run in runs for x in run.get("layers", [])], [r.get("layer", "?") for r in parity]
+        [x for run in runs for x in run.get("layers", [])],
+        [r.get("layer", "?") for r in parity] + [layer for layer, _ in absent],
     )
     adapter_names = _ordered(
         [x for run in runs for x in run.get("adapters", [])],
-        [r.get("adapter", "?") for r in parity],
+        [r.get("adapter", "?") for r in parity] + [adapter for _, adapter in absent],
     )
-    by_cell: dict[tuple, list[dict]] = defaultdict(list)
-    for r in parity:
-        by_cell[(r.get("layer", "?"), r.get("adapter", "?"))].append(r)
-    matrix = [
-        {
-            "layer": layer,
-            "cells": [dict(_cell(by_cell[(layer, a)]), adapter=a) for a in adapter_names],
-        }
-        for layer in layers
-    ]
     all_bench = [b for run in runs for b in run.get("benchmarks", []) or []]
     all_bench += benchmarks or []
     totals = {o: 0 for o in OUTCOMES}
     for r in parity:
         totals[r.get("outcome") if r.get("outcome") in totals else "skipped"] += 1
+    cases = tables.cases(parity, adapter_names, env_names, layers)
+    multi_env = len(runs) > 1
     return {
         "title": "cnn-parity report",
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -125,66 +114,38 @@ def build_context(runs: list[dict], benchmarks: list[dict] | None = None) -> dic
             {"name": n, "run": run.get("run", {}), "environment": run.get("environment", {})}
             for n, run in zip(env_names, runs, strict=True)
         ],
-        "multi_env": len(runs) > 1,
+        "multi_env": multi_env,
         "layers": layers,
         "adapters": adapter_names,
         "totals": totals,
+        "compared": totals["pass"] + totals["fail"] + totals["xfail"],
+        "pytest_totals": _pytest_totals(runs),
         "n_records": len(parity),
         "n_cases": len({(r.get("layer"), r.get("case")) for r in parity}),
-        "matrix": matrix,
-        "version_matrix": _version_matrix(parity, layers, adapter_names, env_names)
-        if len(runs) > 1
+        "matrix": matrix.summary(parity, layers, adapter_names, absent),
+        "absent": [
+            {"layer": layer, "adapter": adapter, "reason": reason}
+            for (layer, adapter), reason in absent.items()
+        ],
+        "version_matrix": matrix.versions(parity, layers, adapter_names, env_names)
+        if multi_env
         else None,
-        "cases": tables.cases(parity, adapter_names, env_names),
-        "conventions": tables.generic_table(conventions),
-        "networks": tables.networks(networks),
+        "cases": cases,
+        "page_data": pagedata.payload(cases, multi_env),
+        "record_columns": pagedata.columns(multi_env),
+        "conventions": conventions.rows(convention_records),
+        "coverage": coverage.scoreboard(
+            parity, coverage.merge_domains(runs), layers, adapter_names, absent
+        ),
+        "networks": tables.networks(network_records),
         "benchmarks": tables.benchmarks(all_bench),
+        "scales": {"viridis": colour_scale(), "diverging": colour_scale(diverging=True)},
     }
-
-
-def _version_matrix(parity, layers, adapter_names, env_names) -> list[dict]:
-    grouped: dict[tuple, list[dict]] = defaultdict(list)
-    for r in parity:
-        grouped[(r.get("layer", "?"), r.get("adapter", "?"), r["env"])].append(r)
-    rows = []
-    for layer in layers:
-        for adapter in adapter_names:
-            cells = [dict(_cell(grouped[(layer, adapter, env)]), env=env) for env in env_names]
-            if not any(c["n"] for c in cells):
-                continue
-            # A cell stands out when its outcome counts differ from the most common ones.
-            # An environment without the framework (every record "missing") is shown as
-            # "not installed" and left out of that comparison: it says nothing about versions.
-            for cell in cells:
-                records = grouped[(layer, adapter, cell["env"])]
-                cell["missing"] = bool(records) and all(r.get("missing") for r in records)
-            keys = [tuple(sorted(c["counts"].items())) for c in cells]
-            present = [k for k, c in zip(keys, cells, strict=True) if not c["missing"]]
-            common = max(set(present), key=present.count) if present else None
-            for cell, key in zip(cells, keys, strict=True):
-                cell["differs"] = not cell["missing"] and key != common
-            versions = sorted(
-                {
-                    str(r.get("framework_version"))
-                    for env in env_names
-                    for r in grouped[(layer, adapter, env)]
-                }
-            )
-            rows.append(
-                {
-                    "layer": layer,
-                    "adapter": adapter,
-                    "cells": cells,
-                    "differs": any(c["differs"] for c in cells),
-                    "versions": versions,
-                    "outcomes": " ".join(sorted({o for c in cells for o in c["counts"]})),
-                }
-            )
-    return rows
 
 
 def _environment():
     import jinja2
+    import markupsafe
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -192,45 +153,17 @@ def _environment():
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["num"] = _fmt_num
-    env.filters["ratio"] = _fmt_ratio
-    env.filters["seconds"] = _fmt_seconds
-    env.filters["tojson_text"] = lambda v: json.dumps(v, sort_keys=False, default=str)
+    env.filters["num"] = formats.num
+    env.filters["ratio"] = formats.ratio
+    env.filters["seconds"] = formats.seconds
+    env.filters["show"] = conventions.show
+    env.filters["call_args"] = formats.call_args
+    # "cross_entropy.categorical_crossentropy" may wrap after its dot, and only there.
+    env.filters["wbr"] = lambda text: markupsafe.escape(text).replace(
+        ".", markupsafe.Markup(".<wbr>")
+    )
+    env.filters["script_json"] = pagedata.script_json
     return env
-
-
-def _fmt_num(value) -> str:
-    if value is None:
-        return NO_VALUE
-    v = as_float(value)
-    if math.isnan(v):
-        return "NaN" if value not in (None, "") else NO_VALUE
-    if math.isinf(v):
-        return INF if v > 0 else "\u2212" + INF
-    if v == 0:
-        return "0"
-    return f"{v:.2e}" if abs(v) < 1e-3 or abs(v) >= 1e4 else f"{v:.4g}"
-
-
-def _fmt_ratio(value) -> str:
-    if value is None:
-        return NO_VALUE
-    v = as_float(value)
-    if math.isnan(v):
-        return NO_VALUE
-    if math.isinf(v):
-        return INF
-    return f"{v:.2g}" if v < 10 else f"{v:.3g}"
-
-
-def _fmt_seconds(value) -> str:
-    v = as_float(value)
-    if math.isnan(v):
-        return NO_VALUE
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if v >= scale:
-            return f"{v / scale:.3g} {unit}"
-    return f"{v * 1e9:.3g} ns"
 
 
 def render(runs: list[dict], benchmarks: list[dict] | None = None) -> str:

@@ -1,14 +1,15 @@
-"""Report sections built from records: per-case drill-down, conventions, networks, benchmarks."""
+"""Report sections built from records: per-case drill-down, networks, benchmarks (the
+matrices: ``reports/matrix.py``; conventions: ``reports/conventions.py``)."""
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import defaultdict
 
-from reports import charts
+from reports import charts, formats, matrix
 from reports.charts import as_float
+from reports.conventions import show
 from reports.outcomes import worst
 
 _DTYPE_ORDER = {"float32": 0, "float64": 1}
@@ -23,25 +24,16 @@ def _max_ratio(records) -> float | None:
 
 
 def _row(r: dict) -> dict:
+    """A record as a row of its case's table: every record key (so a new statistic needs
+    only a column in ``reports.pagedata.RECORD_COLUMNS``) plus the shown names."""
     outputs = r.get("outputs") or {}
     return {
+        **r,
         "adapter": r.get("adapter", "?"),
-        "env": r.get("env"),
-        "dtype": r.get("dtype"),
-        "direction": r.get("direction"),
         "outcome": r.get("outcome", "skipped"),
-        "max_abs_err": r.get("max_abs_err"),
-        "max_rel_err": r.get("max_rel_err"),
-        "err_to_bound": r.get("err_to_bound"),
-        "tolerance": r.get("tolerance"),
-        "kind": r.get("kind"),
         "rule": r.get("tolerance_rule"),
         "version": r.get("framework_version"),
-        "duration": r.get("duration"),
         "reason": r.get("reason") or r.get("unsupported") or r.get("missing"),
-        "error": r.get("error"),
-        "traceback": r.get("traceback"),
-        "repro": r.get("repro"),
         "test_id": r.get("test_id", ""),
         "outputs": [(k, v) for k, v in outputs.items() if isinstance(v, dict)]
         if len(outputs) > 1
@@ -49,14 +41,27 @@ def _row(r: dict) -> dict:
     }
 
 
-def cases(parity: list[dict], adapter_names: list[str], env_names: list[str]) -> list[dict]:
+def cases(
+    parity: list[dict],
+    adapter_names: list[str],
+    env_names: list[str],
+    layer_names: list[str] = (),
+) -> list[dict]:
+    """One entry per (layer, case), in layer order (fuzz last within a layer): its records
+    sorted by adapter, dtype, direction and environment, their outcome counts, and the
+    heatmaps of its 2-D forward records."""
+    layer_rank = {name: i for i, name in enumerate(layer_names)}
     adapter_rank = {a: i for i, a in enumerate(adapter_names)}
     env_rank = {e: i for i, e in enumerate(env_names)}
     grouped: dict[tuple, list[dict]] = defaultdict(list)
     for r in parity:
         grouped[(r.get("layer", "?"), r.get("case", "?"))].append(r)
     out = []
-    for (layer, case), records in grouped.items():
+    ordered = sorted(
+        grouped.items(),
+        key=lambda item: (layer_rank.get(item[0][0], len(layer_rank)), item[0][1] == "fuzz"),
+    )
+    for (layer, case), records in ordered:
         records.sort(
             key=lambda r: (
                 adapter_rank.get(r.get("adapter"), 99),
@@ -74,6 +79,7 @@ def cases(parity: list[dict], adapter_names: list[str], env_names: list[str]) ->
                 "provenance": next((r["provenance"] for r in records if r.get("provenance")), None),
                 "attrs": first.get("attrs"),
                 "shapes": first.get("shapes"),
+                "tally": matrix.cell(records),
                 "outcome": worst(r.get("outcome") for r in records),
                 "ratio": _max_ratio(records),
                 "outcomes": " ".join(sorted({r.get("outcome", "skipped") for r in records})),
@@ -101,7 +107,7 @@ def _heatmaps(records: list[dict]) -> dict | None:
     chosen = [r for r in with_arrays if r.get("dtype") == dtype and r.get("env") == env]
     arrays = chosen[0]["arrays"]
     reference = arrays.get("reference")
-    ref_map = charts.heatmap(reference) if reference else None
+    ref_map = _map(reference) if reference else None
     limits = (ref_map["low"], ref_map["high"]) if ref_map else None
     frameworks = []
     for r in chosen:
@@ -112,49 +118,31 @@ def _heatmaps(records: list[dict]) -> dict | None:
         frameworks.append(
             {
                 "adapter": r.get("adapter", "?"),
-                "output": charts.heatmap(got, limits=limits),
-                "diff": charts.heatmap(diff, diverging=True) if diff else None,
+                "output": _map(got, limits=limits),
+                "diff": _map(diff, diverging=True) if diff else None,
             }
         )
     return {
         "dtype": dtype,
         "env": env,
-        "input": charts.heatmap(arrays["input"]) if arrays.get("input") else None,
+        "input": _map(arrays["input"]) if arrays.get("input") else None,
         "reference": ref_map,
         "frameworks": frameworks,
     }
 
 
+def _map(grid, **options) -> dict | None:
+    """A heatmap with the labels of its colour scale's ends, as the page writes numbers."""
+    hm = charts.heatmap(grid, **options)
+    if hm is not None:
+        hm.update(low_label=formats.num(hm["low"]), high_label=formats.num(hm["high"]))
+    return hm
+
+
 def _short(value, limit: int = 300) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    """A value as the page writes it (``reports.conventions.show``: no raw JSON), cut."""
+    text = show(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def generic_table(records: list[dict], max_columns: int = 7) -> dict:
-    """Records with unknown keys (conventions): the first keys as columns, the rest per row."""
-    keys: list[str] = []
-    for r in records:
-        keys += [k for k in r if k not in _META and k not in keys]
-    columns = keys[:max_columns]
-    rows = []
-    for r in records:
-        adapters = r.get("adapter") or r.get("adapters") or r.get("frameworks") or ""
-        if isinstance(adapters, (list, tuple, dict)):
-            adapters = " ".join(str(a) for a in adapters)
-        rows.append(
-            {
-                "outcome": r.get("outcome", "skipped"),
-                "test_id": r.get("test_id", ""),
-                "reason": r.get("reason"),
-                "traceback": r.get("traceback"),
-                "env": r.get("env"),
-                "layer": str(r.get("layer") or ""),
-                "adapter": str(adapters),
-                "cells": [_short(r.get(k, "")) if r.get(k) is not None else "" for k in columns],
-                "extra": [(k, _short(r[k], 2000)) for k in keys[max_columns:] if k in r],
-            }
-        )
-    return {"columns": columns, "rows": rows}
 
 
 def networks(records: list[dict]) -> list[dict]:

@@ -138,7 +138,9 @@ def pytest_configure(config):
 
 
 def _declared() -> dict:
-    """The layers and adapter columns, and the pairs with no tests (no method)."""
+    """The layers and adapter columns, the pairs with no tests (no method), and each
+    layer's attribute domain with the categories its cases exercise (the report's
+    coverage scoreboard)."""
     from tests import layers
 
     names = adapters.names()
@@ -155,6 +157,7 @@ def _declared() -> dict:
         "layers": [info.name for info in layers.all_layers()],
         "adapters": names,
         "absent": absent,
+        "domains": layers.coverage_domains(),
     }
 
 

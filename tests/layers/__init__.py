@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import numpy as np
+
 from tests.cases import Case
 
 #: The dtypes every layer is compared in unless its declaration says otherwise.
@@ -185,3 +187,50 @@ def attribute_value(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value > 1:
         return ">1"
     return str(value)
+
+
+def input_value(value: Any, domain: tuple[str, ...]) -> str:
+    """How the coverage scoreboard names an array input that the attribute domain lists
+    (conv2d's bias ``b``, cross_entropy's ``target``): "None" when absent; "indices" for an
+    integer array when the domain names indices; otherwise "given", or the domain's one
+    other category when it has no "given" (cross_entropy's "probabilities")."""
+    if value is None:
+        return "None"
+    if "indices" in domain and np.issubdtype(np.asarray(value).dtype, np.integer):
+        return "indices"
+    if "given" in domain:
+        return "given"
+    others = [v for v in domain if v not in ("None", "indices")]
+    if len(others) != 1:
+        raise ValueError(f"cannot name an input in the domain {domain!r}: add 'given'")
+    return others[0]
+
+
+def case_values(info: LayerInfo, case: Case) -> dict[str, str]:
+    """The category of every declared attribute that ``case`` exercises: its own attribute
+    value, else the input (``input_value``), else the reference forward's default (a case
+    without ``stride`` runs stride 1).  An attribute with no default that the case does
+    not give is left out."""
+    params = inspect.signature(info.forward).parameters
+    values = {}
+    for name, domain in info.attributes.items():
+        if name in case.attrs:
+            values[name] = attribute_value(case.attrs[name])
+        elif name in info.input_names:
+            values[name] = input_value(case.inputs.get(name), domain)
+        elif name in params and params[name].default is not inspect.Parameter.empty:
+            values[name] = attribute_value(params[name].default)
+    return values
+
+
+def coverage_domains() -> dict[str, dict]:
+    """For the report's coverage scoreboard (plain JSON): per layer, its attribute domain
+    and the categories each of its cases exercises."""
+    return {
+        info.name: {
+            "attributes": {name: list(domain) for name, domain in info.attributes.items()},
+            "cases": {case.id: case_values(info, case) for case in info.cases},
+        }
+        for info in all_layers()
+        if info.attributes
+    }

@@ -132,6 +132,20 @@ class Browser:
         self.send("Page.navigate", {"url": url})
         self.wait_for_event("Page.loadEventFired")
 
+    def navigate(self, url: str) -> None:
+        """Load ``url`` in the open page and wait for its load event (a fresh one: the
+        events seen so far are forgotten)."""
+        self.events = []
+        self.send("Page.navigate", {"url": url})
+        self.wait_for_event("Page.loadEventFired")
+
+    def set_viewport(self, width: int, height: int = 900) -> None:
+        """Lay the page out as in a ``width`` x ``height`` CSS-pixel window."""
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+
     def evaluate(self, expression: str):
         result = self.send(
             "Runtime.evaluate",

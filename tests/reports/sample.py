@@ -9,6 +9,47 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 _LAYERS = ["conv2d", "maxpool2d", "relu"]
 _ADAPTERS = ["torch", "keras", "scipy"]
+#: A layer only scipy implements: torch and keras have no method, so no tests.
+ABSENT_LAYER = "signal.correlate"
+ABSENT = [
+    {"layer": ABSENT_LAYER, "adapter": a, "reason": f"{a} has no correlate"}
+    for a in ("torch", "keras")
+]
+#: The suite's attribute domains (tests.layers.coverage_domains) for two layers.
+DOMAINS = {
+    "conv2d": {
+        "attributes": {"stride": ["1", ">1"], "b": ["given", "None"]},
+        "cases": {"conv2d_basic": {"stride": "1", "b": "given"}},
+    },
+    "maxpool2d": {
+        "attributes": {"dilation": ["1", ">1"], "padding": ["0", "valid", "same"]},
+        "cases": {"maxpool2d_basic": {"dilation": "1", "padding": "0"}},
+    },
+}
+#: A conventions record as tests/conventions/support.py writes it (start_record + extras).
+CONVENTION = {
+    "row": "same_padding_stride2",
+    "frameworks": "torch vs keras / tensorflow / jax",
+    "difference": "when total is odd torch = F[0::2, 0::2] and SAME = F[1::2, 1::2]",
+    "versions": "torch 2.13.0; keras 3.15 (TF backend), tensorflow 2.21",
+    "max_abs_diff_between_sides": 0.8312,
+    "reference_matches": "torch: err/bound 0.012; keras: err/bound 0.031",
+    "title": "SAME padding vs symmetric padding at stride 2",
+    "side_a": "torch.nn.Conv2d(k=3, stride=2, padding=1)  ->  "
+    "conv2d.forward(x, w, stride=2, padding=1)",
+    "side_b": "keras Conv2D(3, strides=2, padding='same')  ->  "
+    "conv2d.forward(x, w, stride=2, padding='same')",
+    "source": ["PyTorch docs, torch.nn.Conv2d", "TensorFlow docs, tf.nn.convolution"],
+    "notes": None,
+    "observed_versions": {"torch": "2.13.0", "keras": "3.15.0"},
+    "fixture": "x (1,2,6,6), w (3,2,3,3), float32",
+    "same_pads_before_after": [0, 1],
+    "test_id": "tests/conventions/test_conventions.py::test_same_padding_stride2[odd]",
+    "index": 0,
+    "outcome": "pass",
+    "reason": None,
+    "duration": 0.1,
+}
 
 
 def _record(layer, case, adapter, dtype, direction, outcome, ratio, **extra):
@@ -83,6 +124,10 @@ def results(env_name: str = "local", *, torch_conv_outcome: str = "pass") -> dic
                         **extra,
                     )
                 )
+    for direction in ("forward", "backward"):
+        parity.append(
+            _record(ABSENT_LAYER, "corr_basic", "scipy", "float64", direction, "pass", 0.1)
+        )
     return {
         "schema": "cnn-parity-results/1",
         "run": {
@@ -105,21 +150,12 @@ def results(env_name: str = "local", *, torch_conv_outcome: str = "pass") -> dic
                 "adapters": {"torch": {"num_threads": "1"}},
             },
         },
-        "layers": list(_LAYERS),
+        "layers": [*_LAYERS, ABSENT_LAYER],
         "adapters": list(_ADAPTERS),
+        "absent": copy.deepcopy(ABSENT),
+        "domains": copy.deepcopy(DOMAINS),
         "parity": parity,
-        "conventions": [
-            {
-                "name": "SAME padding",
-                "frameworks": ["torch", "keras"],
-                "expected": "extra row bottom",
-                "test_id": "tests/c.py::test_same",
-                "index": 0,
-                "outcome": "pass",
-                "reason": None,
-                "duration": 0.1,
-            }
-        ],
+        "conventions": [dict(CONVENTION)],
         "networks": [
             {
                 "network": "seed002_conv_linear",
@@ -152,7 +188,7 @@ def hostile(results_dict: dict) -> dict:
         r["repro"] = "repro " + HOSTILE
         r["provenance"] = "seed " + HOSTILE
     data["parity"][0]["case"] = "case" + HOSTILE
-    data["conventions"][0]["expected"] = HOSTILE
+    data["conventions"][0]["difference"] = HOSTILE
     data["networks"][0]["network"] = "net" + HOSTILE
     return data
 

@@ -1,7 +1,11 @@
 """The report in a real browser: headless Chromium (Debian's ``chromium`` package), driven
 over the DevTools protocol (``tests/reports/cdp.py``).  Checks that the page runs without a
 console error or a network request, that the summary matrix has one row per layer and one
-column per adapter, and that the filter controls hide and show rows."""
+column per adapter, that the filter controls hide and show rows, update the tiles and say
+when nothing matches, that a matrix cell's link leaves its heading in view, that an opened
+case draws hostile text as text and heatmaps with their colour scales, and that chart
+legends are not cut off.  Size, load time and layout at 1,024 / 1,400 px:
+``test_browser_budgets.py``."""
 
 from __future__ import annotations
 
@@ -30,12 +34,38 @@ def _select(name: str, value: str) -> str:
     )
 
 
+LONG_SERIES = "keras (adam, float32, py311-tensorflow-2.21-keras-3.15-jax-0.10)"
+
+
+def _reset(browser) -> None:
+    browser.evaluate("document.getElementById('filter-reset').click()")
+
+
+def _tiles(browser) -> dict:
+    return browser.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('[data-tile]')]"
+        ".map(b => [b.dataset.tile, +b.textContent]))"
+    )
+
+
+def _wait(browser, expression: str, timeout: float = 10.0):
+    """Poll ``expression`` in the page until it is truthy (the toggle event that draws a
+    case arrives after the click returns)."""
+    value = browser.evaluate(
+        f"new Promise((resolve) => {{ const start = performance.now(); (function poll() {{"
+        f" const v = ({expression}); if (v || performance.now() - start > {timeout * 1000})"
+        f" {{ resolve(!!v); }} else {{ setTimeout(poll, 20); }} }})(); }})"
+    )
+    assert value, f"timed out waiting for {expression}"
+
+
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     if CHROMIUM is None:
         pytest.skip("no Chromium binary found (apt-get install chromium, or set CHROMIUM)")
     data = sample.hostile(sample.results(torch_conv_outcome="fail"))
     data["run"]["env_name"] = "browser"
+    data["networks"][1]["loss_curves"] = {LONG_SERIES: [2.3, 2.0, 1.7, 1.5]}
     path = tmp_path_factory.mktemp("browser") / "report.html"
     render.write_report([data], path)
     browser = Browser(CHROMIUM)
@@ -65,10 +95,17 @@ def test_summary_matrix_has_one_row_per_layer_and_one_column_per_adapter(page):
         ".map(r => r.querySelectorAll('td').length)"
     )
     assert cells_per_row == [len(data["adapters"])] * len(data["layers"])
-    # The cell colour follows the worst outcome: torch x conv2d failed.
-    assert browser.evaluate(
-        "document.querySelector('#summary-matrix tbody tr[data-layer=conv2d] "
-        "td[data-adapter=torch]').classList.contains('o-fail')"
+    # A failing cell is framed: torch x conv2d failed.
+    framed = browser.evaluate(
+        "[...document.querySelectorAll('#summary-matrix td.has-fail')]"
+        ".map(td => td.closest('tr').dataset.layer + ' x ' + td.dataset.adapter)"
+    )
+    assert framed == ["conv2d x torch"]
+    assert (
+        browser.evaluate(
+            "getComputedStyle(document.querySelector('#summary-matrix td.has-fail')).outlineColor"
+        )
+        == "rgb(215, 48, 31)"
     )
 
 
@@ -87,7 +124,8 @@ def test_filters_hide_and_show_rows(page):
     browser.evaluate(_select("outcome", ""))
     browser.evaluate(_select("adapter", "keras"))
     assert browser.evaluate(VISIBLE_COLUMNS) == ["keras"]
-    assert browser.evaluate(VISIBLE_MATRIX_ROWS) == data["layers"]
+    # Only the layers keras has comparisons for (keras has no correlate).
+    assert browser.evaluate(VISIBLE_MATRIX_ROWS) == sample._LAYERS
 
     browser.click("#filter-reset")  # a real mouse click
     assert browser.evaluate(VISIBLE_MATRIX_ROWS) == data["layers"]
@@ -99,9 +137,120 @@ def test_filters_hide_and_show_rows(page):
     browser.click("#summary-matrix tr[data-layer=maxpool2d] td[data-adapter=scipy] a")
     assert browser.evaluate("document.getElementById('filter-layer').value") == "maxpool2d"
     assert browser.evaluate(VISIBLE_CASES) == ["maxpool2d"]
+    # Its rows are drawn when it is opened, filtered like the rest.
+    browser.click("details.case[data-layer=maxpool2d] > summary")
+    _wait(browser, "document.querySelector('details.case[data-layer=maxpool2d] tr.rec')")
     visible_rows = browser.evaluate(
-        "[...document.querySelectorAll('details.case tr.f-row')]"
-        ".filter(r => !r.closest('[hidden]') && !r.hidden).map(r => r.dataset.adapter)"
+        "[...document.querySelectorAll('details.case tr.rec')]"
+        ".filter(r => r.getClientRects().length > 0).map(r => r.dataset.adapter)"
     )
     assert visible_rows == ["scipy", "scipy"]
+    every_row = browser.evaluate(
+        "[...document.querySelectorAll('details.case[data-layer=maxpool2d] tr.rec')]"
+        ".map(r => r.dataset.adapter)"
+    )
+    assert every_row == ["torch", "torch", "keras", "keras", "scipy", "scipy"]
     assert browser.console_errors() == []
+
+
+def test_tiles_follow_the_filters_and_an_empty_result_says_so(page):
+    browser, data = page
+    _reset(browser)
+    outcomes = [r["outcome"] for r in data["parity"]]
+    tiles = _tiles(browser)
+    assert tiles["all"] == len(outcomes)
+    assert tiles["pass"] == outcomes.count("pass")
+    browser.evaluate(_select("outcome", "fail"))
+    assert _tiles(browser) == {
+        "all": 2,
+        "fail": 2,
+        "xfail": 0,
+        "unsupported": 0,
+        "skipped": 0,
+        "pass": 0,
+    }
+    browser.evaluate(
+        "(() => { const t = document.getElementById('filter-text'); t.value = 'no-such-test';"
+        " t.dispatchEvent(new Event('input')); })()"
+    )
+    assert browser.evaluate("document.getElementById('filter-count').textContent") == (
+        "nothing matches these filters"
+    )
+    visible_notes = browser.evaluate(
+        "[...document.querySelectorAll('.empty-note')].filter(e => e.getClientRects().length)"
+        ".map(e => e.textContent)"
+    )
+    assert "No comparison matches the filters." in visible_notes
+    assert "No layer \u00d7 adapter cell matches the filters." in visible_notes
+    assert "No convention matches the filters." in visible_notes
+    assert _tiles(browser)["all"] == 0
+    _reset(browser)
+    assert _tiles(browser)["all"] == len(outcomes)
+
+
+def test_a_matrix_cell_leaves_the_cases_heading_below_the_sticky_bar(page):
+    browser, _ = page
+    _reset(browser)
+    browser.evaluate("window.scrollTo(0, 0)")
+    browser.click("#summary-matrix tr[data-layer=relu] td[data-adapter=keras] a")
+    _wait(browser, "window.scrollY > 0")
+    heading, bar = browser.evaluate(
+        "[document.getElementById('cases').getBoundingClientRect().top,"
+        " document.getElementById('filters').getBoundingClientRect().bottom]"
+    )
+    assert heading >= bar, (heading, bar)
+    assert heading < 200
+    assert browser.evaluate("document.getElementById('filter-layer').value") == "relu"
+
+
+def test_an_opened_case_draws_hostile_text_as_text(page):
+    browser, _ = page
+    _reset(browser)
+    browser.click("details.case[data-layer=conv2d] > summary")
+    _wait(browser, "document.querySelector('details.case[data-layer=conv2d] .rec-reason')")
+    reasons = browser.evaluate(
+        "[...document.querySelectorAll('details.case[data-layer=conv2d] .reason')]"
+        ".map(e => e.textContent)"
+    )
+    assert reasons
+    assert all(sample.HOSTILE in text for text in reasons)
+    assert browser.evaluate("document.querySelectorAll('img[src=x], main script').length") == 0
+    assert browser.console_errors() == []  # no alert() ran
+
+
+def test_heatmaps_show_their_colour_scale(page):
+    browser, _ = page
+    _reset(browser)
+    browser.click("details.case[data-layer=relu] > summary")
+    _wait(browser, "document.querySelector('details.case[data-layer=relu] figure.hm')")
+    figures = browser.evaluate(
+        "[...document.querySelectorAll('details.case[data-layer=relu] figure.hm')].map(f => ({"
+        " title: f.querySelector('b').textContent,"
+        " gradient: getComputedStyle(f.querySelector('.scale')).backgroundImage,"
+        " width: f.querySelector('.scale').getBoundingClientRect().width,"
+        " labels: [...f.querySelectorAll('.scale-labels span')].map(s => s.textContent)}))"
+    )
+    assert [f["title"] for f in figures[:2]] == ["input", "reference output"]
+    for figure in figures:
+        assert figure["gradient"].startswith("linear-gradient"), figure
+        assert figure["width"] >= 90
+    assert figures[1]["labels"] == ["0", "8"]
+    assert figures[3]["title"] == "torch \u2212 reference"
+    assert figures[3]["labels"] == ["-1.00e-07", "0", "1.00e-07"]
+
+
+def test_chart_legends_are_not_cut_off(page):
+    browser, _ = page
+    _reset(browser)
+    boxes = browser.evaluate(
+        "[...document.querySelectorAll('#networks ~ section.network :is(li, text, span)')]"
+        f".filter(e => e.textContent.trim() === {LONG_SERIES!r})"
+        ".map(e => { const r = e.getBoundingClientRect(), svg = e.closest('svg'),"
+        " box = e.closest('figure').getBoundingClientRect();"
+        " return {right: r.right, box: box.right,"
+        " svg: svg ? svg.getBoundingClientRect().right : null}; })"
+    )
+    assert boxes, "the series is named somewhere on the chart"
+    for b in boxes:
+        assert b["right"] <= b["box"], b
+        assert b["svg"] is None or b["right"] <= b["svg"], b

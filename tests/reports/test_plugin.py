@@ -249,3 +249,27 @@ def test_an_unrelated_project_gets_no_report(tmp_path):
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     assert not [p for p in written if "report" in p or p.endswith(".json")], written
     assert "cnn-parity" not in done.stdout
+
+
+def test_the_suites_declarations_reach_the_results(pytester, tmp_path):
+    """What the conftest stashes (layers, adapters, absent pairs, attribute domains) is
+    written to the results JSON for the report's matrix and coverage scoreboard."""
+    suite = {
+        "layers": ["conv2d", "relu", "softmax"],
+        "adapters": ["torch", "keras", "jax"],
+        "absent": [{"layer": "softmax", "adapter": "keras", "reason": "keras has no softmax"}],
+        "domains": {
+            "conv2d": {
+                "attributes": {"stride": ["1", ">1"]},
+                "cases": {"conv2d_basic": {"stride": "1"}},
+            }
+        },
+    }
+    pytester.makeconftest(
+        "from reports.plugin import SUITE\n\n"
+        "def pytest_configure(config):\n"
+        f"    config.stash[SUITE] = {suite!r}\n"
+    )
+    _run_inline(pytester, "--parity-json", str(tmp_path / "x.json"), "--no-parity-report")
+    data = _load(tmp_path / "x.json")
+    assert {key: data[key] for key in suite} == suite

@@ -30,8 +30,9 @@ def test_markup_in_test_ids_reasons_and_tracebacks_is_escaped():
     assert "<script>alert" not in html
     assert "onerror=alert(1)>" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
-    # The page's own script is its only one.
-    assert html.count("<script") == 1
+    # The page's own script is its only one, beside its data (JSON, never executed).
+    assert html.count("<script") == 2
+    assert html.count('<script type="application/json" id="report-data">') == 1
 
 
 def test_page_makes_no_network_requests():
@@ -67,17 +68,21 @@ def test_performance_section_appears_only_with_benchmark_json():
     assert "2.00\u00d7 ref" in section  # keras is twice the reference's median
 
 
-def test_summary_matrix_cells_take_the_worst_outcome_ratio_and_case_count():
+def test_summary_matrix_cells_count_outcomes_and_keep_the_largest_ratio():
     context = render.build_context([sample.results(torch_conv_outcome="fail")])
-    assert [row["layer"] for row in context["matrix"]] == ["conv2d", "maxpool2d", "relu"]
+    assert [row["layer"] for row in context["matrix"]] == [*sample._LAYERS, sample.ABSENT_LAYER]
     cells = {(row["layer"], c["adapter"]): c for row in context["matrix"] for c in row["cells"]}
-    assert cells[("conv2d", "torch")]["outcome"] == "fail"
+    assert cells[("conv2d", "torch")]["counts"] == {"fail": 2}
     assert cells[("conv2d", "torch")]["ratio"] == pytest.approx(3.5)
-    assert cells[("conv2d", "keras")]["outcome"] == "pass"
-    assert cells[("maxpool2d", "scipy")]["outcome"] == "unsupported"
+    assert cells[("conv2d", "keras")]["counts"] == {"pass": 2}
     assert cells[("maxpool2d", "scipy")]["counts"] == {"unsupported": 1, "pass": 1}
-    assert cells[("relu", "scipy")]["outcome"] == "skipped"
-    assert all(c["cases"] == 1 and c["n"] == 2 for c in cells.values())
+    assert cells[("maxpool2d", "scipy")]["compared"] == 1
+    assert cells[("relu", "scipy")]["counts"] == {"skipped": 2}
+    assert all(
+        c["cases"] == 1 and c["n"] == 2
+        for (layer, _), c in cells.items()
+        if layer != sample.ABSENT_LAYER
+    )
     assert context["totals"]["fail"] == 2
     assert context["totals"]["unsupported"] == 1
 
