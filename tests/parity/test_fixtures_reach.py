@@ -32,9 +32,9 @@ def _linear_bias_on_2d_only(x, w, b=None):
     return x @ np.asarray(w) + (0.0 if b is None or x.ndim != 2 else b)
 
 
-def _log_softmax(logits):
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+def _log_softmax(logits, axis=1):
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def _ce_assuming_targets_sum_to_one(logits, target, *, reduction="mean"):
@@ -53,6 +53,32 @@ def _ce_grad_assuming_targets_sum_to_one(grad_out, logits, target, *, reduction=
     g = np.asarray(grad_out) / (len(logits) if reduction == "mean" else 1)
     g = g[:, None] if reduction == "none" else g
     return {"logits": (np.exp(_log_softmax(np.asarray(logits))) - target) * g}
+
+
+def _classes_on_axis_1(logits, target):
+    """Float targets in the logits' shape (one-hot of class indices, classes on axis 1)."""
+    target = np.asarray(target)
+    if np.issubdtype(target.dtype, np.integer):
+        return np.moveaxis(np.eye(logits.shape[1])[target], -1, 1)
+    return target
+
+
+def _ce_softmax_over_last_axis(logits, target, *, reduction="mean"):
+    # The softmax taken over the last axis, which is the class axis only for (N, C).
+    logits = np.asarray(logits)
+    target = _classes_on_axis_1(logits, target)
+    loss = -(target * _log_softmax(logits, axis=-1)).sum(axis=1)
+    return loss if reduction == "none" else loss.sum() / (loss.size if reduction == "mean" else 1)
+
+
+def _ce_grad_softmax_over_last_axis(grad_out, logits, target, *, reduction="mean"):
+    logits = np.asarray(logits)
+    target = _classes_on_axis_1(logits, target)
+    loss_count = logits.size // logits.shape[1]
+    g = np.asarray(grad_out) / (loss_count if reduction == "mean" else 1)
+    g = np.expand_dims(g, 1) if reduction == "none" else g
+    softmax = np.exp(_log_softmax(logits, axis=-1))
+    return {"logits": (softmax * target.sum(axis=1, keepdims=True) - target) * g}
 
 
 def _ce_mean_over_batch_only(logits, target, *, reduction="mean"):
@@ -130,6 +156,11 @@ MUTANTS = {
             forward=_ce_mean_over_batch_only, backward=_ce_grad_mean_over_batch_only
         )
     ),
+    "ce_softmax_over_last_axis": SimpleNamespace(
+        cross_entropy=SimpleNamespace(
+            forward=_ce_softmax_over_last_axis, backward=_ce_grad_softmax_over_last_axis
+        )
+    ),
     "maxpool_grad_to_last_maximum": SimpleNamespace(
         maxpool2d=SimpleNamespace(forward=maxpool2d.forward, backward=_maxpool_grad_to_last_maximum)
     ),
@@ -158,6 +189,8 @@ REACH = [
     ("ce_assuming_targets_sum_to_one", "ce_prob_sum", "ce_prob_unnormalised", "backward"),
     ("ce_mean_over_batch_only", "ce_index_mean", "ce_index_nd", "forward"),
     ("ce_mean_over_batch_only", "ce_index_mean", "ce_index_nd", "backward"),
+    ("ce_softmax_over_last_axis", "ce_prob_none", "ce_prob_nd", "forward"),
+    ("ce_softmax_over_last_axis", "ce_prob_none", "ce_prob_nd", "backward"),
     ("maxpool_grad_to_last_maximum", "maxpool_k2", "maxpool_ties", "backward"),
     ("maxpool_grad_to_last_maximum", "maxpool_overlap", "maxpool_ties_overlap", "backward"),
     ("maxpool_grad_to_first_maximum_column_major", "maxpool_k2", "maxpool_ties", "backward"),
