@@ -379,11 +379,17 @@ def _avgpool2d_grads(
 
 
 def _target_weights(logits, target):
-    """Per-class target weights (N, K): one-hot for class indices, else the
-    probabilities themselves."""
+    """Per-class target weights in the logits' shape (N, K, d1, ...): one-hot for class
+    indices (classes on axis 1), else the probabilities themselves."""
     if np.issubdtype(np.asarray(target).dtype, np.integer):
-        return np.eye(logits.shape[1], dtype=logits.dtype)[target]
+        return np.moveaxis(np.eye(logits.shape[1], dtype=logits.dtype)[target], -1, 1)
     return np.asarray(target, dtype=logits.dtype)
+
+
+def _loss_count(logits):
+    """The number of losses, N * d1 * ..., in the logits' dtype (NumPy 1.x turns a
+    float32 scalar divided by a Python int into float64; NumPy 2, NEP 50, does not)."""
+    return logits.dtype.type(logits.size // logits.shape[1])
 
 
 def _cross_entropy(special, logits, target, reduction):
@@ -392,10 +398,7 @@ def _cross_entropy(special, logits, target, reduction):
     if reduction == "none":
         return per_sample
     total = per_sample.sum()
-    # The count in the logits' dtype: NumPy 1.x turns a float32 scalar divided by a
-    # Python int into float64 (value-based casting); NumPy 2 (NEP 50) keeps float32.
-    count = logits.dtype.type(logits.shape[0])
-    return total / count if reduction == "mean" else total
+    return total / _loss_count(logits) if reduction == "mean" else total
 
 
 def _cross_entropy_grads(special, grad_out, logits, target, reduction):
@@ -404,8 +407,8 @@ def _cross_entropy_grads(special, grad_out, logits, target, reduction):
     per_sample = s * weights.sum(axis=1, keepdims=True) - weights
     g = np.asarray(grad_out, dtype=logits.dtype)
     if reduction == "none":
-        return {"logits": per_sample * g[:, None]}
-    scale = g / logits.dtype.type(logits.shape[0]) if reduction == "mean" else g
+        return {"logits": per_sample * np.expand_dims(g, 1)}
+    scale = g / _loss_count(logits) if reduction == "mean" else g
     return {"logits": per_sample * scale}
 
 

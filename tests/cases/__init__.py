@@ -4,8 +4,8 @@ that declare seeded random cases.
 A case is data: a layer (the name of a ``reference`` module), its inputs in the order of
 that module's ``forward`` signature, its keyword attributes, the expected forward output
 where a source prints it, and a provenance naming that source.  Each layer's declaration
-(``tests/layers/``) lists its cases: the seeds' (``tests.cases.seeds.seed_cases``)
-and its generated ones (``generated``).
+(``tests/layers/``) lists its cases: the seeds' (``tests.cases.seeds.seed_cases``) and
+its generated ones (``generated``).
 
 Conventions shared by every case:
 
@@ -133,3 +133,41 @@ def distinct(rng: np.random.Generator, shape: tuple[int, ...], offset: float = 0
 
 def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return rng.uniform(0.05, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def tied(rng: np.random.Generator, shape: tuple[int, ...], levels: int = 3) -> np.ndarray:
+    """Values drawn from ``levels`` dyadic levels (0, 1/2, 1, ... shifted to straddle 0):
+    most windows of a pool hold tied maxima (hypothesis' ``rand_some_equal`` in spirit),
+    and every value is exact in float16/32/64, so the ties survive the cast."""
+    return (rng.integers(0, levels, shape) - (levels - 1) // 2) * 0.5
+
+
+def with_exact_zeros(
+    rng: np.random.Generator, shape: tuple[int, ...], fraction: float = 0.3
+) -> np.ndarray:
+    """``away_from_zero`` values with about ``fraction`` of them replaced by exact zeros,
+    half of those ``-0.0`` (a kink such as ReLU's sits exactly there)."""
+    values = away_from_zero(rng, shape)
+    zeros = rng.random(shape) < fraction
+    signs = rng.choice([-1.0, 1.0], shape)
+    return np.where(zeros, np.copysign(0.0, signs), values)
+
+
+#: The value styles a fuzz configuration can ask for (``styled``).
+VALUE_STYLES = ("normal", "distinct", "ties", "zeros")
+
+
+def styled(style: str, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Values of one style: ``"normal"`` (standard normal), ``"distinct"`` (tie-free,
+    ``distinct``), ``"ties"`` (``tied``: a few levels, many equal values) or ``"zeros"``
+    (``with_exact_zeros``).  Fuzz strategies draw the style so that Hypothesis reaches
+    the edges (ties, exact zeros) on purpose rather than by luck."""
+    if style == "normal":
+        return rng.standard_normal(shape)
+    if style == "distinct":
+        return distinct(rng, shape)
+    if style == "ties":
+        return tied(rng, shape)
+    if style == "zeros":
+        return with_exact_zeros(rng, shape)
+    raise ValueError(f"value style must be one of {VALUE_STYLES}, got {style!r}")

@@ -30,9 +30,10 @@ def seeds():
     return st.integers(0, 2**32 - 1)
 
 
-def pool_configs(dilation: bool):
+def pool_configs(dilation: bool, values: tuple[str, ...] = ()):
     """Max-pool (``dilation=True``) or average-pool configurations (no dilation, but
-    count_include_pad and divisor_override)."""
+    count_include_pad and divisor_override).  ``values``: the value styles to draw
+    (``tests.cases.styled``), put in the configuration as ``"values"``; none if empty."""
 
     @st.composite
     def configs(draw):
@@ -53,6 +54,9 @@ def pool_configs(dilation: bool):
         else:
             attrs["count_include_pad"] = draw(st.booleans())
             attrs["divisor_override"] = draw(st.sampled_from([None, None, None, 3]))
-        return {"shape": shape, "attrs": attrs, "seed": draw(seeds())}
+        config = {"shape": shape, "attrs": attrs, "seed": draw(seeds())}
+        if values:
+            config["values"] = draw(st.sampled_from(values))
+        return config
 
     return configs()

@@ -90,6 +90,19 @@ CASES = (
         note="TF SAME average pooling divides by the number of real cells.",
     ),
     _case("avgpool_rect", 308, (2, 1, 5, 7), kernel_size=(2, 3), stride=(1, 2), padding=(1, 1)),
+    _case(
+        "avgpool_ceil_start_in_padding",
+        309,
+        (1, 2, 7, 4),
+        kernel_size=2,
+        stride=3,
+        padding=1,
+        ceil_mode=True,
+        count_include_pad=True,
+        note="torch's ceil_mode rule: the window that rounding up adds starts in the right "
+        "padding (H=7 at padded row 9 >= 7 + 1, W=4 at padded col 6 >= 4 + 1) and is "
+        "dropped: 3 x 2 windows, not 4 x 3.",
+    ),
 )
 
 _X = {"x": np.zeros((1, 2, 5, 5))}

@@ -13,11 +13,13 @@ from tests.layers._bench import CLASSES, per_batch
 
 def tolerance(direction, inputs, attrs, dtype, grad_out):
     """Per sample ``logsumexp(z) - <t, z>``: K terms of size ``|log_softmax| <= 2 max|z| +
-    log K``, times ``max(1, sum|t|)``; a sum over N samples multiplies by N and adds N
-    to the length, a mean divides the magnitude back by N.  Gradient ``(softmax * sum t
-    - t) * g`` has terms of size ``(1 + sum|t|) * max|g|`` (divided by N for a mean)."""
+    log K``, times ``max(1, sum|t|)``; a sum over the N = N*d1*...*dk losses multiplies
+    by N and adds N to the length, a mean divides the magnitude back by N.  Gradient
+    ``(softmax * sum t - t) * g`` has terms of size ``(1 + sum|t|) * max|g|`` (divided by
+    N for a mean)."""
     logits, target = inputs["logits"], inputs["target"]
-    n_samples, k = logits.shape[0], logits.shape[1]
+    k = logits.shape[1]
+    n_samples = logits.size // k  # N * d1 * ... * dk losses
     reduction = attrs.get("reduction", "mean")
     if np.issubdtype(target.dtype, np.integer):
         t_sum = 1.0
@@ -36,7 +38,9 @@ def tolerance(direction, inputs, attrs, dtype, grad_out):
     mag = (1 + t_sum) * float(np.abs(grad_out).max())
     if reduction == "mean":
         mag /= n_samples
-    return tolerances.reduction(dtype, {"logits": (k, mag)}, "(1 + sum|t|) max|g| (/ N for mean)")
+    return tolerances.reduction(
+        dtype, {"logits": (k, mag)}, "(1 + sum|t|) max|g| (/ N d1..dk for mean)"
+    )
 
 
 def keras_tolerance(direction, inputs, attrs, dtype, grad_out):
@@ -113,6 +117,45 @@ CASES = (
         },
         reduction="mean",
         note="One-hot probabilities must give the same loss as the matching indices.",
+    ),
+    generated(
+        "ce_prob_unnormalised",
+        "cross_entropy",
+        708,
+        lambda r: {
+            "logits": r.standard_normal((5, 4)),
+            # Row sums 0.38, 0.69, 2.47, 2.92, 1.23 (printed from the seed).
+            "target": r.uniform(0.0, 1.0, (5, 4)) * np.array([[0.25], [0.5], [1], [1], [1]]),
+        },
+        reduction="sum",
+        note="Probability targets whose rows do not sum to 1: the loss is "
+        "sum_c t_c (logsumexp - z_c) and the gradient softmax * sum_c t_c - t.  "
+        "tf.nn.softmax_cross_entropy_with_logits gets it right only with op determinism "
+        "on (the adapters' setting: a log_softmax composite); its default fused kernel "
+        "returns softmax - t, as its docs warn ('If they are not, the computation of "
+        "the gradient will be incorrect').",
+    ),
+    generated(
+        "ce_index_nd",
+        "cross_entropy",
+        709,
+        lambda r: {
+            "logits": r.standard_normal((2, 4, 3, 2)),
+            "target": r.integers(0, 4, (2, 3, 2)),
+        },
+        reduction="mean",
+        note="(N, C, d1, d2) logits: classes on axis 1, the mean over all N*d1*d2 losses.",
+    ),
+    generated(
+        "ce_prob_nd",
+        "cross_entropy",
+        715,
+        lambda r: {
+            "logits": r.standard_normal((2, 3, 4)),
+            "target": np.moveaxis(r.dirichlet(np.ones(3), (2, 4)), -1, 1),
+        },
+        reduction="none",
+        note="(N, C, d) logits with probability targets: classes on axis 1.",
     ),
 )
 

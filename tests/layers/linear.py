@@ -56,6 +56,18 @@ CASES = (
             "b": r.standard_normal(10),
         },
     ),
+    generated(
+        "linear_nd",
+        "linear",
+        503,
+        lambda r: {
+            "x": r.standard_normal((2, 3, 4, 5)),
+            "w": r.standard_normal((5, 3)),
+            "b": r.standard_normal(3),
+        },
+        note="x (2, 3, 4, 5): the layer acts on the last axis and adds b at every leading "
+        "index (torch.nn.Linear, Keras Dense); db sums over all leading dims.",
+    ),
 )
 
 _X, _W = np.zeros((2, 4)), np.zeros((4, 3))

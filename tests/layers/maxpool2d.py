@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tests import tolerances
-from tests.cases import distinct, generated
+from tests.cases import distinct, generated, styled, tied
 from tests.cases.seeds import seed_cases
 from tests.layers import ErrorInput, Fuzz, LayerInfo
 from tests.layers._bench import ISSUE6_POOL, SEED002, SEED004, BenchShape, image
@@ -87,6 +87,39 @@ CASES = (
         stride=2,
         padding=((0, 1), (1, 1)),
     ),
+    _case(
+        "maxpool_ceil_start_in_padding",
+        210,
+        (1, 2, 7, 4),
+        kernel_size=2,
+        stride=3,
+        padding=1,
+        ceil_mode=True,
+        note="torch's ceil_mode rule: rounding up would add a last window starting in the "
+        "right padding (H=7: at padded row 9 >= 7 + 1; W=4: at padded col 6 >= 4 + 1), "
+        "so it is dropped: 3 x 2 windows, not 4 x 3.",
+    ),
+    generated(
+        "maxpool_ties",
+        "maxpool2d",
+        211,
+        lambda r: {"x": tied(r, (2, 2, 6, 6))},
+        note="Values from {-1/2, 0, 1/2}: most windows hold tied maxima; the first "
+        "(row-major) takes the gradient (conventions row maxpool_grad_ties).",
+        tags={"kink"},
+        kernel_size=2,
+    ),
+    generated(
+        "maxpool_ties_overlap",
+        "maxpool2d",
+        212,
+        lambda r: {"x": tied(r, (1, 2, 6, 6))},
+        note="Tied maxima in overlapping windows: a cell can win some windows and lose "
+        "others to an earlier tie.",
+        tags={"kink"},
+        kernel_size=3,
+        stride=1,
+    ),
 )
 
 _X = {"x": np.zeros((1, 2, 5, 5))}
@@ -131,14 +164,15 @@ ERRORS = (
 def _configs():
     from tests.layers._fuzz import pool_configs
 
-    return pool_configs(dilation=True)
+    # Tie-free values, and on purpose ties and exact zeros (several maxima per window:
+    # the gradient goes to the first, row-major, in every adapter's max-pool).
+    return pool_configs(dilation=True, values=("distinct", "ties", "zeros"))
 
 
 def _fuzz_inputs(config):
     s = config["shape"]
     rng = np.random.default_rng(config["seed"])
-    # Distinct dyadic values (exact in float32): every window has one winner.
-    return {"x": distinct(rng, (s["n"], s["c"], s["h"], s["w"]))}
+    return {"x": styled(config["values"], rng, (s["n"], s["c"], s["h"], s["w"]))}
 
 
 BENCH = (
