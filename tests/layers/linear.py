@@ -7,25 +7,36 @@ import numpy as np
 from tests import tolerances
 from tests.cases import generated
 from tests.cases.seeds import seed_cases
-from tests.layers import ErrorInput, LayerInfo
+from tests.layers import ErrorInput, LayerInfo, _magnitudes
 from tests.layers._bench import SEED002, BenchShape
 
 
 def tolerance(direction, inputs, attrs, dtype, grad_out):
-    """Reduction over in_features (forward, dx: out_features; dw, db: the rows); the
-    summed terms' sizes are |x| @ |w| + |b| and its transposes."""
-    from reference import linear
-
-    absolute = tolerances.absolute(inputs)
+    """Reduction over in_features (forward, dx: out_features; dw, db: the rows).  The
+    rigorous magnitude is |x| @ |w| + |b| (and its transposes); the tight criterion takes
+    the same sums of squares and the signed value, all from ``tests/layers/_magnitudes.py``."""
+    has_b = inputs.get("b") is not None
+    squares = {k: np.square(v) for k, v in inputs.items() if v is not None}
+    absolute = {k: np.abs(v) for k, v in inputs.items() if v is not None}
+    what = "tests/layers/_magnitudes.py linear on squared / signed inputs"
     if direction == "forward":
         n = int(inputs["w"].shape[0])
-        mag = linear.forward(**absolute)
-        return tolerances.reduction(dtype, {"y": (n, mag)}, "linear forward on |inputs|")
+        mag = _magnitudes.linear_forward(**absolute)
+        rigorous = tolerances.reduction(dtype, {"y": (n, mag)}, "sum |terms| (|x| @ |w| + |b|)")
+        terms = {"y": (_magnitudes.linear_forward(**squares), _magnitudes.linear_forward(**inputs))}
+        return tolerances.probabilistic(dtype, rigorous, terms, what)
     rows = int(np.prod(grad_out.shape[:-1]))
     lengths = {"x": int(inputs["w"].shape[1]), "w": rows, "b": rows}
-    mags = linear.backward(np.abs(grad_out), **absolute)
+
+    def sums(g, values):
+        return _magnitudes.linear_backward(g, values["x"], values["w"], has_b)
+
+    mags = sums(np.abs(grad_out), absolute)
     sized = {key: (lengths[key], mags[key]) for key in mags}
-    return tolerances.reduction(dtype, sized, "linear backward on |grad_out|, |inputs|")
+    rigorous = tolerances.reduction(dtype, sized, "sum |terms| (on |grad_out|, |x|, |w|)")
+    q, y = sums(np.square(grad_out), squares), sums(grad_out, inputs)
+    terms = {key: (q[key], y[key]) for key in mags}
+    return tolerances.probabilistic(dtype, rigorous, terms, what)
 
 
 CASES = (
