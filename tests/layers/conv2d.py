@@ -49,10 +49,14 @@ def tolerance(direction, inputs, attrs, dtype, grad_out):
 _INDEPENDENT = "tests/layers/_magnitudes.py conv2d on squared / signed inputs"
 
 
-def _conv(n, c, h, w, m, kh, kw, groups=1, bias=True):
+def _conv(n, c, h, w, m, kh, kw, groups=1, bias=True, relu_x=False):
+    """Standard normal inputs; ``relu_x``: non-negative x, as after a ReLU (same-sign
+    activations against signed weights, as in a real network's later layers)."""
+
     def make(rng):
+        x = rng.standard_normal((n, c, h, w))
         inputs = {
-            "x": rng.standard_normal((n, c, h, w)),
+            "x": np.maximum(x, 0.0) if relu_x else x,
             "w": rng.standard_normal((m, c // groups, kh, kw)),
         }
         if bias:
@@ -128,6 +132,34 @@ CASES = (
         _conv(1, 2, 7, 6, 2, 2, 3),
         padding="same",
         dilation=2,
+    ),
+    # Real layer sizes (64 to 512 channels, 3x3 kernels) with few output channels and
+    # pixels, so that they stay cheap: the reduction lengths where float32's error is
+    # sqrt(n)-small against the n-proportional rigorous bound, and the tight criterion
+    # of tests/tolerances.py is what notices reduced precision.
+    generated(
+        "conv_c64_k3",
+        "conv2d",
+        115,
+        _conv(2, 64, 6, 6, 8, 3, 3),
+        padding=1,
+        note="A real layer's width: 64 channels x 3x3 taps, n = 576.",
+    ),
+    generated(
+        "conv_c128_k3_stride2",
+        "conv2d",
+        116,
+        _conv(1, 128, 7, 7, 4, 3, 3, relu_x=True),
+        stride=2,
+        padding=1,
+        note="128 channels x 3x3 taps (n = 1152), stride 2, post-ReLU activations.",
+    ),
+    generated(
+        "conv_c512_k3",
+        "conv2d",
+        117,
+        _conv(1, 512, 5, 5, 4, 3, 3, relu_x=True),
+        note="512 channels x 3x3 taps, n = 4608 (a VGG/ResNet deep layer), post-ReLU.",
     ),
 )
 

@@ -67,6 +67,31 @@ CASES = (
             "b": r.standard_normal(10),
         },
     ),
+    # Real in_features (a flattened 64 x 3 x 3 block; a 512 x 3 x 3 one) with a small batch
+    # and few outputs: where only the tight criterion of tests/tolerances.py can tell
+    # float32 from reduced precision.
+    generated(
+        "linear_in576",
+        "linear",
+        503,
+        lambda r: {
+            "x": r.standard_normal((8, 576)),
+            "w": r.standard_normal((576, 16)) / np.sqrt(576),
+            "b": r.standard_normal(16),
+        },
+        note="in_features 576 (n = 576).",
+    ),
+    generated(
+        "linear_in4608_relu",
+        "linear",
+        504,
+        lambda r: {
+            "x": np.maximum(r.standard_normal((4, 4608)), 0.0),
+            "w": r.standard_normal((4608, 8)) / np.sqrt(4608),
+            "b": r.standard_normal(8),
+        },
+        note="in_features 4608 (n = 4608), post-ReLU (non-negative) inputs.",
+    ),
 )
 
 _X, _W = np.zeros((2, 4)), np.zeros((4, 3))
