@@ -2,6 +2,7 @@
 
     python tools/tight_calibration.py calibrate   # lambda each real comparison needs
     python tools/tight_calibration.py detect      # error/bound against TF32, bf16, fp16
+    python tools/tight_calibration.py calibrate keras   # only the adapters named
 
 ``calibrate`` runs every installed adapter on every declared conv2d and linear case and
 on the fixtures of ``tests/reduced_precision.py`` (reduction lengths 64 ... 4608 in each
@@ -86,9 +87,11 @@ def lambda_needed(adapter, layer, inputs, attrs, dtype, direction, label):
     return needed
 
 
-def calibrate() -> None:
+def calibrate(only: list[str]) -> None:
     worst: dict[tuple, tuple[float, str]] = defaultdict(lambda: (0.0, ""))
     for name in adapters.names():
+        if only and name not in only:
+            continue
         try:
             adapter = adapters.load(name)
         except adapters.FrameworkMissing:
@@ -119,10 +122,12 @@ def calibrate() -> None:
         print(f"{name:11} {dtype:8} {layer:7} {kind:9} {value:8.3f}  ({where})")
 
 
-def detect() -> None:
+def detect(only: list[str]) -> None:
     rows = []
     runs = []
     for name in adapters.names():
+        if only and name not in only and name != "torch":
+            continue
         try:
             runs.append((name, adapters.load(name)))
         except adapters.FrameworkMissing:
@@ -159,4 +164,5 @@ def detect() -> None:
 
 
 if __name__ == "__main__":
-    {"calibrate": calibrate, "detect": detect}[sys.argv[1] if len(sys.argv) > 1 else "calibrate"]()
+    command = sys.argv[1] if len(sys.argv) > 1 else "calibrate"
+    {"calibrate": calibrate, "detect": detect}[command](sys.argv[2:])
