@@ -49,13 +49,23 @@ RECORD_COLUMNS = (
     Column("max_abs_err", "max abs err", "num", numeric=True),
     Column("max_rel_err", "max rel err", "num", numeric=True),
     Column("err_to_bound", "err / bound", "ratio", numeric=True),
+    Column("err_to_tight", "err / tight", "ratio", numeric=True),
     Column("tolerance", "tolerance", "num", numeric=True),
     Column("kind", "kind"),
     Column("version", "version"),
     Column("duration", "time", "seconds", numeric=True),
 )
 #: Per-record details shown under a row on request; ``MULTILINE`` ones are line lists.
-DETAIL_FIELDS = ("test_id", "reason", "error", "outputs", "rule", "repro", "traceback")
+DETAIL_FIELDS = (
+    "test_id",
+    "reason",
+    "error",
+    "outputs",
+    "rule",
+    "tight_rule",
+    "repro",
+    "traceback",
+)
 MULTILINE = frozenset({"repro", "traceback"})
 
 

@@ -32,6 +32,7 @@ def _row(r: dict) -> dict:
         "adapter": r.get("adapter", "?"),
         "outcome": r.get("outcome", "skipped"),
         "rule": r.get("tolerance_rule"),
+        "tight_rule": r.get("tight_rule"),
         "version": r.get("framework_version"),
         "reason": r.get("reason") or r.get("unsupported") or r.get("missing"),
         "test_id": r.get("test_id", ""),

@@ -148,4 +148,6 @@ def check(result, shape: BenchShape, direction: str, name: str) -> None:
             label=f"benchmark {shape.group(direction)} {name} [{key}]",
             repro=f"pytest tests/benchmarks -k '{shape.layer} and {shape.id} and {name}'",
             rule=policy.rule,
+            tight=policy.tight_bounds[key],
+            tight_rule=policy.tight_rule,
         )

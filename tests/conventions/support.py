@@ -127,6 +127,8 @@ def check_reference(
         # Labels start with the row id, which names its test in either module.
         repro=f"pytest tests/conventions -k '{label.split(':')[0]}'",
         rule=policy.rule,
+        tight=policy.tight_bounds[key],
+        tight_rule=policy.tight_rule,
     )
     return np.asarray(expected), bound, stats
 

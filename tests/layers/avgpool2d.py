@@ -6,7 +6,7 @@ import numpy as np
 
 from tests import tolerances
 from tests.cases import generated, normal_x
-from tests.layers import ErrorInput, Fuzz, LayerInfo
+from tests.layers import ErrorInput, Fuzz, LayerInfo, _magnitudes
 from tests.layers._bench import per_batch
 
 
@@ -16,17 +16,18 @@ def _window_size(attrs) -> int:
 
 
 def tolerance(direction, inputs, attrs, dtype, grad_out):
-    """Reduction over the window's kh * kw cells; the summed terms' sizes are the average
-    pool of |x| (backward: of |grad_out| spread back over the windows)."""
-    from reference import avgpool2d
-
+    """Reduction over the window's kh * kw cells; the summed terms' sizes are each
+    window's sum of |x| over |divisor| (backward: |grad_out| / |divisor| spread back over
+    the windows), from ``tests/layers/_magnitudes.py``."""
     n = _window_size(attrs)
+    x = inputs["x"]
+    divisor = _magnitudes.avgpool_divisor(x.shape, attrs)
     if direction == "forward":
-        mag = avgpool2d.forward(**tolerances.absolute(inputs), **attrs)
-        return tolerances.reduction(dtype, {"y": (n, mag)}, "avgpool2d forward on |inputs|")
-    mags = avgpool2d.backward(np.abs(grad_out), **inputs, **attrs)
+        mag = _magnitudes.avgpool_sums(np.abs(x), attrs) / divisor
+        return tolerances.reduction(dtype, {"y": (n, mag)}, "window sums of |x| / |divisor|")
+    mag = _magnitudes.avgpool_spread(np.abs(grad_out) / divisor, x.shape, attrs)
     return tolerances.reduction(
-        dtype, {"x": (n, mags["x"])}, "avgpool2d backward on |grad_out|, |inputs|"
+        dtype, {"x": (n, mag)}, "|grad_out| / |divisor| summed over the windows of each cell"
     )
 
 

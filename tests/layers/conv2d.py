@@ -7,33 +7,56 @@ import numpy as np
 from tests import tolerances
 from tests.cases import generated
 from tests.cases.seeds import seed_cases
-from tests.layers import ErrorInput, Fuzz, LayerInfo
+from tests.layers import ErrorInput, Fuzz, LayerInfo, _magnitudes
 from tests.layers._bench import ISSUE6_LARGE, SEED002, SEED004, BenchShape, image
 
 
 def tolerance(direction, inputs, attrs, dtype, grad_out):
-    """Reduction over C/groups * kh * kw taps (forward, dw over N * positions): the summed
-    terms' sizes are the convolution of |x| with |w| (plus |b|)."""
-    from reference import conv2d
-
-    absolute = tolerances.absolute(inputs)
+    """Reduction over C/groups * kh * kw taps (forward, dw over N * positions).  The
+    rigorous magnitude is the convolution of |x| with |w| (plus |b|); the tight criterion
+    takes the same sums of squares and the signed value, all from
+    ``tests/layers/_magnitudes.py``."""
+    has_b = inputs.get("b") is not None
+    squares = {k: np.square(v) for k, v in inputs.items() if v is not None}
+    absolute = {k: np.abs(v) for k, v in inputs.items() if v is not None}
     if direction == "forward":
         n = int(np.prod(inputs["w"].shape[1:]))
-        mag = conv2d.forward(**absolute, **attrs)
-        return tolerances.reduction(dtype, {"y": (n, mag)}, "conv2d forward on |inputs|")
+        mag = _magnitudes.conv2d_forward(**absolute, attrs=attrs)
+        rigorous = tolerances.reduction(dtype, {"y": (n, mag)}, "sum |terms| (conv of |x|, |w|)")
+        terms = {
+            "y": (
+                _magnitudes.conv2d_forward(**squares, attrs=attrs),
+                _magnitudes.conv2d_forward(**inputs, attrs=attrs),
+            )
+        }
+        return tolerances.probabilistic(dtype, rigorous, terms, _INDEPENDENT)
     w = inputs["w"]
     groups = int(attrs.get("groups", 1))
     positions = grad_out.shape[0] * int(np.prod(grad_out.shape[2:]))
     lengths = {"x": w.shape[0] // groups * w.shape[2] * w.shape[3], "w": positions, "b": positions}
-    mags = conv2d.backward(np.abs(grad_out), **absolute, **attrs)
+
+    def sums(g, values):
+        return _magnitudes.conv2d_backward(g, values["x"], values["w"], has_b, attrs)
+
+    mags = sums(np.abs(grad_out), absolute)
     sized = {key: (lengths[key], mags[key]) for key in mags}
-    return tolerances.reduction(dtype, sized, "conv2d backward on |grad_out|, |inputs|")
+    rigorous = tolerances.reduction(dtype, sized, "sum |terms| (on |grad_out|, |x|, |w|)")
+    q, y = sums(np.square(grad_out), squares), sums(grad_out, inputs)
+    terms = {key: (q[key], y[key]) for key in mags}
+    return tolerances.probabilistic(dtype, rigorous, terms, _INDEPENDENT)
 
 
-def _conv(n, c, h, w, m, kh, kw, groups=1, bias=True):
+_INDEPENDENT = "tests/layers/_magnitudes.py conv2d on squared / signed inputs"
+
+
+def _conv(n, c, h, w, m, kh, kw, groups=1, bias=True, relu_x=False):
+    """Standard normal inputs; ``relu_x``: non-negative x, as after a ReLU (same-sign
+    activations against signed weights, as in a real network's later layers)."""
+
     def make(rng):
+        x = rng.standard_normal((n, c, h, w))
         inputs = {
-            "x": rng.standard_normal((n, c, h, w)),
+            "x": np.maximum(x, 0.0) if relu_x else x,
             "w": rng.standard_normal((m, c // groups, kh, kw)),
         }
         if bias:
@@ -113,12 +136,40 @@ CASES = (
     generated(
         "conv_batch16",
         "conv2d",
-        115,
+        118,
         _conv(16, 4, 32, 32, 4, 3, 3),
         padding=1,
         note="Batch 16, images large enough that the stride-1 forward runs in several "
         "chunks (float64: 6 + 6 + 4 images, counted; both buffer slots reused, a short "
         "last chunk), which before only the batch >= 32 benchmarks reached.",
+    ),
+    # Real layer sizes (64 to 512 channels, 3x3 kernels) with few output channels and
+    # pixels, so that they stay cheap: the reduction lengths where float32's error is
+    # sqrt(n)-small against the n-proportional rigorous bound, and the tight criterion
+    # of tests/tolerances.py is what notices reduced precision.
+    generated(
+        "conv_c64_k3",
+        "conv2d",
+        115,
+        _conv(2, 64, 6, 6, 8, 3, 3),
+        padding=1,
+        note="A real layer's width: 64 channels x 3x3 taps, n = 576.",
+    ),
+    generated(
+        "conv_c128_k3_stride2",
+        "conv2d",
+        116,
+        _conv(1, 128, 7, 7, 4, 3, 3, relu_x=True),
+        stride=2,
+        padding=1,
+        note="128 channels x 3x3 taps (n = 1152), stride 2, post-ReLU activations.",
+    ),
+    generated(
+        "conv_c512_k3",
+        "conv2d",
+        117,
+        _conv(1, 512, 5, 5, 4, 3, 3, relu_x=True),
+        note="512 channels x 3x3 taps, n = 4608 (a VGG/ResNet deep layer), post-ReLU.",
     ),
 )
 

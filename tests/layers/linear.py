@@ -7,25 +7,36 @@ import numpy as np
 from tests import tolerances
 from tests.cases import generated
 from tests.cases.seeds import seed_cases
-from tests.layers import ErrorInput, LayerInfo
+from tests.layers import ErrorInput, LayerInfo, _magnitudes
 from tests.layers._bench import SEED002, BenchShape
 
 
 def tolerance(direction, inputs, attrs, dtype, grad_out):
-    """Reduction over in_features (forward, dx: out_features; dw, db: the rows); the
-    summed terms' sizes are |x| @ |w| + |b| and its transposes."""
-    from reference import linear
-
-    absolute = tolerances.absolute(inputs)
+    """Reduction over in_features (forward, dx: out_features; dw, db: the rows).  The
+    rigorous magnitude is |x| @ |w| + |b| (and its transposes); the tight criterion takes
+    the same sums of squares and the signed value, all from ``tests/layers/_magnitudes.py``."""
+    has_b = inputs.get("b") is not None
+    squares = {k: np.square(v) for k, v in inputs.items() if v is not None}
+    absolute = {k: np.abs(v) for k, v in inputs.items() if v is not None}
+    what = "tests/layers/_magnitudes.py linear on squared / signed inputs"
     if direction == "forward":
         n = int(inputs["w"].shape[0])
-        mag = linear.forward(**absolute)
-        return tolerances.reduction(dtype, {"y": (n, mag)}, "linear forward on |inputs|")
+        mag = _magnitudes.linear_forward(**absolute)
+        rigorous = tolerances.reduction(dtype, {"y": (n, mag)}, "sum |terms| (|x| @ |w| + |b|)")
+        terms = {"y": (_magnitudes.linear_forward(**squares), _magnitudes.linear_forward(**inputs))}
+        return tolerances.probabilistic(dtype, rigorous, terms, what)
     rows = int(np.prod(grad_out.shape[:-1]))
     lengths = {"x": int(inputs["w"].shape[1]), "w": rows, "b": rows}
-    mags = linear.backward(np.abs(grad_out), **absolute)
+
+    def sums(g, values):
+        return _magnitudes.linear_backward(g, values["x"], values["w"], has_b)
+
+    mags = sums(np.abs(grad_out), absolute)
     sized = {key: (lengths[key], mags[key]) for key in mags}
-    return tolerances.reduction(dtype, sized, "linear backward on |grad_out|, |inputs|")
+    rigorous = tolerances.reduction(dtype, sized, "sum |terms| (on |grad_out|, |x|, |w|)")
+    q, y = sums(np.square(grad_out), squares), sums(grad_out, inputs)
+    terms = {key: (q[key], y[key]) for key in mags}
+    return tolerances.probabilistic(dtype, rigorous, terms, what)
 
 
 CASES = (
@@ -59,7 +70,7 @@ CASES = (
     generated(
         "linear_nd",
         "linear",
-        503,
+        505,
         lambda r: {
             "x": r.standard_normal((2, 3, 4, 5)),
             "w": r.standard_normal((5, 3)),
@@ -67,6 +78,31 @@ CASES = (
         },
         note="x (2, 3, 4, 5): the layer acts on the last axis and adds b at every leading "
         "index (torch.nn.Linear, Keras Dense); db sums over all leading dims.",
+    ),
+    # Real in_features (a flattened 64 x 3 x 3 block; a 512 x 3 x 3 one) with a small batch
+    # and few outputs: where only the tight criterion of tests/tolerances.py can tell
+    # float32 from reduced precision.
+    generated(
+        "linear_in576",
+        "linear",
+        503,
+        lambda r: {
+            "x": r.standard_normal((8, 576)),
+            "w": r.standard_normal((576, 16)) / np.sqrt(576),
+            "b": r.standard_normal(16),
+        },
+        note="in_features 576 (n = 576).",
+    ),
+    generated(
+        "linear_in4608_relu",
+        "linear",
+        504,
+        lambda r: {
+            "x": np.maximum(r.standard_normal((4, 4608)), 0.0),
+            "w": r.standard_normal((4608, 8)) / np.sqrt(4608),
+            "b": r.standard_normal(8),
+        },
+        note="in_features 4608 (n = 4608), post-ReLU (non-negative) inputs.",
     ),
 )
 

@@ -8,23 +8,32 @@ import numpy as np
 from tests import tolerances
 from tests.cases import generated
 from tests.cases.seeds import seed_cases
-from tests.layers import ErrorInput, LayerInfo, reference_functions
+from tests.layers import ErrorInput, LayerInfo, _magnitudes
 
 FUNCTIONS = ("correlate", "convolve", "correlate2d", "convolve2d")
 
 
+def _same_start(function: str):
+    """Where "same" starts in the full output, per axis: ``k // 2`` for correlate2d,
+    ``(k - 1) // 2`` otherwise (scipy/signal/_signaltools.py, see ``reference.signal``)."""
+    return (lambda k: k // 2) if function == "correlate2d" else (lambda k: (k - 1) // 2)
+
+
 def _tolerance(function: str):
+    start, flip = _same_start(function), function.startswith("convolve")
+
     def tolerance(direction, inputs, attrs, dtype, grad_out):
         """Reduction over in2's taps (backward: in2's taps for in1, grad_out's cells for
-        in2); the summed terms' sizes are the same operation on |in1|, |in2|."""
-        forward, backward = reference_functions(f"signal.{function}")
-        absolute = tolerances.absolute(inputs)
+        in2); the summed terms' sizes are the same operation on |in1|, |in2|, computed by
+        ``tests/layers/_magnitudes.py``."""
+        in1, in2 = np.abs(inputs["in1"]), np.abs(inputs["in2"])
+        mode = attrs.get("mode", "full")
         if direction == "forward":
             n = int(inputs["in2"].size)
-            mag = forward(**absolute, **attrs)
+            mag = _magnitudes.signal_forward(in1, in2, mode, start, flip)
             return tolerances.reduction(dtype, {"y": (n, mag)}, f"{function} on |inputs|")
         lengths = {"in1": int(inputs["in2"].size), "in2": int(grad_out.size)}
-        mags = backward(np.abs(grad_out), **absolute, **attrs)
+        mags = _magnitudes.signal_backward(np.abs(grad_out), in1, in2, mode, start, flip)
         sized = {key: (lengths[key], mags[key]) for key in mags}
         return tolerances.reduction(dtype, sized, f"{function} backward on |grad_out|, |inputs|")
 

@@ -30,7 +30,15 @@ hypothesis = pytest.importorskip("hypothesis")
 st = pytest.importorskip("hypothesis.strategies")
 from hypothesis import assume, given, note  # noqa: E402
 
-_FIELDS = ("max_abs_err", "max_rel_err", "err_to_bound", "tolerance", "kind", "shapes")
+_FIELDS = (
+    "max_abs_err",
+    "max_rel_err",
+    "err_to_bound",
+    "err_to_tight",
+    "tolerance",
+    "kind",
+    "shapes",
+)
 
 
 def check_fuzz_example(

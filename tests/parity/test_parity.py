@@ -72,6 +72,7 @@ def test_parity(request, case_id, adapter_name, dtype, direction):
         "max_abs_err": None,
         "max_rel_err": None,
         "err_to_bound": None,
+        "err_to_tight": None,
         "tolerance": None,
         "kind": None,
         "provenance": case.provenance,

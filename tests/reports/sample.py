@@ -63,6 +63,7 @@ def _record(layer, case, adapter, dtype, direction, outcome, ratio, **extra):
         "max_abs_err": 1e-7 * ratio,
         "max_rel_err": 2e-7 * ratio,
         "err_to_bound": ratio,
+        "err_to_tight": 40.0 * ratio,
         "tolerance": 1e-7,
         "kind": "accumulating",
         "provenance": f"seed 001 ({case})",
