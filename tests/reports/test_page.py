@@ -242,14 +242,26 @@ def test_matrix_takes_any_number_of_adapter_columns():
 def test_a_new_record_statistic_is_one_more_column(monkeypatch):
     from reports import pagedata
 
-    extra = pagedata.Column("err_to_tight", "err / tight bound", "ratio", numeric=True)
+    extra = pagedata.Column("err_to_other", "err / other bound", "ratio", numeric=True)
     monkeypatch.setattr(pagedata, "RECORD_COLUMNS", (*pagedata.RECORD_COLUMNS, extra))
     data = sample.results()
     for r in data["parity"]:
-        r["err_to_tight"] = 0.75
+        r["err_to_other"] = 0.75
     html = render.render([data])
-    assert '<th class="num">err / tight bound</th>' in html
-    assert {r["err_to_tight"] for r in _rows_of(_page_data(html))} == {"0.75"}
+    assert '<th class="num">err / other bound</th>' in html
+    assert {r["err_to_other"] for r in _rows_of(_page_data(html))} == {"0.75"}
+
+
+def test_case_rows_show_the_rigorous_and_the_tight_ratio():
+    results = sample.results()
+    record = next(r for r in results["parity"] if r["layer"] == "conv2d")
+    record.update(err_to_bound=0.0123, err_to_tight=0.731, tight_rule="tight: TIGHT RULE TEXT")
+    html = render.render([results])
+    assert '<th class="num">err / tight</th>' in html
+    row = {r["test_id"]: r for r in _rows_of(_page_data(html))}[record["test_id"]]
+    assert row["err_to_bound"] == "0.012"  # the page shows two significant digits
+    assert row["err_to_tight"] == "0.73"
+    assert row["tight_rule"] == "tight: TIGHT RULE TEXT"
 
 
 def test_case_attributes_read_as_the_call_they_go_into():

@@ -252,16 +252,3 @@ def test_cases_carry_heatmaps_of_input_reference_output_and_difference():
     assert [f["adapter"] for f in maps["frameworks"]] == ["torch", "keras", "scipy"]
     assert all(f["output"] and f["diff"] for f in maps["frameworks"])
     assert maps["frameworks"][0]["diff"]["high"] == pytest.approx(1e-7, rel=1e-6)
-
-
-def test_case_rows_show_the_rigorous_and_the_tight_ratio():
-    results = sample.results()
-    record = next(r for r in results["parity"] if r["layer"] == "conv2d")
-    record.update(err_to_bound=0.0123, err_to_tight=0.731, tight_rule="tight: TIGHT RULE TEXT")
-    html = render.render([results])
-    assert "err / tight" in html
-    start = html.index(f'data-text="{record["test_id"]}"')
-    row = html[start : html.index("</tr>", start)]
-    assert "0.012" in row
-    assert "0.73" in row
-    assert "tight: TIGHT RULE TEXT" in html
