@@ -366,7 +366,12 @@ def _crash_message(report) -> str | None:
     if crash is not None and getattr(crash, "message", None):
         return str(crash.message)[:_TRACEBACK_CHARS]
     text = _longrepr_text(report)
-    return text.strip().splitlines()[-1] if text and text.strip() else None
+    if not text or not text.strip():
+        return None
+    lines = text.strip().splitlines()
+    # A plain-text failure (a short one, as xdist ships it) leads with its message; a
+    # traceback ends with it.
+    return lines[0] if isinstance(report.longrepr, str) else lines[-1]
 
 
 def _longrepr_text(report) -> str | None:

@@ -94,7 +94,14 @@ def error_stats(actual, expected, bound, dtype) -> dict[str, Any]:
     err = np.where((a == e) | (np.isnan(a) & np.isnan(e)), 0.0, err)
     err = np.where(np.isnan(err), np.inf, err)
     if err.size == 0:
-        return {"max_abs_err": 0.0, "max_rel_err": 0.0, "err_to_bound": 0.0, "worst_index": ()}
+        return {
+            "max_abs_err": 0.0,
+            "max_rel_err": 0.0,
+            "err_to_bound": 0.0,
+            "worst_index": (),
+            "over_bound": 0,
+            "size": 0,
+        }
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(err == 0, 0.0, err / b)
     worst = np.unravel_index(int(np.argmax(ratio)), e.shape) if e.ndim else ()
@@ -115,17 +122,24 @@ def error_stats(actual, expected, bound, dtype) -> dict[str, Any]:
         "worst_bound": float(b[worst]),
         "worst_actual": float(a[worst]),
         "worst_expected": float(e[worst]),
+        "over_bound": int(np.count_nonzero(ratio > 1.0)),
+        "size": int(err.size),
     }
 
 
-def assert_parity(actual, expected, *, bound, kind, dtype, label, repro, rule="") -> dict:
+def assert_parity(
+    actual, expected, *, bound, kind, dtype, label, repro, rule="", context=""
+) -> dict:
     """Check shape, dtype and ``|actual - expected| <= bound``; return the stats.
 
-    On failure the message states the shape, dtype, worst error and its index, the
-    tolerance, and Python lines that reproduce the comparison.
+    On failure the message states, in this order: what failed (label, shape, dtype), the
+    ``context`` line (the case's attributes and input shapes), how many elements are over
+    the bound, the worst error with its index, values and bound, the tolerance rule, and
+    Python lines that reproduce the comparison.
     """
     actual = np.asarray(actual)
     expected = np.asarray(expected)
+    where = f"\n  {context}" if context else ""
     problems = []
     if actual.shape != expected.shape:
         problems.append(f"shape {actual.shape} != reference shape {expected.shape}")
@@ -134,15 +148,17 @@ def assert_parity(actual, expected, *, bound, kind, dtype, label, repro, rule=""
     if problems:
         stats = {"max_abs_err": None, "max_rel_err": None, "err_to_bound": None}
         stats["passed"] = False
-        raise_with(stats, f"{label}: " + "; ".join(problems), repro)
+        raise_with(stats, f"{label}: " + "; ".join(problems) + where, repro)
     stats = error_stats(actual, expected, bound, dtype)
     stats["passed"] = bool(stats["err_to_bound"] <= 1.0)
     if not stats["passed"]:
+        share = 100.0 * stats["over_bound"] / stats["size"]
         message = (
-            f"{label}: {kind} comparison failed, shape {expected.shape}, dtype {dtype}\n"
-            f"  worst error {stats['worst_err']:.3e} at index {stats['worst_index']} "
-            f"(framework {stats['worst_actual']!r}, reference {stats['worst_expected']!r}), "
-            f"bound there {stats['worst_bound']:.3e}, error/bound {stats['err_to_bound']:.3g}\n"
+            f"{label}: {kind} comparison failed, shape {expected.shape}, dtype {dtype}{where}\n"
+            f"  {stats['over_bound']} of {stats['size']} elements over the bound ({share:.3g}%)\n"
+            f"  worst at index {stats['worst_index']}: framework {stats['worst_actual']!r}, "
+            f"reference {stats['worst_expected']!r}; error {stats['worst_err']:.3e}, "
+            f"bound {stats['worst_bound']:.3e} (error/bound {stats['err_to_bound']:.3g})\n"
             f"  max abs error {stats['max_abs_err']:.3e}, max rel error "
             f"{stats['max_rel_err']:.3e}\n  tolerance: {rule}"
         )
@@ -151,13 +167,35 @@ def assert_parity(actual, expected, *, bound, kind, dtype, label, repro, rule=""
 
 
 def raise_with(stats, message: str, repro: str):
-    error = ParityError(f"{message}\n  reproduce with:\n{_indent(repro)}")
+    """Raise a ``ParityError`` carrying ``stats``, ``summary`` (the message) and ``repro``."""
+    raise _parity_error(stats, message, repro)
+
+
+def _parity_error(stats, message: str, repro: str) -> ParityError:
+    text = f"{message}\n  reproduce with:\n{_indent(repro)}" if repro.strip() else message
+    error = ParityError(text)
     error.stats = stats
-    raise error
+    error.summary = message
+    error.repro = repro
+    return error
 
 
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.strip().splitlines())
+
+
+def describe_case(attrs: Mapping[str, Any], inputs: Mapping[str, Any]) -> str:
+    """One line: the attributes and the input shapes (``stride=2, padding=1; inputs x
+    (2, 3, 8, 8), w (4, 3, 3, 3)``)."""
+
+    def show(value) -> str:
+        if isinstance(value, np.ndarray):
+            return f"array{value.shape}" if value.size > 8 else repr(value.tolist())
+        return repr(jsonable(value))
+
+    parts = ", ".join(f"{k}={show(v)}" for k, v in attrs.items())
+    shapes = ", ".join(f"{k} {tuple(np.shape(v))}" for k, v in inputs.items())
+    return f"case: {parts or 'default attributes'}; inputs {shapes}"
 
 
 # ------------------------------------------------------------------------------------------
@@ -198,13 +236,12 @@ def compare(
     if not _non_negative(policy):
         raise ValueError(f"{label}: the tolerance policy gave a negative bound ({policy.rule})")
     per_output: dict[str, dict] = {}
-    failure = None
+    failures: dict[str, ParityError] = {}
+    context = describe_case(attrs, under_test)
     missing = sorted(set(expected) - set(actual))
     if missing:
-        failure = ParityError(
-            f"{label}: the implementation returned no gradient for {missing}\n"
-            f"  reproduce with:\n{_indent(repro)}"
-        )
+        message = f"{label}: the implementation returned no gradient for {missing}\n  {context}"
+        failures["missing"] = _parity_error({}, message, repro)
     for key, want in expected.items():
         if key not in actual:
             continue
@@ -218,10 +255,12 @@ def compare(
                 label=f"{label} [{key}]",
                 repro=repro,
                 rule=policy.rule,
+                context=context,
             )
         except ParityError as exc:
             per_output[key] = exc.stats
-            failure = failure or exc
+            failures[key] = exc
+    failure = _first_failure(failures, repro)
     stats = _aggregate(per_output)
     stats.update(
         kind=policy.kind,
@@ -236,6 +275,21 @@ def compare(
         arrays=_arrays(inputs, expected, actual) if direction == "forward" else None,
     )
     return stats, failure
+
+
+def _first_failure(failures: Mapping[str, ParityError], repro: str) -> ParityError | None:
+    """The first failure, its message naming the other outputs that failed too."""
+    if len(failures) <= 1:
+        return next(iter(failures.values()), None)
+    (_, first), *others = failures.items()
+    also = ", ".join(
+        f"{key} (error/bound {_ratio(exc.stats.get('err_to_bound'))})" for key, exc in others
+    )
+    return _parity_error(first.stats, f"{first.summary}\n  also failed: {also}", repro)
+
+
+def _ratio(value) -> str:
+    return "n/a (shape or dtype)" if value is None else f"{value:.3g}"
 
 
 def _aggregate(per_output: Mapping[str, dict]) -> dict:
