@@ -139,7 +139,8 @@ def locked(directory: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"another run held {directory} for {timeout:.0f} s") from None
+                    held = f"another run held {directory} for {timeout:.0f} s"
+                    raise TimeoutError(held) from None
                 time.sleep(0.05)
         try:
             yield
