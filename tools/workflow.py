@@ -30,7 +30,7 @@ WORKFLOW = ROOT / ".github" / "workflows" / "version-matrix.yml"
 #: The tox environment that merges the others' results (a job of its own here).
 MERGE_ENV = "report"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-RUNNER = "ubuntu-24.04"
+RUNNER = "ubuntu-latest"
 ENV_TIMEOUT_MIN = 90
 _BRACES = re.compile(r"\{([^{}]*)\}")
 
