@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from dataclasses import dataclass
 
@@ -97,7 +96,7 @@ class SkipSummary:
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if terminalreporter.hasopt("s") or not (self.unsupported or self.others):
             return
-        width = shutil.get_terminal_size((100, 24)).columns
+        width = terminalreporter.config.get_terminal_writer().fullwidth
         terminalreporter.section("skips", sep="-")
         if self.unsupported:
             terminalreporter.write_line(

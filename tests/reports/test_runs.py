@@ -48,35 +48,25 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def _command(*args: str) -> list[str]:
-    """A child pytest writing the results JSON only (rendering the page costs seconds),
-    unless its arguments ask for the HTML report."""
+def _options(*args: str) -> list[str]:
+    """Write the results JSON only (rendering the page costs seconds), unless the
+    arguments ask for the HTML report."""
     html = "--html" in args
     args = tuple(a for a in args if a != "--html")
     quiet = [] if html else ["--no-parity-report", "--parity-json", "reports/out/results.json"]
-    return [
-        *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "reports.plugin"),
-        *quiet,
-        *args,
-    ]
+    return ["-p", "no:cacheprovider", "-p", "reports.plugin", *quiet, *args]
 
 
-def _run(base: Path, *args: str, **gates: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        _command(*args),
-        cwd=base,
-        env=_env(**gates),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """A run in this process (fast)."""
+    return project.runpytest(*_options(*args))
 
 
-def _start(base: Path, *args: str, **gates: str) -> subprocess.Popen:
+def _start(project: pytest.Pytester, *args: str, **gates: str) -> subprocess.Popen:
+    """A run in a child process, which a test can interrupt or overlap with another."""
     return subprocess.Popen(
-        _command(*args),
-        cwd=base,
+        [sys.executable, "-m", "pytest", *_options(*args)],
+        cwd=project.path,
         env=_env(**gates),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -96,17 +86,16 @@ def _layers(path: Path) -> list[str]:
 
 
 @pytest.fixture
-def project(tmp_path) -> Path:
-    (tmp_path / "test_generated.py").write_text(GENERATED, encoding="utf-8")
-    return tmp_path
+def project(pytester) -> pytest.Pytester:
+    pytester.makepyfile(test_generated=GENERATED)
+    return pytester
 
 
 @pytest.fixture
 def complete(project) -> tuple[Path, dict[str, bytes]]:
     """A project with a complete run's results and report already written."""
-    done = _run(project, "--html")
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = project / "reports" / "out"
+    assert _run(project, "--html").ret == 0
+    out = project.path / "reports" / "out"
     assert _layers(out / "results.json") == ["alpha", "beta", "delta", "gamma"]
     return out, {p.name: p.read_bytes() for p in out.glob("*.*")}
 
@@ -119,20 +108,20 @@ def _unchanged(out: Path, before: dict[str, bytes]) -> None:
 def test_a_subset_run_never_replaces_the_complete_report(project, complete):
     out, before = complete
     done = _run(project, "--html", "-k", "alpha")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.ret == 0
     _unchanged(out, before)
     partial = json.loads((out / "results-partial.json").read_text())
     assert [r["layer"] for r in partial["parity"]] == ["alpha"]
     assert partial["run"]["complete"] is False
     assert partial["run"]["partial"] == ["-k 'alpha'", "3 tests deselected"]
     assert "partial run" in (out / "report-partial.html").read_text()
-    assert "cnn-parity: partial run (-k 'alpha'; 3 tests deselected)" in done.stdout
+    assert "cnn-parity: partial run (-k 'alpha'; 3 tests deselected)" in done.stdout.str()
 
 
 def test_a_complete_run_replaces_the_complete_report(project, complete):
     out, before = complete
     assert json.loads(before["results.json"])["run"]["complete"] is True
-    assert _run(project, ".").returncode == 0  # a path covering the whole suite
+    assert _run(project, ".").ret == 0  # a path covering the whole suite
     after = json.loads((out / "results.json").read_text())
     assert after["run"]["id"] != json.loads(before["results.json"])["run"]["id"]
     assert not (out / "results-partial.json").exists()
@@ -165,7 +154,7 @@ def test_a_run_stopped_by_maxfail_is_partial(pytester):
 
 def test_an_interrupted_run_never_replaces_the_complete_report(project, complete):
     out, before = complete
-    gate = project / "gamma"
+    gate = project.path / "gamma"
     child = _start(project, GATE_GAMMA=str(gate))
     _wait_for(gate.with_suffix(".started"))
     child.send_signal(signal.SIGINT)
@@ -181,7 +170,7 @@ def test_concurrent_runs_keep_each_others_records(project):
     """Two partial runs in one checkout, both running when either finishes."""
     children = []
     for name in ("alpha", "beta"):
-        gate = project / name
+        gate = project.path / name
         children.append((gate, _start(project, "-k", name, **{f"GATE_{name.upper()}": str(gate)})))
     for gate, _child in children:
         _wait_for(gate.with_suffix(".started"))
@@ -190,7 +179,7 @@ def test_concurrent_runs_keep_each_others_records(project):
     for _gate, child in children:
         stdout, stderr = child.communicate(timeout=120)
         assert child.returncode == 0, stdout + stderr
-    out = project / "reports" / "out"
+    out = project.path / "reports" / "out"
     merged = json.loads((out / "results-partial.json").read_text())
     assert _layers(out / "results-partial.json") == ["alpha", "beta"]
     assert len(merged["run"]["concurrent_runs"]) == 1
@@ -198,9 +187,9 @@ def test_concurrent_runs_keep_each_others_records(project):
 
 
 def test_a_later_partial_run_replaces_an_earlier_one(project):
-    assert _run(project, "-k", "alpha").returncode == 0
-    assert _run(project, "-k", "beta").returncode == 0
-    assert _layers(project / "reports" / "out" / "results-partial.json") == ["beta"]
+    assert _run(project, "-k", "alpha").ret == 0
+    assert _run(project, "-k", "beta").ret == 0
+    assert _layers(project.path / "reports" / "out" / "results-partial.json") == ["beta"]
 
 
 def test_the_lock_excludes_other_processes(tmp_path):
