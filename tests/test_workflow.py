@@ -107,3 +107,11 @@ def test_actionlint_accepts_the_workflow():
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_tox_report_merges_complete_runs_before_partial_ones():
+    from tools import toxenv
+
+    names = ["results-a.json", "results-a-partial.json", "results-b-partial.json"]
+    chosen = toxenv._complete_first([Path(n) for n in names])
+    assert [p.name for p in chosen] == ["results-a.json", "results-b-partial.json"]
