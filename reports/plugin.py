@@ -238,9 +238,14 @@ class Recorder:
             complete_json = json_path
             json_path = runs.partial_path(json_path)
             html_path = runs.partial_path(html_path) if html_path else None
+            kept = (
+                "is left as it was"
+                if complete_json.exists()
+                else "is written by complete runs only"
+            )
             self.summary_lines.append(
                 f"cnn-parity: partial run ({'; '.join(problems)}): written apart from the "
-                f"complete run's results ({complete_json.name} is left as it was)"
+                f"complete run's results ({complete_json.name} {kept})"
             )
         try:
             results = self.results(env_name, exitstatus, problems)
