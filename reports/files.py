@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,11 @@ def jsonable(value: Any) -> Any:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write to a temporary file beside ``path`` and ``os.replace`` it into place, so a
-    reader (or a parallel tox environment) never sees a half-written file."""
+    reader (or a parallel tox environment) never sees a half-written file.  Temporary
+    files of killed writers of ``path`` are removed first, so kills leave at most one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path.parent, {path.name})
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as handle:
@@ -66,8 +69,10 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    """Like ``write_json_atomic``, for text."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path.parent, {path.name})
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -75,3 +80,42 @@ def write_text_atomic(path: Path, text: str) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+_TEMP = re.compile(r"\A\.(?P<name>.+)\.(?P<pid>\d+)\.tmp\Z")
+
+
+def remove_stale_temps(directory: Path, names: set[str] | None = None) -> list[Path]:
+    """Remove the ``.<name>.<pid>.tmp`` files that a killed writer left in ``directory``
+    (only those of dead processes; only for ``names`` when given).  Returns them."""
+    removed = []
+    try:
+        entries = list(Path(directory).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP.match(entry.name)
+        if not match or (names is not None and match["name"] not in names):
+            continue
+        if _alive(int(match["pid"])):
+            continue
+        try:
+            entry.unlink()
+            removed.append(entry)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    except OverflowError:
+        return False
+    return True

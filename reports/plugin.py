@@ -7,7 +7,10 @@ A test hands records to the report through ``request.node.user_properties``:
 
 At session end the controller writes one results JSON (``reports/out/results.json``, or
 ``results-<env>.json`` when ``--parity-env`` / ``CNN_PARITY_ENV`` names the environment)
-atomically, then renders ``reports/out/report.html`` (``report-<env>.html``) from it.
+atomically, then renders ``reports/out/report.html`` (``report-<env>.html``) from it.  A
+partial run (a subset, an interrupted run: ``reports/runs.py``) writes
+``results-partial.json`` / ``report-partial.html`` instead and never replaces a complete
+report; concurrent runs merge their records under a lock.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from reports import environment
-from reports.files import jsonable, write_json_atomic
+from reports import environment, runs
+from reports.files import jsonable, remove_stale_temps, write_json_atomic
 
 RECORD_KINDS = {"parity": "parity", "convention": "conventions", "network": "networks"}
 
@@ -86,11 +89,33 @@ class Recorder:
         self.order: list[str] = []
         self.worker_flags: list[dict] = []
         self.summary_lines: list[str] = []
+        self.collected: int | None = None
+        self.deselected = 0
+        self.collection_errors = 0
 
     # -- hooks -----------------------------------------------------------------------------
 
     def pytest_sessionstart(self, session):
         self.started = time.time()
+        if not self.is_worker:
+            for directory, names in _targets_by_directory(self.config):
+                remove_stale_temps(directory, names)
+
+    def pytest_collection_finish(self, session):
+        if not self.is_worker:
+            self.collected = len(session.items)
+
+    def pytest_deselected(self, items):
+        self.deselected += len(items)
+
+    def pytest_collectreport(self, report):
+        if report.failed and not self.is_worker:
+            self.collection_errors += 1
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        """xdist controller: every worker collects the same (deselected) items."""
+        self.collected = len(ids)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -123,10 +148,13 @@ class Recorder:
         output = getattr(node, "workeroutput", None) or {}
         if "cnn_parity_flags" in output:
             self.worker_flags.append(output["cnn_parity_flags"])
+        # Each worker deselects from the whole collection: the same items on every worker.
+        self.deselected = max(self.deselected, int(output.get("cnn_parity_deselected", 0)))
 
     def pytest_sessionfinish(self, session, exitstatus):
         if self.is_worker:
             self.config.workeroutput["cnn_parity_flags"] = environment.adapter_flags()
+            self.config.workeroutput["cnn_parity_deselected"] = self.deselected
             return
         self.finish(session, int(exitstatus))
 
@@ -196,41 +224,79 @@ class Recorder:
         config = self.config
         if config.option.collectonly:
             return
-        explicit_json = config.getoption("parity_json")
-        html_on = not config.getoption("no_parity_report")
-        if not html_on and not explicit_json:
+        targets = _targets(config)
+        if targets is None:
             return
-        env_name = config.getoption("parity_env") or os.environ.get("CNN_PARITY_ENV") or None
-        suffix = f"-{_safe(env_name)}" if env_name else ""
-        out_dir = Path(config.rootpath) / "reports" / "out"
-        json_path = Path(explicit_json) if explicit_json else out_dir / f"results{suffix}.json"
-        html_path = Path(config.getoption("parity_report") or out_dir / f"report{suffix}.html")
+        json_path, html_path, env_name = targets
+        problems = runs.selection_problems(config) + runs.run_problems(
+            exitstatus=exitstatus,
+            stopped=session.shouldstop or session.shouldfail or None,
+            collected=self.collected,
+            reported=len(self.tests),
+            deselected=self.deselected,
+            collection_errors=self.collection_errors,
+        )
+        if problems:
+            complete_json = json_path
+            json_path = runs.partial_path(json_path)
+            html_path = runs.partial_path(html_path) if html_path else None
+            kept = (
+                "is left as it was"
+                if complete_json.exists()
+                else "is written by complete runs only"
+            )
+            self.summary_lines.append(
+                f"cnn-parity: partial run ({'; '.join(problems)}): written apart from the "
+                f"complete run's results ({complete_json.name} {kept})"
+            )
         try:
-            results = self.results(env_name, exitstatus)
-            write_json_atomic(json_path, results)
-            self.summary_lines.append(f"cnn-parity results JSON: {json_path}")
-            if html_on:
-                from reports import render
+            results = self.results(env_name, exitstatus, problems)
+            with runs.locked(json_path.parent):
+                for directory, names in _targets_by_directory(config):
+                    remove_stale_temps(directory, names)
+                previous = runs.read_existing(json_path, SCHEMA)
+                results, kept = runs.merge_concurrent(results, previous)
+                write_json_atomic(json_path, results)
+                if kept:
+                    concurrent = len(results["run"]["concurrent_runs"])
+                    self.summary_lines.append(
+                        f"cnn-parity: kept {kept} records of {concurrent} concurrent "
+                        f"run{'s' if concurrent != 1 else ''} in {json_path.name}"
+                    )
+                self.summary_lines.append(f"cnn-parity results JSON: {json_path}")
+                if html_path is not None:
+                    from reports import render
 
-                t0 = time.perf_counter()
-                render.write_report([results], html_path)
-                self.summary_lines.append(
-                    f"cnn-parity HTML report: {html_path.resolve()} "
-                    f"({time.perf_counter() - t0:.1f} s to render)"
-                )
+                    t0 = time.perf_counter()
+                    render.write_report([results], html_path)
+                    self.summary_lines.append(
+                        f"cnn-parity HTML report: {html_path.resolve()} "
+                        f"({time.perf_counter() - t0:.1f} s to render)"
+                    )
         except Exception as exc:  # the report must never turn a green run red
             self.summary_lines.append(f"cnn-parity report NOT written: {type(exc).__name__}: {exc}")
 
-    def results(self, env_name: str | None, exitstatus: int) -> dict[str, Any]:
+    def results(self, env_name: str | None, exitstatus: int, problems=()) -> dict[str, Any]:
         config = self.config
         flags = environment.determinism_flags(self.worker_flags)
         records = self.records()
+        started = _iso(self.started)
+        run_id = f"{started} pid {os.getpid()}"
+        for kind in records.values():
+            for record in kind:
+                record["run_id"] = run_id
+        finished = time.time()
         results = {
             "schema": SCHEMA,
             "run": {
+                "id": run_id,
                 "env_name": env_name or "local",
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "duration_s": round(time.time() - self.started, 3),
+                "complete": not problems,
+                "partial": list(problems),
+                "started": started,
+                "finished": _iso(finished),
+                "created": _iso(finished, "seconds"),
+                "duration_s": round(finished - self.started, 3),
                 "exitstatus": exitstatus,
                 "args": [str(a) for a in config.invocation_params.args],
                 "xdist_workers": getattr(config.option, "numprocesses", None),
@@ -245,6 +311,38 @@ class Recorder:
             "benchmarks": _benchmarks_of_this_run(config),
         }
         return results
+
+
+def _targets(config) -> tuple[Path, Path | None, str | None] | None:
+    """(results JSON, HTML report or None, environment name) of a complete run, or None
+    when this run writes neither."""
+    explicit_json = config.getoption("parity_json")
+    html_on = not config.getoption("no_parity_report")
+    if not html_on and not explicit_json:
+        return None
+    env_name = config.getoption("parity_env") or os.environ.get("CNN_PARITY_ENV") or None
+    suffix = f"-{_safe(env_name)}" if env_name else ""
+    out_dir = Path(config.rootpath) / "reports" / "out"
+    json_path = Path(explicit_json) if explicit_json else out_dir / f"results{suffix}.json"
+    html_path = Path(config.getoption("parity_report") or out_dir / f"report{suffix}.html")
+    return json_path, html_path if html_on else None, env_name
+
+
+def _targets_by_directory(config) -> list[tuple[Path, set[str]]]:
+    """Every file this run may write (complete or partial), grouped by directory."""
+    targets = _targets(config)
+    if targets is None:
+        return []
+    by_directory: dict[Path, set[str]] = {}
+    for path in targets[:2]:
+        if path is not None:
+            for each in (path, runs.partial_path(path)):
+                by_directory.setdefault(each.parent, set()).add(each.name)
+    return list(by_directory.items())
+
+
+def _iso(epoch: float, timespec: str = "milliseconds") -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec=timespec)
 
 
 def _classify(report) -> tuple[str | None, str | None, str | None]:
@@ -276,7 +374,12 @@ def _crash_message(report) -> str | None:
     if crash is not None and getattr(crash, "message", None):
         return str(crash.message)[:_TRACEBACK_CHARS]
     text = _longrepr_text(report)
-    return text.strip().splitlines()[-1] if text and text.strip() else None
+    if not text or not text.strip():
+        return None
+    lines = text.strip().splitlines()
+    # A plain-text failure (a short one, as xdist ships it) leads with its message; a
+    # traceback ends with it.
+    return lines[0] if isinstance(report.longrepr, str) else lines[-1]
 
 
 def _longrepr_text(report) -> str | None:

@@ -4,6 +4,8 @@ Hypothesis profiles, and automatic per-adapter markers.
 
 - Report: ``reports.plugin`` is loaded here, for this suite's runs only (it is not a
   ``pytest11`` entry point, so it never writes reports into other projects).
+- Terminal: ``tests.terminal`` shortens parity failures to their message and counts the
+  by-design "unsupported" skips on one line.
 - Candidates: ``--candidate PATH_OR_MODULE`` (a module shaped like ``reference/``) and
   ``--adapter module:Class`` (a class implementing ``adapters.base.Adapter``), each
   repeatable, or the comma-separated environment variables ``CNN_PARITY_CANDIDATE`` and
@@ -13,10 +15,12 @@ Hypothesis profiles, and automatic per-adapter markers.
 - Header: every registered adapter's framework version ("not installed" with the reason
   when missing) and its ``determinism_flags()`` when the adapter has one, plus the
   environment variables and NumPy BLAS that change floating-point results.
-- Hypothesis: profile "ci" (derandomized, bounded examples, no deadline, reproduction
-  blobs printed) is loaded when the ``CI`` environment variable is set, "dev" otherwise
-  (also derandomized, so a local run repeats CI's examples; ``--hypothesis-seed`` or
-  ``HYPOTHESIS_PROFILE=explore`` draws new ones).
+- Hypothesis: profile "ci" (derandomized, bounded examples, no deadline) is loaded when
+  the ``CI`` environment variable is set, "dev" otherwise (also derandomized, so a local
+  run repeats CI's examples; ``--hypothesis-seed`` or ``HYPOTHESIS_PROFILE=explore``
+  draws new ones).  A failure prints its falsifying example and one reproduction, the
+  test's own snippet: no ``@reproduce_failure`` blob (the derandomized run repeats the
+  example anyway) and no "explain" phase (explore keeps both).
 - Markers: a parametrized test whose id has an adapter name as a dash-separated field
   (``conv2d-guide_5x5-torch-float32-forward``) gets ``pytest.mark.<adapter>``, so
   ``-m torch`` selects it.
@@ -32,7 +36,7 @@ import pytest
 
 import adapters
 
-pytest_plugins = ("reports.plugin",)
+pytest_plugins = ("reports.plugin", "tests.terminal")
 
 #: Environment variables that change numerics or threading of the frameworks.
 _DETERMINISM_ENV = (
@@ -51,12 +55,15 @@ _DETERMINISM_ENV = (
 try:
     from hypothesis import HealthCheck, Phase, settings
 
+    _QUIET_PHASES = [p for p in Phase if p is not Phase.explain]
+
     settings.register_profile(
         "ci",
         derandomize=True,
         max_examples=15,
         deadline=None,
-        print_blob=True,
+        print_blob=False,
+        phases=_QUIET_PHASES,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     settings.register_profile(
@@ -64,7 +71,8 @@ try:
         derandomize=True,
         max_examples=15,
         deadline=None,
-        print_blob=True,
+        print_blob=False,
+        phases=_QUIET_PHASES,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     settings.register_profile(

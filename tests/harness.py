@@ -105,6 +105,9 @@ def error_stats(actual, expected, bound, dtype, tight=None) -> dict[str, Any]:
             "err_to_bound": 0.0,
             "err_to_tight": 0.0,
             "worst_index": (),
+            "over_bound": 0,
+            "over_tight": 0,
+            "size": 0,
         }
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(err == 0, 0.0, err / b)
@@ -134,19 +137,36 @@ def error_stats(actual, expected, bound, dtype, tight=None) -> dict[str, Any]:
         "tight_bound": float(t[worst_tight]),
         "tight_actual": float(a[worst_tight]),
         "tight_expected": float(e[worst_tight]),
+        "over_bound": int(np.count_nonzero(ratio > 1.0)),
+        "over_tight": int(np.count_nonzero(tight_ratio > 1.0)),
+        "size": int(err.size),
     }
 
 
 def assert_parity(
-    actual, expected, *, bound, kind, dtype, label, repro, rule="", tight=None, tight_rule=""
+    actual,
+    expected,
+    *,
+    bound,
+    kind,
+    dtype,
+    label,
+    repro,
+    rule="",
+    tight=None,
+    tight_rule="",
+    context="",
 ) -> dict:
     """Check shape, dtype and ``|actual - expected| <= bound`` and ``<= tight`` (the tight
     criterion, when the policy has one); return the stats.
 
-    On failure the message states the shape, dtype, which bound was exceeded (the
-    rigorous hard limit, or the tight probabilistic criterion), the worst error and its
-    index, the tolerance, and Python lines that reproduce the comparison.
+    On failure the message states, in this order: what failed (label, shape, dtype) and
+    which bound was exceeded (the rigorous hard limit, or the tight probabilistic
+    criterion), the ``context`` line (the case's attributes and input shapes), how many
+    elements are over that bound, the worst error with its index, values and bound, both
+    ratios, the tolerance rule, and Python lines that reproduce the comparison.
     """
+    where = f"\n  {context}" if context else ""
     actual = np.asarray(actual)
     expected = np.asarray(expected)
     problems = []
@@ -158,7 +178,7 @@ def assert_parity(
         stats = {"max_abs_err": None, "max_rel_err": None, "err_to_bound": None}
         stats["err_to_tight"] = None
         stats["passed"] = False
-        raise_with(stats, f"{label}: " + "; ".join(problems), repro)
+        raise_with(stats, f"{label}: " + "; ".join(problems) + where, repro)
     stats = error_stats(actual, expected, bound, dtype, tight)
     rigorous_ok = stats["err_to_bound"] <= 1.0
     stats["passed"] = bool(rigorous_ok and stats["err_to_tight"] <= 1.0)
@@ -170,12 +190,15 @@ def assert_parity(
             which = f"the tight probabilistic criterion ({tight_rule})"
             at, ratio = "tight", stats["err_to_tight"]
         index = stats["worst_index"] if at == "worst" else stats["tight_index"]
+        over = stats["over_bound"] if at == "worst" else stats["over_tight"]
+        share = 100.0 * over / stats["size"]
         message = (
             f"{label}: {kind} comparison failed, shape {expected.shape}, dtype {dtype}: "
-            f"error exceeds {which}\n"
-            f"  worst error {stats[at + '_err']:.3e} at index {index} "
-            f"(framework {stats[at + '_actual']!r}, reference {stats[at + '_expected']!r}), "
-            f"bound there {stats[at + '_bound']:.3e}, error/bound {ratio:.3g}\n"
+            f"error exceeds {which}{where}\n"
+            f"  {over} of {stats['size']} elements over that bound ({share:.3g}%)\n"
+            f"  worst at index {index}: framework {stats[at + '_actual']!r}, "
+            f"reference {stats[at + '_expected']!r}; error {stats[at + '_err']:.3e}, "
+            f"bound {stats[at + '_bound']:.3e} (error/bound {ratio:.3g})\n"
             f"  error/rigorous bound {stats['err_to_bound']:.3g}, error/tight bound "
             f"{stats['err_to_tight']:.3g}\n"
             f"  max abs error {stats['max_abs_err']:.3e}, max rel error "
@@ -186,13 +209,35 @@ def assert_parity(
 
 
 def raise_with(stats, message: str, repro: str):
-    error = ParityError(f"{message}\n  reproduce with:\n{_indent(repro)}")
+    """Raise a ``ParityError`` carrying ``stats``, ``summary`` (the message) and ``repro``."""
+    raise _parity_error(stats, message, repro)
+
+
+def _parity_error(stats, message: str, repro: str) -> ParityError:
+    text = f"{message}\n  reproduce with:\n{_indent(repro)}" if repro.strip() else message
+    error = ParityError(text)
     error.stats = stats
-    raise error
+    error.summary = message
+    error.repro = repro
+    return error
 
 
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.strip().splitlines())
+
+
+def describe_case(attrs: Mapping[str, Any], inputs: Mapping[str, Any]) -> str:
+    """One line: the attributes and the input shapes (``stride=2, padding=1; inputs x
+    (2, 3, 8, 8), w (4, 3, 3, 3)``)."""
+
+    def show(value) -> str:
+        if isinstance(value, np.ndarray):
+            return f"array{value.shape}" if value.size > 8 else repr(value.tolist())
+        return repr(jsonable(value))
+
+    parts = ", ".join(f"{k}={show(v)}" for k, v in attrs.items())
+    shapes = ", ".join(f"{k} {tuple(np.shape(v))}" for k, v in inputs.items())
+    return f"case: {parts or 'default attributes'}; inputs {shapes}"
 
 
 # ------------------------------------------------------------------------------------------
@@ -233,13 +278,12 @@ def compare(
     if not _non_negative(policy):
         raise ValueError(f"{label}: the tolerance policy gave a negative bound ({policy.rule})")
     per_output: dict[str, dict] = {}
-    failure = None
+    failures: dict[str, ParityError] = {}
+    context = describe_case(attrs, under_test)
     missing = sorted(set(expected) - set(actual))
     if missing:
-        failure = ParityError(
-            f"{label}: the implementation returned no gradient for {missing}\n"
-            f"  reproduce with:\n{_indent(repro)}"
-        )
+        message = f"{label}: the implementation returned no gradient for {missing}\n  {context}"
+        failures["missing"] = _parity_error({}, message, repro)
     for key, want in expected.items():
         if key not in actual:
             continue
@@ -255,10 +299,12 @@ def compare(
                 rule=policy.rule,
                 tight=policy.tight_bounds[key],
                 tight_rule=policy.tight_rule,
+                context=context,
             )
         except ParityError as exc:
             per_output[key] = exc.stats
-            failure = failure or exc
+            failures[key] = exc
+    failure = _first_failure(failures, repro)
     stats = _aggregate(per_output)
     stats.update(
         kind=policy.kind,
@@ -274,6 +320,21 @@ def compare(
         arrays=_arrays(inputs, expected, actual) if direction == "forward" else None,
     )
     return stats, failure
+
+
+def _first_failure(failures: Mapping[str, ParityError], repro: str) -> ParityError | None:
+    """The first failure, its message naming the other outputs that failed too."""
+    if len(failures) <= 1:
+        return next(iter(failures.values()), None)
+    (_, first), *others = failures.items()
+    also = ", ".join(
+        f"{key} (error/bound {_ratio(exc.stats.get('err_to_bound'))})" for key, exc in others
+    )
+    return _parity_error(first.stats, f"{first.summary}\n  also failed: {also}", repro)
+
+
+def _ratio(value) -> str:
+    return "n/a (shape or dtype)" if value is None else f"{value:.3g}"
 
 
 def _aggregate(per_output: Mapping[str, dict]) -> dict:

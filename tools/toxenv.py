@@ -8,7 +8,9 @@
 ``python tools/toxenv.py report [-o OUT] [RESULTS_DIR]``
     Merges every ``results-<env>.json`` that the tox environments wrote under
     ``RESULTS_DIR`` (default ``reports/out``) into one HTML version matrix with
-    ``python -m reports`` (tox does not expand globs in commands).
+    ``python -m reports`` (tox does not expand globs in commands).  An environment with
+    only a partial run (``tox -e <env> -- -k ...`` writes ``results-<env>-partial.json``)
+    is shown from that; otherwise its partial results are left out.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def check(torch_version: str | None, allow_cuda: bool) -> int:
 
 
 def report(results_dir: Path, output: Path) -> int:
-    paths = sorted(results_dir.glob("results-*.json"))
+    paths = _complete_first(sorted(results_dir.glob("results-*.json")))
     if not paths:
         print(
             f"no results-<env>.json under {results_dir}: run the tox environments first",
@@ -63,6 +65,18 @@ def report(results_dir: Path, output: Path) -> int:
     from reports.__main__ import main
 
     return main([*map(str, paths), "-o", str(output)])
+
+
+def _complete_first(paths: list[Path]) -> list[Path]:
+    """Each environment's complete results, or its partial ones (a subset run,
+    ``results-<env>-partial.json``) where it has no complete ones."""
+    complete = {p.name for p in paths if not p.stem.endswith("-partial")}
+    return [
+        p
+        for p in paths
+        if not p.stem.endswith("-partial")
+        or f"{p.stem.removesuffix('-partial')}.json" not in complete
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

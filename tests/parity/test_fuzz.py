@@ -6,8 +6,8 @@ form the reference accepts, a value seed); its ``inputs(config)`` turns it into 
 A configuration the reference rejects, or the adapter cannot run forward, is discarded
 with ``assume``; backward is compared wherever the adapter runs it.
 
-Each example's reproduction snippet is attached with ``note()``, so a shrunk failure
-prints the lines that rerun it.  Example counts come from the Hypothesis profile loaded
+A failing example prints the lines that rerun it once: in the ``ParityError``'s message,
+or, for a crash, attached with ``note()``.  Example counts come from the Hypothesis profile loaded
 in tests/conftest.py ("ci": derandomized, bounded).
 """
 
@@ -126,7 +126,10 @@ def test_fuzz(request, layer, adapter_name):
                 refusals.add(str(exc))
                 assume(direction == "backward")  # a refused forward discards the example
                 continue
-            note(f"reproduce with:\n{repro}")
+            except Exception:
+                # A crash carries no reproduction of its own (a ParityError does).
+                note(f"reproduce with:\n{repro}")
+                raise
             counts[direction] += 1
             best = worst[direction]
             if best is None or (stats["err_to_bound"] or 0) > (best["err_to_bound"] or 0):
