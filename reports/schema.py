@@ -159,11 +159,16 @@ PARITY = fields(
         **{k: _name for k in ("layer", "case", "adapter")},
         **{k: _text for k in ("dtype", "direction", "framework_version", "kind", "repro")},
         **{k: _text for k in ("tolerance_rule", "provenance", "unsupported", "missing", "error")},
-        **{k: _number for k in ("max_abs_err", "max_rel_err", "err_to_bound", "tolerance")},
+        **{
+            k: _number
+            for k in ("max_abs_err", "max_rel_err", "err_to_bound", "err_to_tight", "tolerance")
+        },
         "examples": _integer,
         "attrs": _anything,
         "shapes": maybe(map_of(list_of(_scalar))),
-        "outputs": map_of(fields({k: _number for k in ("max_abs_err", "err_to_bound")})),
+        "outputs": map_of(
+            fields({k: _number for k in ("max_abs_err", "err_to_bound", "err_to_tight")})
+        ),
         "arrays": fields({k: _GRID for k in ("input", "reference", "framework")}, nullable=True),
     }
 )
@@ -213,6 +218,9 @@ RESULTS = fields(
         "layers": list_of(_name),
         "adapters": list_of(_name),
         "absent": list_of(fields({"layer": _name, "adapter": _name, "reason": _text})),
+        "domains": map_of(
+            fields({"attributes": map_of(list_of(_scalar)), "cases": map_of(map_of(_scalar))})
+        ),
         "parity": list_of(PARITY),
         "conventions": list_of(CONVENTION),
         "networks": list_of(NETWORK),

@@ -97,7 +97,7 @@ def test_a_parity_failure_reads_message_first_and_short(wrong_run):
         text = "\n".join(lines)
         assert lines[0].startswith(f"ParityError: {name[len('test_parity[') : -1]} ["), text
         assert lines[1].startswith("  case: "), text
-        assert "elements over the bound" in lines[2], text
+        assert "elements over that bound" in lines[2], text
         assert text.count("reproduce with:") == 1, text
         assert "def test_parity" not in text, text
         assert "tests/harness.py:" not in text, text
