@@ -3,7 +3,8 @@
 One method per layer, with the reference's ``forward`` signature, each building the Keras
 layer or loss a user would: Conv2D (after ZeroPadding2D for explicit padding, Keras' API
 for symmetric or asymmetric zero padding), MaxPooling2D, AveragePooling2D, Dense,
-BatchNormalization, Dropout, Flatten, ReLU, Activation("sigmoid"/"tanh"), Softmax;
+BatchNormalization, Dropout, Flatten, ReLU, Activation("sigmoid"/"tanh"), Softmax,
+LayerNormalization(axis=<the axes>) and GroupNormalization(groups, axis=-1);
 CategoricalCrossentropy(from_logits=True) for probability targets and
 SparseCategoricalCrossentropy(from_logits=True) for index targets (``cross_entropy``),
 MeanSquaredError (``mse``), and CategoricalCrossentropy(from_logits=False, axis=...), Keras'
@@ -16,8 +17,9 @@ A method builds its layer once, with the call's weights, and returns a ``_Prepar
 run the call exactly the method raises ``Unsupported`` in Keras' own words
 (``adapters._keras_rules``); ``_Prepared.backward`` raises those about gradients only.
 
-Layout: arrays arrive and leave in the reference's layout.  Conv2D, the poolings and
-BatchNormalization run channels_last (NHWC, kernels HWIO), the default people use;
+Layout: arrays arrive and leave in the reference's layout.  Conv2D, the poolings,
+BatchNormalization, GroupNormalization and LayerNormalization of 4-D inputs run
+channels_last (NHWC, kernels HWIO), the default people use;
 4-D cross-entropy logits move the class axis last.  Flatten gets the array as given:
 Keras' Flatten of a channels_last feature map orders features (H, W, C), torch's and the
 reference's (C, H, W) -- a convention difference, not something to hide here.
@@ -47,7 +49,7 @@ import numpy as np
 from adapters import _keras_rules as rules
 from adapters import _tf_common as common
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
-from adapters.layout import NCHW_TO_NHWC, NHWC_TO_NCHW
+from adapters.layout import NCHW_AXIS_IN_NHWC, NCHW_TO_NHWC, NHWC_TO_NCHW, sorted_axes
 
 _SEED = 1234
 _REDUCTIONS = {"mean": "sum_over_batch_size", "sum": "sum", "none": "none"}
@@ -419,6 +421,37 @@ class KerasAdapter:
         loss = self.api.loss("MeanSquaredError", reduction, dtype)
         target_t = self.api.tensor(target)
         return self._prepare("mse", dtype, {"pred": pred}, lambda v, c: loss(target_t, v["pred"]))
+
+    # -- normalizations and losses (issue 17) -------------------------------------------
+    def layernorm(self, x, gamma, beta, *, axes, eps=1e-5):
+        """LayerNormalization(axis=<the axes>, epsilon=eps); a 4-D x goes in NHWC (so
+        ConvNeXt's channels-only norm is Keras' default axis=-1).  Keras gives gamma and
+        beta the shape of the sorted axes, in its layout: they are transposed to it."""
+        dtype = self._dtype(x, gamma, beta)
+        ref_axes = sorted_axes(axes, x.ndim)
+        nhwc = x.ndim == 4
+        k_axes = [NCHW_AXIS_IN_NHWC[a] for a in ref_axes] if nhwc else list(ref_axes)
+        to_keras = tuple(int(i) for i in np.argsort(k_axes))  # weight dims in sorted order
+        back = tuple(int(i) for i in np.argsort(to_keras))
+        x_k = x.transpose(NCHW_TO_NHWC) if nhwc else x
+        ln = self.api.layers.LayerNormalization(
+            axis=sorted(k_axes), epsilon=float(eps), dtype=dtype
+        )
+        _built(ln, x_k.shape, [gamma.transpose(to_keras), beta.transpose(to_keras)])
+        fn = lambda v, call: call(v["x"])  # noqa: E731
+        layouts = {"gamma": lambda g: g.transpose(back), "beta": lambda g: g.transpose(back)}
+        if nhwc:
+            layouts["x"] = _to_nchw
+        return self._prepare(
+            "layernorm",
+            dtype,
+            {"x": x_k},
+            fn,
+            layer=ln,
+            weight_names=("gamma", "beta"),
+            nhwc=nhwc,
+            grad_layouts=layouts,
+        )
 
     # -- shared set-up ----------------------------------------------------------------
     def _dtype(self, *arrays) -> str:

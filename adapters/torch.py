@@ -2,8 +2,8 @@
 
 Each layer method builds, once, the ``torch.nn`` module a user would write (Conv2d,
 MaxPool2d, AvgPool2d, BatchNorm2d, Dropout, Linear, Flatten, CrossEntropyLoss, MSELoss,
-ReLU, Sigmoid, Tanh, Softmax) with the case's weights copied in, and converts the NumPy
-inputs with ``torch.from_numpy``.  The timed forward calls the module under
+ReLU, Sigmoid, Tanh, Softmax, LayerNorm, GroupNorm) with the case's weights copied in,
+and converts the NumPy inputs with ``torch.from_numpy``.  The timed forward calls the module under
 ``torch.no_grad()``; the timed backward calls it recording the graph and then
 ``torch.autograd.grad(out, leaves, grad_outputs=grad_out)``, the leaves being the
 differentiable inputs (fresh leaf tensors) and the module's parameters.  ``autograd.grad``
@@ -11,7 +11,9 @@ rather than ``.backward()`` so that nothing accumulates in ``.grad`` between cal
 
 Layout: the reference's linear weight is (in_features, out_features), torch's is
 (out_features, in_features); the transpose happens here, both ways.  Everything else is
-NCHW / OIHW in both.
+NCHW / OIHW in both.  ``nn.LayerNorm`` normalises the trailing axes only: for other axes
+(ConvNeXt's channels of NCHW) the adapter permutes them to the end and back, as
+torchvision's ConvNeXt ``LayerNorm2d`` does.
 
 What is unsupported, and why (each reason quotes torch's own rule or error):
 
@@ -27,8 +29,8 @@ What is unsupported, and why (each reason quotes torch's own rule or error):
   should be at most half of effective kernel size" / "pad should be smaller than or equal
   to half of kernel size" (aten pooling shape checks).  ``"valid"``/``"same"`` are
   resolved to integers and run when they fit these rules.
-- batchnorm2d training with one value per channel: "Expected more than 1 value per
-  channel when training".
+- batchnorm2d training with one value per channel, and groupnorm with N * C / groups *
+  H * W = 1: "Expected more than 1 value per channel when training".
 - dropout with p = 1 (torch zeroes everything; there is no kept unit to read a scale from).
 - the layers torch.nn has no module for (categorical_crossentropy on probabilities, the
   scipy.signal functions): the adapter has no method for them.
@@ -58,6 +60,7 @@ import numpy as np
 
 from adapters._geometry import is_symmetric, padding_pairs, pair
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
+from adapters.layout import sorted_axes
 
 _DROPOUT_PROBE_SIZE = 4096
 _DROPOUT_PROBE_SEED = 0
@@ -303,6 +306,31 @@ class TorchAdapter:
         )
         return self._prepared(
             lambda x: x * keep, t, "torch.nn.Dropout's kept-unit value on the injected mask"
+        )
+
+    # -- normalizations and losses (issue 17) ----------------------------------------------
+
+    def layernorm(self, x, gamma, beta, *, axes, eps=1e-5):
+        """torch.nn.LayerNorm over the trailing axes; other axes are permuted to the end
+        first and back after, as torchvision's ConvNeXt LayerNorm2d does for channels."""
+        t = self._tensors(x=x, gamma=gamma, beta=beta)
+        ndim = t["x"].dim()
+        normalized = sorted_axes(axes, ndim)
+        order = [a for a in range(ndim) if a not in normalized] + list(normalized)
+        inverse = [order.index(a) for a in range(ndim)]
+        shape = tuple(t["x"].shape[a] for a in normalized)
+        ln = self._torch.nn.LayerNorm(shape, eps=float(eps), dtype=t["x"].dtype)
+        with self._torch.no_grad():
+            ln.weight.copy_(t["gamma"])
+            ln.bias.copy_(t["beta"])
+        params = {"gamma": ln.weight, "beta": ln.bias}
+        if order == list(range(ndim)):
+            return self._prepared(ln, {"x": t["x"]}, "torch.nn.LayerNorm", params=params)
+        return self._prepared(
+            lambda x: ln(x.permute(order)).permute(inverse),
+            {"x": t["x"]},
+            f"torch.nn.LayerNorm after permute{tuple(order)}",
+            params=params,
         )
 
     # -- helpers ---------------------------------------------------------------------------
