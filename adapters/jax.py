@@ -377,6 +377,22 @@ class JaxAdapter:
 
         return self._call(fn, {"x": x, "gamma": gamma, "beta": beta})
 
+    def groupnorm(self, x, gamma, beta, *, groups, eps=1e-5):
+        """flax.linen.GroupNorm's arithmetic in jnp on channels-last data: NHWC reshaped to
+        (N, H, W, groups, C / groups), statistics over (H, W, C / groups) with flax's fast
+        variance, then per-channel scale and bias."""
+        jax = self._lib()
+        groups = int(groups)
+
+        def fn(x, gamma, beta):
+            nhwc = x.transpose(0, 2, 3, 1)
+            n, h, w, c = nhwc.shape
+            grouped = nhwc.reshape(n, h, w, groups, c // groups)
+            y = _flax_standardize(jax, grouped, (1, 2, 4), eps).reshape(n, h, w, c)
+            return (y * gamma + beta).transpose(0, 3, 1, 2)
+
+        return self._call(fn, {"x": x, "gamma": gamma, "beta": beta})
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _lib(self):

@@ -453,6 +453,26 @@ class KerasAdapter:
             grad_layouts=layouts,
         )
 
+    def groupnorm(self, x, gamma, beta, *, groups, eps=1e-5):
+        """GroupNormalization(groups, axis=-1, epsilon=eps) on NHWC, as users call it: Keras
+        splits the last axis into (groups, C / groups) itself."""
+        dtype = self._dtype(x, gamma, beta)
+        gn = self.api.layers.GroupNormalization(
+            groups=int(groups), axis=-1, epsilon=float(eps), dtype=dtype
+        )
+        x_nhwc = x.transpose(NCHW_TO_NHWC)
+        _built(gn, x_nhwc.shape, [gamma, beta])
+        return self._prepare(
+            "groupnorm",
+            dtype,
+            {"x": x_nhwc},
+            lambda v, call: call(v["x"]),
+            layer=gn,
+            weight_names=("gamma", "beta"),
+            nhwc=True,
+            grad_layouts={"x": _to_nchw},
+        )
+
     # -- shared set-up ----------------------------------------------------------------
     def _dtype(self, *arrays) -> str:
         """The call's floating dtype, refused unless Keras runs it here."""

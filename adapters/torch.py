@@ -333,6 +333,24 @@ class TorchAdapter:
             params=params,
         )
 
+    def groupnorm(self, x, gamma, beta, *, groups, eps=1e-5):
+        t = self._tensors(x=x, gamma=gamma, beta=beta)
+        n, c, h, w = t["x"].shape
+        if n * (c // int(groups)) * h * w == 1:
+            # torch.nn.functional.group_norm's _verify_batch_size on [N*C/G, G, H, W].
+            raise Unsupported(
+                "torch.nn.GroupNorm: Expected more than 1 value per channel when training, "
+                f"got input size {[n * c // int(groups), int(groups), h, w]}"
+            )
+        gn = self._torch.nn.GroupNorm(
+            int(groups), t["x"].shape[1], eps=float(eps), dtype=t["x"].dtype
+        )
+        with self._torch.no_grad():
+            gn.weight.copy_(t["gamma"])
+            gn.bias.copy_(t["beta"])
+        params = {"gamma": gn.weight, "beta": gn.bias}
+        return self._prepared(gn, {"x": t["x"]}, "torch.nn.GroupNorm", params=params)
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _lib(self):
