@@ -246,6 +246,24 @@ def mse(adapter, pred, reduction: str, dtype: str) -> str | None:
     )
 
 
+@_rule
+def last_axis_mean(adapter, cls_name: str, pred, reduction: str, dtype: str) -> str | None:
+    """A Keras loss that averages over the last axis before reducing (BinaryCrossentropy):
+    "mean" is the reference's mean; "sum" only when that axis has size 1; never "none"."""
+    if reduction == "mean" or (reduction == "sum" and pred.ndim > 1 and pred.shape[-1] == 1):
+        return None
+    loss = adapter.api.loss(cls_name, "none", dtype)
+    per_sample = adapter.api.numpy(
+        loss(adapter.api.tensor(np.zeros_like(pred)), adapter.api.tensor(np.full_like(pred, 0.5)))
+    )
+    return (
+        f"keras.losses.{cls_name} averages over the last axis before reducing: with "
+        f"reduction 'none' it returns shape {per_sample.shape} for input {pred.shape}, so "
+        f"reduction {reduction!r} (torch: elementwise, then "
+        f"{'none' if reduction == 'none' else 'sum'}) cannot be expressed"
+    )
+
+
 # --------------------------------------------------------------------------------------
 # float64
 

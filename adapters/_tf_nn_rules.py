@@ -142,3 +142,14 @@ def no_probability_crossentropy(tf) -> str:
         f"renormalises and clips them); its crossentropy, {signature}, takes logits: "
         f"`{logits}`"
     )
+
+
+def no_probability_binary_crossentropy(tf) -> str:
+    """Why binary cross-entropy on probabilities has no tf.nn counterpart."""
+    op = tf.nn.sigmoid_cross_entropy_with_logits
+    signature = common.signature(op, "tf.nn.sigmoid_cross_entropy_with_logits")
+    logits = common.doc_line(op, "logits:")
+    return (
+        "tf.nn has no binary crossentropy on probabilities; its binary crossentropy, "
+        f"{signature}, takes logits: `{logits}`"
+    )

@@ -7,8 +7,9 @@ BatchNormalization, Dropout, Flatten, ReLU, Activation("sigmoid"/"tanh"), Softma
 LayerNormalization(axis=<the axes>) and GroupNormalization(groups, axis=-1);
 CategoricalCrossentropy(from_logits=True) for probability targets and
 SparseCategoricalCrossentropy(from_logits=True) for index targets (``cross_entropy``),
-MeanSquaredError (``mse``), and CategoricalCrossentropy(from_logits=False, axis=...), Keras'
-own loss on probabilities (``categorical_crossentropy``); reduction "mean" ->
+MeanSquaredError (``mse``), CategoricalCrossentropy(from_logits=False, axis=...), Keras'
+own loss on probabilities (``categorical_crossentropy``), and
+BinaryCrossentropy(from_logits=...) (``binary_cross_entropy``); reduction "mean" ->
 "sum_over_batch_size", "sum", "none".  Float64 calls build them with ``dtype="float64"``.
 The SciPy view (``correlate``, ``convolve``, ...) is no Keras layer or loss: no method.
 
@@ -472,6 +473,25 @@ class KerasAdapter:
             nhwc=True,
             grad_layouts={"x": _to_nchw},
         )
+
+    def binary_cross_entropy(
+        self, input, target, *, from_logits, reduction="mean", convention="torch"
+    ):
+        """keras.losses.BinaryCrossentropy(from_logits=...): on probabilities it clips to
+        [epsilon, 1 - epsilon], the "keras" convention only; it averages over the last
+        axis first (refused for "none", and "sum" unless that axis has size 1)."""
+        dtype = self._dtype(input, target)
+        if not from_logits and convention != "keras":
+            raise Unsupported(
+                "keras.losses.BinaryCrossentropy clips probabilities to [epsilon, 1 - "
+                "epsilon] (keras.config.epsilon() = 1e-7) and has no log clamp at -100: "
+                f"convention {convention!r} is torch.nn.BCELoss's"
+            )
+        _refuse(rules.last_axis_mean(self, "BinaryCrossentropy", input, reduction, dtype))
+        loss = self.api.loss("BinaryCrossentropy", reduction, dtype, from_logits=bool(from_logits))
+        target_t = self.api.tensor(target)
+        fn = lambda v, call: loss(target_t, v["input"])  # noqa: E731
+        return self._prepare("binary_cross_entropy", dtype, {"input": input}, fn)
 
     # -- shared set-up ----------------------------------------------------------------
     def _dtype(self, *arrays) -> str:

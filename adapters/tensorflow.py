@@ -12,7 +12,8 @@ filters), tf.nn.max_pool2d (tf.nn.pool when dilated), tf.nn.avg_pool2d, tf.nn.re
 tf.nn.sigmoid, tf.math.tanh, tf.nn.softmax, tf.matmul (+ tf.nn.bias_add) for linear,
 tf.reshape for flatten, tf.nn.moments + tf.nn.batch_normalization,
 tf.nn.softmax_cross_entropy_with_logits / tf.nn.sparse_softmax_cross_entropy_with_logits
-with tf.reduce_mean / tf.reduce_sum, and mean squared error as TF users write it,
+with tf.reduce_mean / tf.reduce_sum, tf.nn.sigmoid_cross_entropy_with_logits (binary
+cross-entropy on logits), and mean squared error as TF users write it,
 ``tf.square(pred - target)`` reduced with tf.reduce_mean / tf.reduce_sum ("none": no
 reduction) -- not tf.nn, but plain TensorFlow, so it is supported rather than refused.
 
@@ -29,11 +30,12 @@ backward.  tf.nn.dropout has no inference mode (no ``training`` argument), so
 ``training=False`` is unsupported.
 
 Unsupported, each reason quoting TensorFlow (adapters/_tf_nn_rules.py): pooling windows
-no tf.nn padding reproduces, dropout's inference mode, Keras' crossentropy on
-probabilities (tf.nn's crossentropy takes logits), and -- from ``backward`` only, since the
-forward runs -- gradients of grouped and dilated convolutions, which TensorFlow's CPU
-kernels refuse (a rule read by running a tiny case).  The SciPy view (``correlate``, ...)
-has no methods here, so it is unsupported by default.  Only float32 and float64 run.
+no tf.nn padding reproduces, dropout's inference mode, Keras' crossentropy and binary
+cross-entropy on probabilities (tf.nn's crossentropies take logits), and -- from
+``backward`` only, since the forward runs -- gradients of grouped and dilated
+convolutions, which TensorFlow's CPU kernels refuse (a rule read by running a tiny
+case).  The SciPy view (``correlate``, ...) has no methods here, so it is unsupported by
+default.  Only float32 and float64 run.
 """
 
 from __future__ import annotations
@@ -318,6 +320,24 @@ class TfNnAdapter:
             return _reduce(tf, tf.square(v["pred"] - target), reduction)
 
         return _TfCall(tf, op, {"pred": pred})
+
+    # -- normalizations and losses (issue 17) ------------------------------------------
+    def binary_cross_entropy(
+        self, input, target, *, from_logits, reduction="mean", convention="torch"
+    ):
+        """tf.nn.sigmoid_cross_entropy_with_logits (logits only; neither convention clamps
+        or clips logits), reduced with tf.reduce_mean / tf.reduce_sum."""
+        tf = self._framework(input=input)
+        if not from_logits:
+            raise Unsupported(rules.no_probability_binary_crossentropy(tf))
+        input = np.asarray(input)
+        labels = tf.constant(np.asarray(target, dtype=input.dtype))
+
+        def op(v):
+            per_element = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=v["input"])
+            return _reduce(tf, per_element, reduction)
+
+        return _TfCall(tf, op, {"input": input})
 
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:

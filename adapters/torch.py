@@ -2,10 +2,11 @@
 
 Each layer method builds, once, the ``torch.nn`` module a user would write (Conv2d,
 MaxPool2d, AvgPool2d, BatchNorm2d, Dropout, Linear, Flatten, CrossEntropyLoss, MSELoss,
-ReLU, Sigmoid, Tanh, Softmax, LayerNorm, GroupNorm) with the case's weights copied in,
-and converts the NumPy inputs with ``torch.from_numpy``.  The timed forward calls the module under
-``torch.no_grad()``; the timed backward calls it recording the graph and then
-``torch.autograd.grad(out, leaves, grad_outputs=grad_out)``, the leaves being the
+ReLU, Sigmoid, Tanh, Softmax, LayerNorm, GroupNorm, BCELoss, BCEWithLogitsLoss) with the
+case's weights copied in, and converts the NumPy inputs with ``torch.from_numpy``.  The
+timed forward calls the module under ``torch.no_grad()``; the timed backward calls it
+recording the graph and then ``torch.autograd.grad(out, leaves, grad_outputs=grad_out)``,
+the leaves being the
 differentiable inputs (fresh leaf tensors) and the module's parameters.  ``autograd.grad``
 rather than ``.backward()`` so that nothing accumulates in ``.grad`` between calls.
 
@@ -32,6 +33,8 @@ What is unsupported, and why (each reason quotes torch's own rule or error):
 - batchnorm2d training with one value per channel, and groupnorm with N * C / groups *
   H * W = 1: "Expected more than 1 value per channel when training".
 - dropout with p = 1 (torch zeroes everything; there is no kept unit to read a scale from).
+- binary_cross_entropy on probabilities in Keras' convention (clipped to [1e-7, 1 - 1e-7]):
+  torch.nn.BCELoss clamps the logs at -100 instead.
 - the layers torch.nn has no module for (categorical_crossentropy on probabilities, the
   scipy.signal functions): the adapter has no method for them.
 
@@ -350,6 +353,24 @@ class TorchAdapter:
             gn.bias.copy_(t["beta"])
         params = {"gamma": gn.weight, "beta": gn.bias}
         return self._prepared(gn, {"x": t["x"]}, "torch.nn.GroupNorm", params=params)
+
+    def binary_cross_entropy(
+        self, input, target, *, from_logits, reduction="mean", convention="torch"
+    ):
+        """torch.nn.BCEWithLogitsLoss on logits; torch.nn.BCELoss (log clamped at -100) on
+        probabilities, which is the "torch" convention only."""
+        t = self._tensors(input=input, target=target)
+        if from_logits:
+            loss, name = self._torch.nn.BCEWithLogitsLoss(reduction=reduction), "BCEWithLogitsLoss"
+        elif convention != "torch":
+            raise Unsupported(
+                "torch.nn.BCELoss 'clamps its log function outputs to be greater than or "
+                "equal to -100' (torch.nn.BCELoss docs) and does not clip probabilities "
+                f"to [1e-7, 1 - 1e-7]: convention {convention!r} is not torch's"
+            )
+        else:
+            loss, name = self._torch.nn.BCELoss(reduction=reduction), "BCELoss"
+        return self._prepared(loss, t, f"torch.nn.{name}", differentiable=("input",))
 
     # -- helpers ---------------------------------------------------------------------------
 
