@@ -153,3 +153,16 @@ def no_probability_binary_crossentropy(tf) -> str:
         "tf.nn has no binary crossentropy on probabilities; its binary crossentropy, "
         f"{signature}, takes logits: `{logits}`"
     )
+
+
+def no_label_smoothing(tf) -> str:
+    """Why label smoothing has no tf.nn counterpart."""
+    ops = [tf.nn.softmax_cross_entropy_with_logits, tf.nn.sparse_softmax_cross_entropy_with_logits]
+    names = [
+        "tf.nn.softmax_cross_entropy_with_logits",
+        "tf.nn.sparse_softmax_cross_entropy_with_logits",
+    ]
+    signatures = " and ".join(
+        common.signature(op, name) for op, name in zip(ops, names, strict=True)
+    )
+    return f"tf.nn's crossentropies take no label smoothing: {signatures}"

@@ -288,13 +288,22 @@ class JaxAdapter:
         shape = (*np.shape(x)[:start_dim], -1)
         return self._call(lambda x: x.reshape(shape), {"x": x})
 
-    def cross_entropy(self, logits, target, *, reduction="mean"):
+    def cross_entropy(self, logits, target, *, reduction="mean", label_smoothing=0.0):
         jax = self._lib()
         jnp = jax.numpy
         target = self._device_array(target)
+        alpha = float(label_smoothing)
 
         def fn(logits):
             log_p = jax.nn.log_softmax(logits, axis=1)
+            if alpha:
+                # optax.smooth_labels: (1 - alpha) * labels + alpha / num_categories.
+                k = logits.shape[1]
+                labels = target
+                if jnp.issubdtype(target.dtype, jnp.integer):
+                    labels = jnp.moveaxis(jax.nn.one_hot(target, k, dtype=logits.dtype), -1, 1)
+                smoothed = (1 - alpha) * labels + alpha / k
+                return _reduce(-(smoothed * log_p).sum(axis=1), reduction)
             if jnp.issubdtype(target.dtype, jnp.integer):
                 picked = jnp.take_along_axis(log_p, jnp.expand_dims(target, 1), axis=1)
                 per_sample = -picked.squeeze(1)

@@ -390,17 +390,25 @@ class KerasAdapter:
             fn = lambda v, call: api.multiply(v["x"], keep)  # noqa: E731
         return self._prepare("dropout", dtype, {"x": x}, fn)
 
-    def cross_entropy(self, logits, target, *, reduction="mean"):
+    def cross_entropy(self, logits, target, *, reduction="mean", label_smoothing=0.0):
+        """SparseCategoricalCrossentropy (indices) or CategoricalCrossentropy
+        (probabilities), from_logits=True.  Label smoothing: CategoricalCrossentropy's
+        ``label_smoothing``; SparseCategoricalCrossentropy has none (keras-team/keras#23487,
+        added after 3.15.1), so indices are one-hot encoded first, as Keras users do."""
         dtype = self._dtype(logits, target)
         moved = logits.ndim > 2  # Keras takes classes on the last axis
         if moved:
             logits = np.moveaxis(logits, 1, -1)
+        smoothing = {"label_smoothing": float(label_smoothing)} if label_smoothing else {}
         if np.issubdtype(target.dtype, np.floating):
             target = np.moveaxis(target, 1, -1) if moved else target
             kind = "CategoricalCrossentropy"
+        elif smoothing:
+            target = np.eye(logits.shape[-1], dtype=dtype)[target]  # classes last
+            kind = "CategoricalCrossentropy"
         else:
             kind = "SparseCategoricalCrossentropy"
-        loss = self.api.loss(kind, reduction, dtype, from_logits=True)
+        loss = self.api.loss(kind, reduction, dtype, from_logits=True, **smoothing)
         target_t = self.api.tensor(target)
         fn = lambda v, call: loss(target_t, v["logits"])  # noqa: E731
         layouts = {"logits": lambda g: np.moveaxis(g, -1, 1)} if moved else {}

@@ -283,8 +283,10 @@ class TfNnAdapter:
         keep = tf.constant(np.asarray(mask).astype(x.dtype) * scale)
         return _TfCall(tf, lambda v: v["x"] * keep, {"x": x})
 
-    def cross_entropy(self, logits, target, *, reduction="mean"):
+    def cross_entropy(self, logits, target, *, reduction="mean", label_smoothing=0.0):
         tf = self._framework(logits=logits)
+        if label_smoothing:
+            raise Unsupported(rules.no_label_smoothing(tf))
         logits, target = np.asarray(logits), np.asarray(target)
         probabilities = np.issubdtype(target.dtype, np.floating)
         moved = logits.ndim > 2

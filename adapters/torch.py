@@ -256,13 +256,15 @@ class TorchAdapter:
         softmax = self._lib().nn.Softmax(dim=axis)
         return self._prepared(softmax, self._tensors(x=x), "torch.nn.Softmax")
 
-    def cross_entropy(self, logits, target, *, reduction="mean"):
+    def cross_entropy(self, logits, target, *, reduction="mean", label_smoothing=0.0):
         t = self._tensors(logits=logits, target=target)
         # Integer targets are class indices (torch wants int64); floating ones are class
         # probabilities, which CrossEntropyLoss accepts since torch 1.10.
         if not t["target"].is_floating_point():
             t["target"] = t["target"].long()
-        loss = self._torch.nn.CrossEntropyLoss(reduction=reduction)
+        loss = self._torch.nn.CrossEntropyLoss(
+            reduction=reduction, label_smoothing=float(label_smoothing)
+        )
         return self._prepared(loss, t, "torch.nn.CrossEntropyLoss", differentiable=("logits",))
 
     def mse(self, pred, target, *, reduction="mean"):
