@@ -288,6 +288,10 @@ class KerasAdapter:
 
     # -- layers -----------------------------------------------------------------------
     def conv2d(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        """Conv2D; a depthwise convolution (groups == C_in > 1) is DepthwiseConv2D with
+        depth_multiplier = C_out / C_in, the layer MobileNet-style code calls."""
+        if is_depthwise(x, groups):
+            return self.depthwise_conv2d(x, w, b, stride, padding, dilation, ops=False)
         dtype = self._dtype(x, w, b)
         stride, dilation = common.pair(stride), common.pair(dilation)
         _refuse(rules.conv2d(self, stride, dilation, groups, dtype))
@@ -501,6 +505,60 @@ class KerasAdapter:
         fn = lambda v, call: loss(target_t, v["input"])  # noqa: E731
         return self._prepare("binary_cross_entropy", dtype, {"input": input}, fn)
 
+    def depthwise_conv2d(self, x, w, b, stride, padding, dilation, *, ops: bool) -> _Prepared:
+        """Depthwise conv2d (groups == C_in) through keras.layers.DepthwiseConv2D, or with
+        ``ops=True`` through keras.ops.depthwise_conv (+ b), the ops-API path
+        (``KerasOpsDepthwise``).  The kernel (C * m, 1, kh, kw) becomes (kh, kw, C, m):
+        output channel c * m + q reads input channel c in both layouts."""
+        dtype = self._dtype(x, w, b)
+        stride, dilation = common.pair(stride), common.pair(dilation)
+        _refuse(rules.depthwise(self, stride, dilation, ops))
+        channels, multiplier = x.shape[1], w.shape[0] // x.shape[1]
+        kernel = w.reshape(channels, multiplier, *w.shape[2:]).transpose(2, 3, 0, 1)
+        explicit = 0 if isinstance(padding, str) else padding
+        pads = common.padding_pairs(explicit, x.shape[2:], w.shape[2:], (1, 1))
+        mode = padding.lower() if isinstance(padding, str) else "valid"
+        arrays = {"x": x.transpose(NCHW_TO_NHWC)}
+        layouts = {"x": _to_nchw, "w": lambda g: g.transpose(2, 3, 0, 1).reshape(w.shape)}
+        if ops:
+            K = self.api.keras.ops
+            arrays.update({"w": kernel, **({"b": b} if b is not None else {})})
+            nhwc_pads = ((0, 0), *pads, (0, 0))
+
+            def fn(v, call):
+                x_in = K.pad(v["x"], nhwc_pads) if pads != ((0, 0), (0, 0)) else v["x"]
+                y = K.depthwise_conv(
+                    x_in, v["w"], strides=stride, padding=mode, dilation_rate=dilation
+                )
+                return y + v["b"] if "b" in v else y
+
+            layer, names = None, ()
+        else:
+            L = self.api.layers
+            zero_pad = L.ZeroPadding2D(pads, dtype=dtype) if pads != ((0, 0), (0, 0)) else None
+            layer = L.DepthwiseConv2D(
+                w.shape[2:],
+                strides=stride,
+                padding=mode,
+                depth_multiplier=multiplier,
+                dilation_rate=dilation,
+                use_bias=b is not None,
+                dtype=dtype,
+            )
+            _built(layer, (None, None, None, channels), [kernel] + ([b] if b is not None else []))
+            fn = lambda v, call: call(zero_pad(v["x"]) if zero_pad else v["x"])  # noqa: E731
+            names = ("w", "b") if b is not None else ("w",)
+        return self._prepare(
+            "conv2d",
+            dtype,
+            arrays,
+            fn,
+            layer=layer,
+            weight_names=names,
+            nhwc=True,
+            grad_layouts=layouts,
+        )
+
     # -- shared set-up ----------------------------------------------------------------
     def _dtype(self, *arrays) -> str:
         """The call's floating dtype, refused unless Keras runs it here."""
@@ -535,6 +593,43 @@ class KerasAdapter:
         return self._prepare(
             method, dtype, {"x": x_nhwc}, fn, nhwc=True, grad_layouts={"x": _to_nchw}
         )
+
+
+class KerasOpsDepthwise:
+    """keras.ops.depthwise_conv seen as an adapter with one layer, conv2d, for depthwise
+    cases only (groups == C_in): the ops-API path, checked by
+    tests/adapters/test_keras_depthwise_ops.py.  Not in the registry: the "keras" column
+    is the layers users build (DepthwiseConv2D)."""
+
+    name = "keras.ops"
+    requires = ("keras",)
+
+    def __init__(self, keras_adapter: KerasAdapter | None = None) -> None:
+        self.layers = keras_adapter or KerasAdapter()
+
+    def load(self) -> None:
+        self.layers.load()
+        if self.layers.api.tf_keras:
+            raise FrameworkMissing(f"Keras {self.layers.api.version} (tf.keras) has no keras.ops")
+
+    def version(self) -> str:
+        return self.layers.version()
+
+    def determinism_flags(self) -> dict[str, str]:
+        return self.layers.determinism_flags()
+
+    def conv2d(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        if not is_depthwise(x, groups):
+            raise Unsupported(
+                "keras.ops.depthwise_conv is the depthwise path only (groups == C_in > 1); "
+                f"got groups={groups} for {np.shape(x)[1]} input channels"
+            )
+        return self.layers.depthwise_conv2d(x, w, b, stride, padding, dilation, ops=True)
+
+
+def is_depthwise(x, groups) -> bool:
+    """A conv2d call that is a depthwise convolution: groups == C_in > 1."""
+    return int(groups) > 1 and int(groups) == np.shape(x)[1]
 
 
 def _refuse(reason: str | None) -> None:
