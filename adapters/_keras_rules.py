@@ -18,6 +18,7 @@ Importing this module imports no framework (tests/adapters/test_known_divergence
 from __future__ import annotations
 
 import contextlib
+import re
 import warnings
 from functools import cache, wraps
 
@@ -31,6 +32,7 @@ FLOAT64_DEMOTED = "keras-float64-demoted-to-float32"
 SAME_AVERAGE_REPLICATES = "keras-torch-same-average-pool-replicates-edge"
 ONE_FILTER_CONV_GRAD = "keras-torch-one-filter-conv-grad-weight-contiguous"
 DEPTHWISE_STRIDE_DILATION = "keras-tf-depthwise-stride-dilation-wrong-output"
+LAYERNORM_NON_TRAILING = "keras-torch-layernorm-contiguous-non-trailing-axes"
 
 _probes_running = 0
 
@@ -209,6 +211,40 @@ def _depthwise_stride_dilation_probe(adapter) -> str | None:
         f"dilation_rate 3, 'valid') it returns shape {got.shape}, not (1, 2, 2, 3)"
         + ("" if got.shape != (1, 2, 2, 3) else f", values {got[0, :, :, 0].tolist()}")
     )
+
+
+# --------------------------------------------------------------------------------------
+# LayerNormalization
+
+
+@_rule
+def layernorm_axes(adapter, axes: list[int], ndim: int) -> str | None:
+    """Keras' torch backend hands consecutive axes to torch's F.layer_norm, which
+    normalises trailing axes only: consecutive axes that are not the last ones fail."""
+    if adapter.api.backend != "torch" or axes[-1] == ndim - 1:
+        return None
+    if axes != list(range(axes[0], axes[-1] + 1)):
+        return None
+    message = _layernorm_probe(adapter)
+    if message is None:
+        return None
+    return (
+        f"keras.layers.LayerNormalization(axis={axes}) on a {ndim}-D input, backend "
+        f"torch: {message} (known framework bug {LAYERNORM_NON_TRAILING!r} in "
+        "tests/known_divergences.py)"
+    )
+
+
+@cache
+def _layernorm_probe(adapter) -> str | None:
+    """LayerNormalization(axis=[1, 2]) on ones (1, 2, 3, 2): the backend's error, or None."""
+    api = adapter.api
+    layer = api.layers.LayerNormalization(axis=[1, 2])
+    try:
+        api.numpy(layer(api.tensor(np.ones((1, 2, 3, 2), "float32"))))
+    except Exception as exc:  # the framework's own error, whatever its type
+        return re.sub(r"\x1b\[[0-9;]*m", "", common.exception_text(exc))  # Keras' bold
+    return None
 
 
 # --------------------------------------------------------------------------------------

@@ -444,6 +444,7 @@ class KerasAdapter:
         ref_axes = sorted_axes(axes, x.ndim)
         nhwc = x.ndim == 4
         k_axes = [NCHW_AXIS_IN_NHWC[a] for a in ref_axes] if nhwc else list(ref_axes)
+        _refuse(rules.layernorm_axes(self, sorted(k_axes), x.ndim))
         to_keras = tuple(int(i) for i in np.argsort(k_axes))  # weight dims in sorted order
         back = tuple(int(i) for i in np.argsort(to_keras))
         x_k = x.transpose(NCHW_TO_NHWC) if nhwc else x

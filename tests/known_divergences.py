@@ -147,6 +147,23 @@ DIVERGENCES: list[Divergence] = [
         ),
     ),
     Divergence(
+        key="keras-torch-layernorm-contiguous-non-trailing-axes",
+        layer="layernorm",
+        case="*",
+        adapter="keras",
+        reason=(
+            "keras.layers.LayerNormalization on the torch backend sends consecutive axes to "
+            "torch.nn.functional.layer_norm, which normalises trailing axes only: axis=[1, "
+            "2] of a 4-D input raises 'RuntimeError: Given normalized_shape=[...], "
+            "expected input with shape [*, ...]' (measured with keras 3.15.1, torch "
+            "2.13.0; tensorflow and jax compute it).  Fixed upstream by keras-team/keras"
+            "#23510 (merged 2026-08, after 3.15.1)"
+        ),
+        issue="https://github.com/keras-team/keras/pull/23510",
+        enforced="unsupported",
+        evidence="tests/adapters/test_keras_adapter.py::test_known_keras_backend_bugs_reproduce",
+    ),
+    Divergence(
         key="keras-torch-one-filter-conv-grad-weight-contiguous",
         layer="conv2d",
         case="*",
