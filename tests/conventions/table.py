@@ -175,7 +175,10 @@ ROWS: tuple[Convention, ...] = (
             "(y_torch - beta) / (y_keras - beta) = sqrt((var + 1e-3) / (var + 1e-5)) per "
             "channel: large where the variance is comparable to 1e-3"
         ),
-        versions=f"{_TORCH_213}; {_KERAS_315} (same defaults in tf.keras 2.x docs)",
+        versions=(
+            f"{_TORCH_213}; {_KERAS_315}; Keras epsilon=1e-3 the same in keras 2.15 (tf.keras), "
+            "3.3.3, 3.6.0, 3.14.0 and 3.15.1 sources"
+        ),
         sources=(
             "https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html (eps=1e-05)",
             "https://tensorflow.org/versions/r2.10/api_docs/python/tf/keras/layers/"
