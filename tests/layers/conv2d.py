@@ -270,6 +270,13 @@ BENCH = (
     _bench("seed004-b32", 32, 1, 10, 3, "same", SEED004),
     _bench("seed004-b128", 128, 1, 10, 3, "same", SEED004),
     _bench("large-b32", 32, 16, 32, 3, 1, ISSUE6_LARGE),
+    BenchShape(
+        "conv2d",
+        "depthwise-b32",
+        {"x": image(32, 32), "w": ((32, 1, 3, 3), "normal"), "b": ((32,), "normal")},
+        "issue 17: MobileNetV2's depthwise 3x3 (groups = C = 32, padding 1) on 28x28, batch 32",
+        {"padding": 1, "groups": 32},
+    ),
 )
 
 DECLARED = (
