@@ -22,7 +22,9 @@ means a call used in one direction (every parity test) compiles only that one.
 - relu / sigmoid / tanh / softmax: ``jax.nn``; linear: ``jnp.dot`` (w is (in, out) as in
   the reference); flatten: ``reshape``.
 - cross_entropy (torch semantics: integer targets are class indices, floating targets
-  are class probabilities; class axis 1): ``jax.nn.log_softmax``.  mse: ``jnp`` mean.
+  are class probabilities; class axis 1): ``jax.nn.log_softmax``; label smoothing as
+  optax.smooth_labels writes it, ``(1 - a) * labels + a / num_classes``.  mse: ``jnp``
+  mean.
 - batchnorm2d: ``jnp`` mean and biased variance over (N, H, W) in training, the given
   running statistics in eval.  There is no batch-norm layer in JAX itself.
 - layernorm / groupnorm: written in ``jnp`` the way flax.linen's LayerNorm / GroupNorm

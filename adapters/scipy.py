@@ -27,7 +27,9 @@ What each layer is made of (and why it is an independent check of the reference)
 - sigmoid, softmax: ``scipy.special.expit`` / ``softmax``; backward is the closed form
   written with the same functions (``s * (1 - s) * g``; ``s * (g - sum(g * s))``).
 - cross_entropy (torch semantics): ``-scipy.special.log_softmax`` picked at the target
-  index or weighted by target probabilities; backward ``softmax * sum(target) - target``.
+  index or weighted by target probabilities (smoothed to ``(1 - e) t + e / K`` for
+  ``label_smoothing``); backward ``softmax * sum(target) - target``.  layernorm,
+  groupnorm and binary_cross_entropy have no method: SciPy has no such functions.
 - correlate / convolve / correlate2d / convolve2d (``reference.signal``): called directly
   (the seeds' SciPy example); their backward is expressed with the same functions
   through the "full" output (see ``_signal_grads``).
