@@ -27,9 +27,10 @@ def standardize(x: np.ndarray, axes: tuple[int, ...], eps: float):
     """``(xhat, inv_std)``; ``inv_std`` keeps the reduced axes (size 1)."""
     mean = np.mean(x, axis=axes, keepdims=True)
     centred = x - mean
-    var = np.mean(centred * centred, axis=axes, keepdims=True)
+    var = np.mean(np.square(centred), axis=axes, keepdims=True)
     inv_std = x.dtype.type(1) / np.sqrt(var + x.dtype.type(eps))
-    return centred * inv_std, inv_std
+    centred *= inv_std  # in place: centred becomes xhat (one array less per call)
+    return centred, inv_std
 
 
 def standardize_backward(d_xhat, xhat, inv_std, axes: tuple[int, ...]) -> np.ndarray:
@@ -37,4 +38,7 @@ def standardize_backward(d_xhat, xhat, inv_std, axes: tuple[int, ...]) -> np.nda
     ``inv_std * (d - mean(d) - xhat * mean(d * xhat))``, means over ``axes``."""
     mean_d = np.mean(d_xhat, axis=axes, keepdims=True)
     mean_dx = np.mean(d_xhat * xhat, axis=axes, keepdims=True)
-    return inv_std * (d_xhat - mean_d - xhat * mean_dx)
+    d_x = d_xhat - mean_d
+    d_x -= xhat * mean_dx
+    d_x *= inv_std
+    return d_x

@@ -55,8 +55,11 @@ def _grouped(a: np.ndarray, groups: int) -> np.ndarray:
 def forward(x, gamma, beta, *, groups, eps=1e-5) -> np.ndarray:
     """``y`` (N, C, H, W) in the dtype of ``x``, ``gamma``, ``beta`` combined."""
     x, gamma, beta, groups, eps = _prepare(x, gamma, beta, groups, eps)
-    xhat, _ = standardize(_grouped(x, groups), _GROUP_AXES, eps)
-    return xhat.reshape(x.shape) * gamma + beta
+    y, _ = standardize(_grouped(x, groups), _GROUP_AXES, eps)
+    y = y.reshape(x.shape)
+    y *= gamma  # in place on standardize's fresh array
+    y += beta
+    return y
 
 
 def backward(grad_out, x, gamma, beta, *, groups, eps=1e-5) -> dict[str, np.ndarray]:

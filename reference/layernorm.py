@@ -71,8 +71,10 @@ def _prepare(x, gamma, beta, axes, eps):
 def forward(x, gamma, beta, *, axes, eps=1e-5) -> np.ndarray:
     """``y`` with the shape of ``x`` and the dtype of ``x``, ``gamma``, ``beta`` combined."""
     x, gamma, beta, axes, eps = _prepare(x, gamma, beta, axes, eps)
-    xhat, _ = standardize(x, axes, eps)
-    return xhat * gamma + beta
+    y, _ = standardize(x, axes, eps)
+    y *= gamma  # in place on standardize's fresh array
+    y += beta
+    return y
 
 
 def backward(grad_out, x, gamma, beta, *, axes, eps=1e-5) -> dict[str, np.ndarray]:
