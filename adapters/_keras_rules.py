@@ -18,6 +18,7 @@ Importing this module imports no framework (tests/adapters/test_known_divergence
 from __future__ import annotations
 
 import contextlib
+import re
 import warnings
 from functools import cache, wraps
 
@@ -30,6 +31,8 @@ from adapters import _tf_common as common
 FLOAT64_DEMOTED = "keras-float64-demoted-to-float32"
 SAME_AVERAGE_REPLICATES = "keras-torch-same-average-pool-replicates-edge"
 ONE_FILTER_CONV_GRAD = "keras-torch-one-filter-conv-grad-weight-contiguous"
+DEPTHWISE_STRIDE_DILATION = "keras-tf-depthwise-stride-dilation-wrong-output"
+LAYERNORM_NON_TRAILING = "keras-torch-layernorm-contiguous-non-trailing-axes"
 
 _probes_running = 0
 
@@ -111,7 +114,8 @@ def _grouped_or_dilated(adapter, groups, dilation, dtype, direction) -> str | No
 def _conv_probe(adapter, grouped: bool, dilated: bool, dtype: str, direction: str) -> str | None:
     """Run a tiny grouped/dilated Conv2D; the backend's refusal, or None if it runs."""
     groups = 2 if grouped else 1
-    x, w = np.ones((1, 2, 5, 5), dtype), np.ones((2, 2 // groups, 2, 2), dtype)
+    # 4 channels in 2 groups: grouped Conv2D, not DepthwiseConv2D (groups == C_in).
+    x, w = np.ones((1, 4, 5, 5), dtype), np.ones((2, 4 // groups, 2, 2), dtype)
     with _probing():
         try:
             prepared = adapter.conv2d(x, w, groups=groups, dilation=2 if dilated else 1)
@@ -140,6 +144,106 @@ def _one_filter_probe(adapter, channels: int, kernel_hw, dtype: str) -> str | No
             prepared.backward(np.ones_like(out)).result()
         except Exception as exc:  # the framework's own error, whatever its type
             return common.exception_text(exc)
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# DepthwiseConv2D / keras.ops.depthwise_conv
+
+
+@_rule
+def depthwise(adapter, stride, dilation, ops: bool) -> str | None:
+    """Strides > 1 with dilation_rate > 1: the layer's refusal where it has one (Keras
+    before keras-team/keras#22598), else the known TF-backend bug where the installed
+    Keras has it (keras-team/keras#23027, fixed in 3.15)."""
+    if not (max(stride) > 1 and max(dilation) > 1):
+        return None
+    if not ops:
+        L = adapter.api.layers
+        try:
+            L.DepthwiseConv2D(3, strides=stride, dilation_rate=dilation)
+        except Exception as exc:  # the layer's own refusal, whatever its type
+            return "keras.layers.DepthwiseConv2D: " + common.exception_text(exc)
+    said = _depthwise_stride_dilation_probe(adapter)
+    if said:
+        path = "keras.ops.depthwise_conv" if ops else "keras.layers.DepthwiseConv2D"
+        return (
+            f"{path} with strides > 1 and dilation_rate > 1 on backend "
+            f"{adapter.api.backend}: {said} (known framework bug "
+            f"{DEPTHWISE_STRIDE_DILATION!r} in tests/known_divergences.py)"
+        )
+    return None
+
+
+@cache
+def _depthwise_stride_dilation_probe(adapter) -> str | None:
+    """keras-team/keras#23027's example, channels_last: x (1, 10, 10, 3) with x[0, i, j,
+    c] = 10 i + j, a 3x3 kernel of ones, strides 2, dilation_rate 3, 'valid'.  The right
+    output is (1, 2, 2, 3) with out[0, i, j] = sum over a, b of x[2 i + 3 a, 2 j + 3 b].
+    None when Keras gives that; otherwise what it gave."""
+    api = adapter.api
+    x = np.broadcast_to(
+        (10.0 * np.arange(10)[:, None] + np.arange(10))[None, :, :, None], (1, 10, 10, 3)
+    ).astype("float32")
+    taps = np.arange(3) * 3
+    want = np.array(
+        [[x[0, 2 * i + taps][:, 2 * j + taps, 0].sum() for j in range(2)] for i in range(2)]
+    )
+    if api.tf_keras:  # Keras 2: the layer (it has no keras.ops)
+        layer = api.layers.DepthwiseConv2D(3, strides=2, dilation_rate=3, use_bias=False)
+        layer.build((1, 10, 10, 3))
+        layer.set_weights([np.ones((3, 3, 3, 1), "float32")])
+        got = api.numpy(layer(api.tensor(x)))
+    else:
+        got = api.numpy(
+            api.keras.ops.depthwise_conv(
+                api.tensor(x),
+                api.tensor(np.ones((3, 3, 3, 1), "float32")),
+                strides=2,
+                padding="valid",
+                dilation_rate=3,
+            )
+        )
+    if got.shape == (1, 2, 2, 3) and np.allclose(got[0, :, :, 0], want):
+        return None
+    return (
+        f"on keras-team/keras#23027's example (x 10x10x3, kernel 3x3, strides 2, "
+        f"dilation_rate 3, 'valid') it returns shape {got.shape}, not (1, 2, 2, 3)"
+        + ("" if got.shape != (1, 2, 2, 3) else f", values {got[0, :, :, 0].tolist()}")
+    )
+
+
+# --------------------------------------------------------------------------------------
+# LayerNormalization
+
+
+@_rule
+def layernorm_axes(adapter, axes: list[int], ndim: int) -> str | None:
+    """Keras' torch backend hands consecutive axes to torch's F.layer_norm, which
+    normalises trailing axes only: consecutive axes that are not the last ones fail."""
+    if adapter.api.backend != "torch" or axes[-1] == ndim - 1:
+        return None
+    if axes != list(range(axes[0], axes[-1] + 1)):
+        return None
+    message = _layernorm_probe(adapter)
+    if message is None:
+        return None
+    return (
+        f"keras.layers.LayerNormalization(axis={axes}) on a {ndim}-D input, backend "
+        f"torch: {message} (known framework bug {LAYERNORM_NON_TRAILING!r} in "
+        "tests/known_divergences.py)"
+    )
+
+
+@cache
+def _layernorm_probe(adapter) -> str | None:
+    """LayerNormalization(axis=[1, 2]) on ones (1, 2, 3, 2): the backend's error, or None."""
+    api = adapter.api
+    layer = api.layers.LayerNormalization(axis=[1, 2])
+    try:
+        api.numpy(layer(api.tensor(np.ones((1, 2, 3, 2), "float32"))))
+    except Exception as exc:  # the framework's own error, whatever its type
+        return re.sub(r"\x1b\[[0-9;]*m", "", common.exception_text(exc))  # Keras' bold
     return None
 
 
@@ -242,6 +346,24 @@ def mse(adapter, pred, reduction: str, dtype: str) -> str | None:
         f"(keras.losses.mean_squared_error: `{formula}`): with reduction 'none' it returns "
         f"shape {per_sample.shape} for pred {pred.shape}, so reduction {reduction!r} "
         "(torch: elementwise, then "
+        f"{'none' if reduction == 'none' else 'sum'}) cannot be expressed"
+    )
+
+
+@_rule
+def last_axis_mean(adapter, cls_name: str, pred, reduction: str, dtype: str) -> str | None:
+    """A Keras loss that averages over the last axis before reducing (BinaryCrossentropy):
+    "mean" is the reference's mean; "sum" only when that axis has size 1; never "none"."""
+    if reduction == "mean" or (reduction == "sum" and pred.ndim > 1 and pred.shape[-1] == 1):
+        return None
+    loss = adapter.api.loss(cls_name, "none", dtype)
+    per_sample = adapter.api.numpy(
+        loss(adapter.api.tensor(np.zeros_like(pred)), adapter.api.tensor(np.full_like(pred, 0.5)))
+    )
+    return (
+        f"keras.losses.{cls_name} averages over the last axis before reducing: with "
+        f"reduction 'none' it returns shape {per_sample.shape} for input {pred.shape}, so "
+        f"reduction {reduction!r} (torch: elementwise, then "
         f"{'none' if reduction == 'none' else 'sum'}) cannot be expressed"
     )
 

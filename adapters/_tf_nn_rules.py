@@ -38,9 +38,11 @@ def _cpu_conv_gradient_refusal(adapter, grouped: bool, dilated: bool, dtype: str
     lifts the rule by itself)."""
     c = 2 if grouped else 1
     out = 3 if dilated else 4
+    # 4 channels in 2 groups: grouped, not depthwise (groups == C_in is
+    # tf.nn.depthwise_conv2d, another op).
     prepared = adapter.conv2d(
-        np.ones((1, 2, 5, 5), dtype),
-        np.ones((2, 2 // c, 2, 2), dtype),
+        np.ones((1, 4, 5, 5), dtype),
+        np.ones((2, 4 // c, 2, 2), dtype),
         groups=c,
         dilation=2 if dilated else 1,
     )
@@ -142,3 +144,56 @@ def no_probability_crossentropy(tf) -> str:
         f"renormalises and clips them); its crossentropy, {signature}, takes logits: "
         f"`{logits}`"
     )
+
+
+def no_probability_binary_crossentropy(tf) -> str:
+    """Why binary cross-entropy on probabilities has no tf.nn counterpart."""
+    op = tf.nn.sigmoid_cross_entropy_with_logits
+    signature = common.signature(op, "tf.nn.sigmoid_cross_entropy_with_logits")
+    logits = common.doc_line(op, "logits:")
+    return (
+        "tf.nn has no binary crossentropy on probabilities; its binary crossentropy, "
+        f"{signature}, takes logits: `{logits}`"
+    )
+
+
+def no_label_smoothing(tf) -> str:
+    """Why label smoothing has no tf.nn counterpart."""
+    ops = [tf.nn.softmax_cross_entropy_with_logits, tf.nn.sparse_softmax_cross_entropy_with_logits]
+    names = [
+        "tf.nn.softmax_cross_entropy_with_logits",
+        "tf.nn.sparse_softmax_cross_entropy_with_logits",
+    ]
+    signatures = " and ".join(
+        common.signature(op, name) for op, name in zip(ops, names, strict=True)
+    )
+    return f"tf.nn's crossentropies take no label smoothing: {signatures}"
+
+
+def depthwise_strides_with_dilation(tf, strides, dilations) -> None:
+    """Raise ``Unsupported`` for strides > 1 with dilations > 1: tf.nn.depthwise_conv2d
+    then only warns ("When dilation rate is greater than 1, then all values of strides
+    must be 1") and computes another function (keras-team/keras#23027)."""
+    if max(strides) > 1 and max(dilations) > 1:
+        said = _depthwise_warning(tf, tuple(strides), tuple(dilations))
+        if said:
+            raise Unsupported(f"tf.nn.depthwise_conv2d: {said}")
+
+
+@cache
+def _depthwise_warning(tf, strides, dilations) -> str | None:
+    """TensorFlow's own warning for this combination, from a tiny call (None: no warning,
+    the rule has been lifted)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tf.nn.depthwise_conv2d(
+            np.ones((1, 9, 9, 1), "float32"),
+            np.ones((2, 2, 1, 1), "float32"),
+            [1, *strides, 1],
+            "VALID",
+            dilations=list(dilations),
+        )
+    said = [str(w.message) for w in caught if "dilation" in str(w.message)]
+    return " ".join(said[0].split()) if said else None

@@ -22,9 +22,15 @@ means a call used in one direction (every parity test) compiles only that one.
 - relu / sigmoid / tanh / softmax: ``jax.nn``; linear: ``jnp.dot`` (w is (in, out) as in
   the reference); flatten: ``reshape``.
 - cross_entropy (torch semantics: integer targets are class indices, floating targets
-  are class probabilities; class axis 1): ``jax.nn.log_softmax``.  mse: ``jnp`` mean.
+  are class probabilities; class axis 1): ``jax.nn.log_softmax``; label smoothing as
+  optax.smooth_labels writes it, ``(1 - a) * labels + a / num_classes``.  mse: ``jnp``
+  mean.
 - batchnorm2d: ``jnp`` mean and biased variance over (N, H, W) in training, the given
   running statistics in eval.  There is no batch-norm layer in JAX itself.
+- layernorm / groupnorm: written in ``jnp`` the way flax.linen's LayerNorm / GroupNorm
+  compute (google/flax, flax/linen/normalization.py): ``var = max(0, E[x^2] - E[x]^2)``
+  (flax's default ``use_fast_variance``), ``(x - mean) * rsqrt(var + eps)``; group norm on
+  channels-last data reshaped to (N, H, W, groups, C / groups), as flax does.
 - dropout: ``jax`` / ``jax.lax`` have none; the one dropout in the jax package is
   ``jax.example_libraries.stax.Dropout(rate)``, whose ``rate`` is the probability of
   KEEPING a unit and whose kept units are ``inputs / rate`` (google/jax,
@@ -59,6 +65,7 @@ import numpy as np
 
 from adapters._geometry import ceil_mode_windows, padded_high, padding_pairs, pair
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
+from adapters.layout import sorted_axes
 
 _DROPOUT_PROBE_SIZE = 4096
 _DROPOUT_PROBE_SEED = 0
@@ -283,13 +290,22 @@ class JaxAdapter:
         shape = (*np.shape(x)[:start_dim], -1)
         return self._call(lambda x: x.reshape(shape), {"x": x})
 
-    def cross_entropy(self, logits, target, *, reduction="mean"):
+    def cross_entropy(self, logits, target, *, reduction="mean", label_smoothing=0.0):
         jax = self._lib()
         jnp = jax.numpy
         target = self._device_array(target)
+        alpha = float(label_smoothing)
 
         def fn(logits):
             log_p = jax.nn.log_softmax(logits, axis=1)
+            if alpha:
+                # optax.smooth_labels: (1 - alpha) * labels + alpha / num_categories.
+                k = logits.shape[1]
+                labels = target
+                if jnp.issubdtype(target.dtype, jnp.integer):
+                    labels = jnp.moveaxis(jax.nn.one_hot(target, k, dtype=logits.dtype), -1, 1)
+                smoothed = (1 - alpha) * labels + alpha / k
+                return _reduce(-(smoothed * log_p).sum(axis=1), reduction)
             if jnp.issubdtype(target.dtype, jnp.integer):
                 picked = jnp.take_along_axis(log_p, jnp.expand_dims(target, 1), axis=1)
                 per_sample = -picked.squeeze(1)
@@ -356,6 +372,38 @@ class JaxAdapter:
     def convolve2d(self, in1, in2, mode="full"):
         return self._signal("convolve2d", in1, in2, mode)
 
+    # -- normalizations and losses (issue 17) ----------------------------------------------
+
+    def layernorm(self, x, gamma, beta, *, axes, eps=1e-5):
+        """flax.linen.LayerNorm's arithmetic in jnp: ``E[x^2] - E[x]^2`` clipped at 0
+        (flax's default use_fast_variance), ``(x - mean) * rsqrt(var + eps)``, then scale
+        and bias broadcast over the normalised axes."""
+        jax = self._lib()
+        normalized = sorted_axes(axes, np.ndim(x))
+        shape = tuple(np.shape(x)[a] if a in normalized else 1 for a in range(np.ndim(x)))
+
+        def fn(x, gamma, beta):
+            y = _flax_standardize(jax, x, normalized, eps)
+            return y * gamma.reshape(shape) + beta.reshape(shape)
+
+        return self._call(fn, {"x": x, "gamma": gamma, "beta": beta})
+
+    def groupnorm(self, x, gamma, beta, *, groups, eps=1e-5):
+        """flax.linen.GroupNorm's arithmetic in jnp on channels-last data: NHWC reshaped to
+        (N, H, W, groups, C / groups), statistics over (H, W, C / groups) with flax's fast
+        variance, then per-channel scale and bias."""
+        jax = self._lib()
+        groups = int(groups)
+
+        def fn(x, gamma, beta):
+            nhwc = x.transpose(0, 2, 3, 1)
+            n, h, w, c = nhwc.shape
+            grouped = nhwc.reshape(n, h, w, groups, c // groups)
+            y = _flax_standardize(jax, grouped, (1, 2, 4), eps).reshape(n, h, w, c)
+            return (y * gamma + beta).transpose(0, 3, 1, 2)
+
+        return self._call(fn, {"x": x, "gamma": gamma, "beta": beta})
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _lib(self):
@@ -409,6 +457,16 @@ class JaxAdapter:
                 f"{np.unique(kept)[:5]}, not rate {rate} with 1/rate = {expected}"
             )
         self._stax_checked.add((rate, dtype.str))
+
+
+def _flax_standardize(jax, x, axes, eps):
+    """flax/linen/normalization.py ``_compute_stats`` (use_fast_variance=True) and
+    ``_normalize``: ``var = max(0, mean(x^2) - mean(x)^2)``, ``(x - mean) * rsqrt(var + eps)``."""
+    jnp = jax.numpy
+    mean = jnp.mean(x, axes, keepdims=True)
+    mean2 = jnp.mean(jax.lax.square(x), axes, keepdims=True)
+    var = jnp.maximum(0.0, mean2 - jax.lax.square(mean))
+    return (x - mean) * jax.lax.rsqrt(var + eps)
 
 
 def _refuse_dtype(*arrays) -> None:

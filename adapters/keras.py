@@ -3,11 +3,13 @@
 One method per layer, with the reference's ``forward`` signature, each building the Keras
 layer or loss a user would: Conv2D (after ZeroPadding2D for explicit padding, Keras' API
 for symmetric or asymmetric zero padding), MaxPooling2D, AveragePooling2D, Dense,
-BatchNormalization, Dropout, Flatten, ReLU, Activation("sigmoid"/"tanh"), Softmax;
+BatchNormalization, Dropout, Flatten, ReLU, Activation("sigmoid"/"tanh"), Softmax,
+LayerNormalization(axis=<the axes>) and GroupNormalization(groups, axis=-1);
 CategoricalCrossentropy(from_logits=True) for probability targets and
 SparseCategoricalCrossentropy(from_logits=True) for index targets (``cross_entropy``),
-MeanSquaredError (``mse``), and CategoricalCrossentropy(from_logits=False, axis=...), Keras'
-own loss on probabilities (``categorical_crossentropy``); reduction "mean" ->
+MeanSquaredError (``mse``), CategoricalCrossentropy(from_logits=False, axis=...), Keras'
+own loss on probabilities (``categorical_crossentropy``), and
+BinaryCrossentropy(from_logits=...) (``binary_cross_entropy``); reduction "mean" ->
 "sum_over_batch_size", "sum", "none".  Float64 calls build them with ``dtype="float64"``.
 The SciPy view (``correlate``, ``convolve``, ...) is no Keras layer or loss: no method.
 
@@ -16,8 +18,9 @@ A method builds its layer once, with the call's weights, and returns a ``_Prepar
 run the call exactly the method raises ``Unsupported`` in Keras' own words
 (``adapters._keras_rules``); ``_Prepared.backward`` raises those about gradients only.
 
-Layout: arrays arrive and leave in the reference's layout.  Conv2D, the poolings and
-BatchNormalization run channels_last (NHWC, kernels HWIO), the default people use;
+Layout: arrays arrive and leave in the reference's layout.  Conv2D, the poolings,
+BatchNormalization, GroupNormalization and LayerNormalization of 4-D inputs run
+channels_last (NHWC, kernels HWIO), the default people use;
 4-D cross-entropy logits move the class axis last.  Flatten gets the array as given:
 Keras' Flatten of a channels_last feature map orders features (H, W, C), torch's and the
 reference's (C, H, W) -- a convention difference, not something to hide here.
@@ -47,7 +50,7 @@ import numpy as np
 from adapters import _keras_rules as rules
 from adapters import _tf_common as common
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
-from adapters.layout import NCHW_TO_NHWC, NHWC_TO_NCHW
+from adapters.layout import NCHW_AXIS_IN_NHWC, NCHW_TO_NHWC, NHWC_TO_NCHW, sorted_axes
 
 _SEED = 1234
 _REDUCTIONS = {"mean": "sum_over_batch_size", "sum": "sum", "none": "none"}
@@ -285,6 +288,10 @@ class KerasAdapter:
 
     # -- layers -----------------------------------------------------------------------
     def conv2d(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        """Conv2D; a depthwise convolution (groups == C_in > 1) is DepthwiseConv2D with
+        depth_multiplier = C_out / C_in, the layer MobileNet-style code calls."""
+        if is_depthwise(x, groups):
+            return self.depthwise_conv2d(x, w, b, stride, padding, dilation, ops=False)
         dtype = self._dtype(x, w, b)
         stride, dilation = common.pair(stride), common.pair(dilation)
         _refuse(rules.conv2d(self, stride, dilation, groups, dtype))
@@ -387,17 +394,25 @@ class KerasAdapter:
             fn = lambda v, call: api.multiply(v["x"], keep)  # noqa: E731
         return self._prepare("dropout", dtype, {"x": x}, fn)
 
-    def cross_entropy(self, logits, target, *, reduction="mean"):
+    def cross_entropy(self, logits, target, *, reduction="mean", label_smoothing=0.0):
+        """SparseCategoricalCrossentropy (indices) or CategoricalCrossentropy
+        (probabilities), from_logits=True.  Label smoothing: CategoricalCrossentropy's
+        ``label_smoothing``; SparseCategoricalCrossentropy has none (keras-team/keras#23487,
+        added after 3.15.1), so indices are one-hot encoded first, as Keras users do."""
         dtype = self._dtype(logits, target)
         moved = logits.ndim > 2  # Keras takes classes on the last axis
         if moved:
             logits = np.moveaxis(logits, 1, -1)
+        smoothing = {"label_smoothing": float(label_smoothing)} if label_smoothing else {}
         if np.issubdtype(target.dtype, np.floating):
             target = np.moveaxis(target, 1, -1) if moved else target
             kind = "CategoricalCrossentropy"
+        elif smoothing:
+            target = np.eye(logits.shape[-1], dtype=dtype)[target]  # classes last
+            kind = "CategoricalCrossentropy"
         else:
             kind = "SparseCategoricalCrossentropy"
-        loss = self.api.loss(kind, reduction, dtype, from_logits=True)
+        loss = self.api.loss(kind, reduction, dtype, from_logits=True, **smoothing)
         target_t = self.api.tensor(target)
         fn = lambda v, call: loss(target_t, v["logits"])  # noqa: E731
         layouts = {"logits": lambda g: np.moveaxis(g, -1, 1)} if moved else {}
@@ -419,6 +434,131 @@ class KerasAdapter:
         loss = self.api.loss("MeanSquaredError", reduction, dtype)
         target_t = self.api.tensor(target)
         return self._prepare("mse", dtype, {"pred": pred}, lambda v, c: loss(target_t, v["pred"]))
+
+    # -- normalizations and losses (issue 17) -------------------------------------------
+    def layernorm(self, x, gamma, beta, *, axes, eps=1e-5):
+        """LayerNormalization(axis=<the axes>, epsilon=eps); a 4-D x goes in NHWC (so
+        ConvNeXt's channels-only norm is Keras' default axis=-1).  Keras gives gamma and
+        beta the shape of the sorted axes, in its layout: they are transposed to it."""
+        dtype = self._dtype(x, gamma, beta)
+        ref_axes = sorted_axes(axes, x.ndim)
+        nhwc = x.ndim == 4
+        k_axes = [NCHW_AXIS_IN_NHWC[a] for a in ref_axes] if nhwc else list(ref_axes)
+        _refuse(rules.layernorm_axes(self, sorted(k_axes), x.ndim))
+        to_keras = tuple(int(i) for i in np.argsort(k_axes))  # weight dims in sorted order
+        back = tuple(int(i) for i in np.argsort(to_keras))
+        x_k = x.transpose(NCHW_TO_NHWC) if nhwc else x
+        ln = self.api.layers.LayerNormalization(
+            axis=sorted(k_axes), epsilon=float(eps), dtype=dtype
+        )
+        _built(ln, x_k.shape, [gamma.transpose(to_keras), beta.transpose(to_keras)])
+        fn = lambda v, call: call(v["x"])  # noqa: E731
+        layouts = {"gamma": lambda g: g.transpose(back), "beta": lambda g: g.transpose(back)}
+        if nhwc:
+            layouts["x"] = _to_nchw
+        return self._prepare(
+            "layernorm",
+            dtype,
+            {"x": x_k},
+            fn,
+            layer=ln,
+            weight_names=("gamma", "beta"),
+            nhwc=nhwc,
+            grad_layouts=layouts,
+        )
+
+    def groupnorm(self, x, gamma, beta, *, groups, eps=1e-5):
+        """GroupNormalization(groups, axis=-1, epsilon=eps) on NHWC, as users call it: Keras
+        splits the last axis into (groups, C / groups) itself."""
+        dtype = self._dtype(x, gamma, beta)
+        gn = self.api.layers.GroupNormalization(
+            groups=int(groups), axis=-1, epsilon=float(eps), dtype=dtype
+        )
+        x_nhwc = x.transpose(NCHW_TO_NHWC)
+        _built(gn, x_nhwc.shape, [gamma, beta])
+        return self._prepare(
+            "groupnorm",
+            dtype,
+            {"x": x_nhwc},
+            lambda v, call: call(v["x"]),
+            layer=gn,
+            weight_names=("gamma", "beta"),
+            nhwc=True,
+            grad_layouts={"x": _to_nchw},
+        )
+
+    def binary_cross_entropy(
+        self, input, target, *, from_logits, reduction="mean", convention="torch"
+    ):
+        """keras.losses.BinaryCrossentropy(from_logits=...): on probabilities it clips to
+        [epsilon, 1 - epsilon], the "keras" convention only; it averages over the last
+        axis first (refused for "none", and "sum" unless that axis has size 1)."""
+        dtype = self._dtype(input, target)
+        if not from_logits and convention != "keras":
+            raise Unsupported(
+                "keras.losses.BinaryCrossentropy clips probabilities to [epsilon, 1 - "
+                "epsilon] (keras.config.epsilon() = 1e-7) and has no log clamp at -100: "
+                f"convention {convention!r} is torch.nn.BCELoss's"
+            )
+        _refuse(rules.last_axis_mean(self, "BinaryCrossentropy", input, reduction, dtype))
+        loss = self.api.loss("BinaryCrossentropy", reduction, dtype, from_logits=bool(from_logits))
+        target_t = self.api.tensor(target)
+        fn = lambda v, call: loss(target_t, v["input"])  # noqa: E731
+        return self._prepare("binary_cross_entropy", dtype, {"input": input}, fn)
+
+    def depthwise_conv2d(self, x, w, b, stride, padding, dilation, *, ops: bool) -> _Prepared:
+        """Depthwise conv2d (groups == C_in) through keras.layers.DepthwiseConv2D, or with
+        ``ops=True`` through keras.ops.depthwise_conv (+ b), the ops-API path
+        (``KerasOpsDepthwise``).  The kernel (C * m, 1, kh, kw) becomes (kh, kw, C, m):
+        output channel c * m + q reads input channel c in both layouts."""
+        dtype = self._dtype(x, w, b)
+        stride, dilation = common.pair(stride), common.pair(dilation)
+        _refuse(rules.depthwise(self, stride, dilation, ops))
+        channels, multiplier = x.shape[1], w.shape[0] // x.shape[1]
+        kernel = w.reshape(channels, multiplier, *w.shape[2:]).transpose(2, 3, 0, 1)
+        explicit = 0 if isinstance(padding, str) else padding
+        pads = common.padding_pairs(explicit, x.shape[2:], w.shape[2:], (1, 1))
+        mode = padding.lower() if isinstance(padding, str) else "valid"
+        arrays = {"x": x.transpose(NCHW_TO_NHWC)}
+        layouts = {"x": _to_nchw, "w": lambda g: g.transpose(2, 3, 0, 1).reshape(w.shape)}
+        if ops:
+            K = self.api.keras.ops
+            arrays.update({"w": kernel, **({"b": b} if b is not None else {})})
+            nhwc_pads = ((0, 0), *pads, (0, 0))
+
+            def fn(v, call):
+                x_in = K.pad(v["x"], nhwc_pads) if pads != ((0, 0), (0, 0)) else v["x"]
+                y = K.depthwise_conv(
+                    x_in, v["w"], strides=stride, padding=mode, dilation_rate=dilation
+                )
+                return y + v["b"] if "b" in v else y
+
+            layer, names = None, ()
+        else:
+            L = self.api.layers
+            zero_pad = L.ZeroPadding2D(pads, dtype=dtype) if pads != ((0, 0), (0, 0)) else None
+            layer = L.DepthwiseConv2D(
+                w.shape[2:],
+                strides=stride,
+                padding=mode,
+                depth_multiplier=multiplier,
+                dilation_rate=dilation,
+                use_bias=b is not None,
+                dtype=dtype,
+            )
+            _built(layer, (None, None, None, channels), [kernel] + ([b] if b is not None else []))
+            fn = lambda v, call: call(zero_pad(v["x"]) if zero_pad else v["x"])  # noqa: E731
+            names = ("w", "b") if b is not None else ("w",)
+        return self._prepare(
+            "conv2d",
+            dtype,
+            arrays,
+            fn,
+            layer=layer,
+            weight_names=names,
+            nhwc=True,
+            grad_layouts=layouts,
+        )
 
     # -- shared set-up ----------------------------------------------------------------
     def _dtype(self, *arrays) -> str:
@@ -454,6 +594,43 @@ class KerasAdapter:
         return self._prepare(
             method, dtype, {"x": x_nhwc}, fn, nhwc=True, grad_layouts={"x": _to_nchw}
         )
+
+
+class KerasOpsDepthwise:
+    """keras.ops.depthwise_conv seen as an adapter with one layer, conv2d, for depthwise
+    cases only (groups == C_in): the ops-API path, checked by
+    tests/adapters/test_keras_depthwise_ops.py.  Not in the registry: the "keras" column
+    is the layers users build (DepthwiseConv2D)."""
+
+    name = "keras.ops"
+    requires = ("keras",)
+
+    def __init__(self, keras_adapter: KerasAdapter | None = None) -> None:
+        self.layers = keras_adapter or KerasAdapter()
+
+    def load(self) -> None:
+        self.layers.load()
+        if self.layers.api.tf_keras:
+            raise FrameworkMissing(f"Keras {self.layers.api.version} (tf.keras) has no keras.ops")
+
+    def version(self) -> str:
+        return self.layers.version()
+
+    def determinism_flags(self) -> dict[str, str]:
+        return self.layers.determinism_flags()
+
+    def conv2d(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        if not is_depthwise(x, groups):
+            raise Unsupported(
+                "keras.ops.depthwise_conv is the depthwise path only (groups == C_in > 1); "
+                f"got groups={groups} for {np.shape(x)[1]} input channels"
+            )
+        return self.layers.depthwise_conv2d(x, w, b, stride, padding, dilation, ops=True)
+
+
+def is_depthwise(x, groups) -> bool:
+    """A conv2d call that is a depthwise convolution: groups == C_in > 1."""
+    return int(groups) > 1 and int(groups) == np.shape(x)[1]
 
 
 def _refuse(reason: str | None) -> None:

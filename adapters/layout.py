@@ -62,3 +62,14 @@ def dense_rows_hwc_to_chw(w: np.ndarray, chw: tuple[int, int, int]) -> np.ndarra
     out = np.empty_like(w)
     out[_chw_rows_in_hwc_order(chw)] = w
     return out
+
+
+#: Where each NCHW axis sits once the array is NHWC.
+NCHW_AXIS_IN_NHWC = (0, 3, 1, 2)
+
+
+def sorted_axes(axes, ndim: int) -> tuple[int, ...]:
+    """A normalisation's ``axes`` (an int or a sequence; negatives count from the end) as
+    sorted non-negative axes of an ``ndim``-dimensional array."""
+    seq = axes if isinstance(axes, (tuple, list)) else (axes,)
+    return tuple(sorted({int(a) % ndim for a in seq}))

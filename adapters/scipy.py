@@ -27,7 +27,9 @@ What each layer is made of (and why it is an independent check of the reference)
 - sigmoid, softmax: ``scipy.special.expit`` / ``softmax``; backward is the closed form
   written with the same functions (``s * (1 - s) * g``; ``s * (g - sum(g * s))``).
 - cross_entropy (torch semantics): ``-scipy.special.log_softmax`` picked at the target
-  index or weighted by target probabilities; backward ``softmax * sum(target) - target``.
+  index or weighted by target probabilities (smoothed to ``(1 - e) t + e / K`` for
+  ``label_smoothing``); backward ``softmax * sum(target) - target``.  layernorm,
+  groupnorm and binary_cross_entropy have no method: SciPy has no such functions.
 - correlate / convolve / correlate2d / convolve2d (``reference.signal``): called directly
   (the seeds' SciPy example); their backward is expressed with the same functions
   through the "full" output (see ``_signal_grads``).
@@ -167,11 +169,12 @@ class ScipyAdapter:
 
         return _ScipyCall(lambda: softmax(x, axis=axis), grads)
 
-    def cross_entropy(self, logits, target, *, reduction="mean"):
+    def cross_entropy(self, logits, target, *, reduction="mean", label_smoothing=0.0):
         special = self._lib().special
+        e = float(label_smoothing)
         return _ScipyCall(
-            lambda: _cross_entropy(special, logits, target, reduction),
-            lambda g: _cross_entropy_grads(special, g, logits, target, reduction),
+            lambda: _cross_entropy(special, logits, target, reduction, e),
+            lambda g: _cross_entropy_grads(special, g, logits, target, reduction, e),
         )
 
     def correlate(self, in1, in2, mode="full"):
@@ -378,37 +381,41 @@ def _avgpool2d_grads(
 # -- cross_entropy ------------------------------------------------------------------------
 
 
-def _target_weights(logits, target):
-    """Per-class target weights in the logits' shape (N, K, d1, ...): one-hot for class
-    indices (classes on axis 1), else the probabilities themselves."""
+def _target_weights(logits, target, smoothing=0.0):
+    """Per-class target weights (N, K): one-hot for class indices, else the
+    probabilities themselves; with label smoothing e, ``(1 - e) t + e / K`` (torch's)."""
     if np.issubdtype(np.asarray(target).dtype, np.integer):
-        return np.moveaxis(np.eye(logits.shape[1], dtype=logits.dtype)[target], -1, 1)
-    return np.asarray(target, dtype=logits.dtype)
+        # (N, d1, ...) indices -> (N, d1, ..., K) one-hot -> classes on axis 1 like logits.
+        weights = np.moveaxis(np.eye(logits.shape[1], dtype=logits.dtype)[target], -1, 1)
+    else:
+        weights = np.asarray(target, dtype=logits.dtype)
+    if not smoothing:
+        return weights
+    e = logits.dtype.type(smoothing)
+    return (logits.dtype.type(1) - e) * weights + e / logits.dtype.type(logits.shape[1])
 
 
-def _loss_count(logits):
-    """The number of losses, N * d1 * ..., in the logits' dtype (NumPy 1.x turns a
-    float32 scalar divided by a Python int into float64; NumPy 2, NEP 50, does not)."""
-    return logits.dtype.type(logits.size // logits.shape[1])
-
-
-def _cross_entropy(special, logits, target, reduction):
-    weights = _target_weights(logits, target)
+def _cross_entropy(special, logits, target, reduction, smoothing=0.0):
+    weights = _target_weights(logits, target, smoothing)
     per_sample = -np.sum(weights * special.log_softmax(logits, axis=1), axis=1)
     if reduction == "none":
         return per_sample
     total = per_sample.sum()
-    return total / _loss_count(logits) if reduction == "mean" else total
+    # The count in the logits' dtype: NumPy 1.x turns a float32 scalar divided by a
+    # Python int into float64 (value-based casting); NumPy 2 (NEP 50) keeps float32.
+    count = logits.dtype.type(per_sample.size)  # N * d1 * ... losses
+    return total / count if reduction == "mean" else total
 
 
-def _cross_entropy_grads(special, grad_out, logits, target, reduction):
-    weights = _target_weights(logits, target)
+def _cross_entropy_grads(special, grad_out, logits, target, reduction, smoothing=0.0):
+    weights = _target_weights(logits, target, smoothing)
     s = special.softmax(logits, axis=1)
     per_sample = s * weights.sum(axis=1, keepdims=True) - weights
     g = np.asarray(grad_out, dtype=logits.dtype)
     if reduction == "none":
         return {"logits": per_sample * np.expand_dims(g, 1)}
-    scale = g / _loss_count(logits) if reduction == "mean" else g
+    count = logits.dtype.type(per_sample.size // logits.shape[1])
+    scale = g / count if reduction == "mean" else g
     return {"logits": per_sample * scale}
 
 

@@ -8,11 +8,13 @@ Each ``Run.call`` does only that and reads the numbers back (``.numpy()``); conv
 back to the reference's layout happen in ``Run.to_reference``.
 
 Ops: tf.nn.conv2d (NHWC, HWIO filters, explicit padding pairs, dilations, grouped
-filters), tf.nn.max_pool2d (tf.nn.pool when dilated), tf.nn.avg_pool2d, tf.nn.relu,
-tf.nn.sigmoid, tf.math.tanh, tf.nn.softmax, tf.matmul (+ tf.nn.bias_add) for linear,
+filters; tf.nn.depthwise_conv2d when groups equals the input channels), tf.nn.max_pool2d
+(tf.nn.pool when dilated), tf.nn.avg_pool2d, tf.nn.relu, tf.nn.sigmoid, tf.math.tanh,
+tf.nn.softmax, tf.matmul (+ tf.nn.bias_add) for linear,
 tf.reshape for flatten, tf.nn.moments + tf.nn.batch_normalization,
 tf.nn.softmax_cross_entropy_with_logits / tf.nn.sparse_softmax_cross_entropy_with_logits
-with tf.reduce_mean / tf.reduce_sum, and mean squared error as TF users write it,
+with tf.reduce_mean / tf.reduce_sum, tf.nn.sigmoid_cross_entropy_with_logits (binary
+cross-entropy on logits), and mean squared error as TF users write it,
 ``tf.square(pred - target)`` reduced with tf.reduce_mean / tf.reduce_sum ("none": no
 reduction) -- not tf.nn, but plain TensorFlow, so it is supported rather than refused.
 
@@ -29,11 +31,12 @@ backward.  tf.nn.dropout has no inference mode (no ``training`` argument), so
 ``training=False`` is unsupported.
 
 Unsupported, each reason quoting TensorFlow (adapters/_tf_nn_rules.py): pooling windows
-no tf.nn padding reproduces, dropout's inference mode, Keras' crossentropy on
-probabilities (tf.nn's crossentropy takes logits), and -- from ``backward`` only, since the
-forward runs -- gradients of grouped and dilated convolutions, which TensorFlow's CPU
-kernels refuse (a rule read by running a tiny case).  The SciPy view (``correlate``, ...)
-has no methods here, so it is unsupported by default.  Only float32 and float64 run.
+no tf.nn padding reproduces, dropout's inference mode, Keras' crossentropy and binary
+cross-entropy on probabilities (tf.nn's crossentropies take logits), and -- from
+``backward`` only, since the forward runs -- gradients of grouped and dilated
+convolutions, which TensorFlow's CPU kernels refuse (a rule read by running a tiny
+case).  The SciPy view (``correlate``, ...) has no methods here, so it is unsupported by
+default.  Only float32 and float64 run.
 """
 
 from __future__ import annotations
@@ -146,6 +149,8 @@ class TfNnAdapter:
             (t, bottom), (l, r) = common.padding_pairs(padding, x.shape[2:], w.shape[2:], (1, 1))
             tf_padding = [[0, 0], [t, bottom], [l, r], [0, 0]]
         strides, dilations = list(common.pair(stride)), list(common.pair(dilation))
+        if int(groups) > 1 and int(groups) == x.shape[1]:
+            return self._depthwise_conv2d(tf, x, w, b, strides, tf_padding, dilations)
         arrays = {"x": x, "w": oihw_to_hwio(w)}
         if b is not None:
             arrays["b"] = np.asarray(b)
@@ -281,8 +286,10 @@ class TfNnAdapter:
         keep = tf.constant(np.asarray(mask).astype(x.dtype) * scale)
         return _TfCall(tf, lambda v: v["x"] * keep, {"x": x})
 
-    def cross_entropy(self, logits, target, *, reduction="mean"):
+    def cross_entropy(self, logits, target, *, reduction="mean", label_smoothing=0.0):
         tf = self._framework(logits=logits)
+        if label_smoothing:
+            raise Unsupported(rules.no_label_smoothing(tf))
         logits, target = np.asarray(logits), np.asarray(target)
         probabilities = np.issubdtype(target.dtype, np.floating)
         moved = logits.ndim > 2
@@ -318,6 +325,42 @@ class TfNnAdapter:
             return _reduce(tf, tf.square(v["pred"] - target), reduction)
 
         return _TfCall(tf, op, {"pred": pred})
+
+    def _depthwise_conv2d(self, tf, x, w, b, strides, tf_padding, dilations) -> _TfCall:
+        """groups == C_in: tf.nn.depthwise_conv2d, filter (kh, kw, C, m) with output
+        channel c * m + q reading input channel c, as the reference's (C * m, 1, kh, kw)."""
+        rules.depthwise_strides_with_dilation(tf, strides, dilations)
+        channels, multiplier = x.shape[1], w.shape[0] // x.shape[1]
+        arrays = {"x": x, "w": w.reshape(channels, multiplier, *w.shape[2:]).transpose(2, 3, 0, 1)}
+        if b is not None:
+            arrays["b"] = np.asarray(b)
+
+        def op(v):
+            y = tf.nn.depthwise_conv2d(
+                v["x"], v["w"], [1, *strides, 1], tf_padding, dilations=dilations
+            )
+            return tf.nn.bias_add(y, v["b"]) if "b" in v else y
+
+        to_oihw = lambda g: g.transpose(2, 3, 0, 1).reshape(w.shape)  # noqa: E731
+        return _nhwc_call(tf, op, arrays, weight_layouts={"w": to_oihw})
+
+    # -- normalizations and losses (issue 17) ------------------------------------------
+    def binary_cross_entropy(
+        self, input, target, *, from_logits, reduction="mean", convention="torch"
+    ):
+        """tf.nn.sigmoid_cross_entropy_with_logits (logits only; neither convention clamps
+        or clips logits), reduced with tf.reduce_mean / tf.reduce_sum."""
+        tf = self._framework(input=input)
+        if not from_logits:
+            raise Unsupported(rules.no_probability_binary_crossentropy(tf))
+        input = np.asarray(input)
+        labels = tf.constant(np.asarray(target, dtype=input.dtype))
+
+        def op(v):
+            per_element = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=v["input"])
+            return _reduce(tf, per_element, reduction)
+
+        return _TfCall(tf, op, {"input": input})
 
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:

@@ -2,16 +2,19 @@
 
 Each layer method builds, once, the ``torch.nn`` module a user would write (Conv2d,
 MaxPool2d, AvgPool2d, BatchNorm2d, Dropout, Linear, Flatten, CrossEntropyLoss, MSELoss,
-ReLU, Sigmoid, Tanh, Softmax) with the case's weights copied in, and converts the NumPy
-inputs with ``torch.from_numpy``.  The timed forward calls the module under
-``torch.no_grad()``; the timed backward calls it recording the graph and then
-``torch.autograd.grad(out, leaves, grad_outputs=grad_out)``, the leaves being the
+ReLU, Sigmoid, Tanh, Softmax, LayerNorm, GroupNorm, BCELoss, BCEWithLogitsLoss) with the
+case's weights copied in, and converts the NumPy inputs with ``torch.from_numpy``.  The
+timed forward calls the module under ``torch.no_grad()``; the timed backward calls it
+recording the graph and then ``torch.autograd.grad(out, leaves, grad_outputs=grad_out)``,
+the leaves being the
 differentiable inputs (fresh leaf tensors) and the module's parameters.  ``autograd.grad``
 rather than ``.backward()`` so that nothing accumulates in ``.grad`` between calls.
 
 Layout: the reference's linear weight is (in_features, out_features), torch's is
 (out_features, in_features); the transpose happens here, both ways.  Everything else is
-NCHW / OIHW in both.
+NCHW / OIHW in both.  ``nn.LayerNorm`` normalises the trailing axes only: for other axes
+(ConvNeXt's channels of NCHW) the adapter permutes them to the end and back, as
+torchvision's ConvNeXt ``LayerNorm2d`` does.
 
 What is unsupported, and why (each reason quotes torch's own rule or error):
 
@@ -27,9 +30,11 @@ What is unsupported, and why (each reason quotes torch's own rule or error):
   should be at most half of effective kernel size" / "pad should be smaller than or equal
   to half of kernel size" (aten pooling shape checks).  ``"valid"``/``"same"`` are
   resolved to integers and run when they fit these rules.
-- batchnorm2d training with one value per channel: "Expected more than 1 value per
-  channel when training".
+- batchnorm2d training with one value per channel, and groupnorm with N * C / groups *
+  H * W = 1: "Expected more than 1 value per channel when training".
 - dropout with p = 1 (torch zeroes everything; there is no kept unit to read a scale from).
+- binary_cross_entropy on probabilities in Keras' convention (clipped to [1e-7, 1 - 1e-7]):
+  torch.nn.BCELoss clamps the logs at -100 instead.
 - the layers torch.nn has no module for (categorical_crossentropy on probabilities, the
   scipy.signal functions): the adapter has no method for them.
 
@@ -58,6 +63,7 @@ import numpy as np
 
 from adapters._geometry import is_symmetric, padding_pairs, pair
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
+from adapters.layout import sorted_axes
 
 _DROPOUT_PROBE_SIZE = 4096
 _DROPOUT_PROBE_SEED = 0
@@ -250,13 +256,15 @@ class TorchAdapter:
         softmax = self._lib().nn.Softmax(dim=axis)
         return self._prepared(softmax, self._tensors(x=x), "torch.nn.Softmax")
 
-    def cross_entropy(self, logits, target, *, reduction="mean"):
+    def cross_entropy(self, logits, target, *, reduction="mean", label_smoothing=0.0):
         t = self._tensors(logits=logits, target=target)
         # Integer targets are class indices (torch wants int64); floating ones are class
         # probabilities, which CrossEntropyLoss accepts since torch 1.10.
         if not t["target"].is_floating_point():
             t["target"] = t["target"].long()
-        loss = self._torch.nn.CrossEntropyLoss(reduction=reduction)
+        loss = self._torch.nn.CrossEntropyLoss(
+            reduction=reduction, label_smoothing=float(label_smoothing)
+        )
         return self._prepared(loss, t, "torch.nn.CrossEntropyLoss", differentiable=("logits",))
 
     def mse(self, pred, target, *, reduction="mean"):
@@ -304,6 +312,67 @@ class TorchAdapter:
         return self._prepared(
             lambda x: x * keep, t, "torch.nn.Dropout's kept-unit value on the injected mask"
         )
+
+    # -- normalizations and losses (issue 17) ----------------------------------------------
+
+    def layernorm(self, x, gamma, beta, *, axes, eps=1e-5):
+        """torch.nn.LayerNorm over the trailing axes; other axes are permuted to the end
+        first and back after, as torchvision's ConvNeXt LayerNorm2d does for channels."""
+        t = self._tensors(x=x, gamma=gamma, beta=beta)
+        ndim = t["x"].dim()
+        normalized = sorted_axes(axes, ndim)
+        order = [a for a in range(ndim) if a not in normalized] + list(normalized)
+        inverse = [order.index(a) for a in range(ndim)]
+        shape = tuple(t["x"].shape[a] for a in normalized)
+        ln = self._torch.nn.LayerNorm(shape, eps=float(eps), dtype=t["x"].dtype)
+        with self._torch.no_grad():
+            ln.weight.copy_(t["gamma"])
+            ln.bias.copy_(t["beta"])
+        params = {"gamma": ln.weight, "beta": ln.bias}
+        if order == list(range(ndim)):
+            return self._prepared(ln, {"x": t["x"]}, "torch.nn.LayerNorm", params=params)
+        return self._prepared(
+            lambda x: ln(x.permute(order)).permute(inverse),
+            {"x": t["x"]},
+            f"torch.nn.LayerNorm after permute{tuple(order)}",
+            params=params,
+        )
+
+    def groupnorm(self, x, gamma, beta, *, groups, eps=1e-5):
+        t = self._tensors(x=x, gamma=gamma, beta=beta)
+        n, c, h, w = t["x"].shape
+        if n * (c // int(groups)) * h * w == 1:
+            # torch.nn.functional.group_norm's _verify_batch_size on [N*C/G, G, H, W].
+            raise Unsupported(
+                "torch.nn.GroupNorm: Expected more than 1 value per channel when training, "
+                f"got input size {[n * c // int(groups), int(groups), h, w]}"
+            )
+        gn = self._torch.nn.GroupNorm(
+            int(groups), t["x"].shape[1], eps=float(eps), dtype=t["x"].dtype
+        )
+        with self._torch.no_grad():
+            gn.weight.copy_(t["gamma"])
+            gn.bias.copy_(t["beta"])
+        params = {"gamma": gn.weight, "beta": gn.bias}
+        return self._prepared(gn, {"x": t["x"]}, "torch.nn.GroupNorm", params=params)
+
+    def binary_cross_entropy(
+        self, input, target, *, from_logits, reduction="mean", convention="torch"
+    ):
+        """torch.nn.BCEWithLogitsLoss on logits; torch.nn.BCELoss (log clamped at -100) on
+        probabilities, which is the "torch" convention only."""
+        t = self._tensors(input=input, target=target)
+        if from_logits:
+            loss, name = self._torch.nn.BCEWithLogitsLoss(reduction=reduction), "BCEWithLogitsLoss"
+        elif convention != "torch":
+            raise Unsupported(
+                "torch.nn.BCELoss 'clamps its log function outputs to be greater than or "
+                "equal to -100' (torch.nn.BCELoss docs) and does not clip probabilities "
+                f"to [1e-7, 1 - 1e-7]: convention {convention!r} is not torch's"
+            )
+        else:
+            loss, name = self._torch.nn.BCELoss(reduction=reduction), "BCELoss"
+        return self._prepared(loss, t, f"torch.nn.{name}", differentiable=("input",))
 
     # -- helpers ---------------------------------------------------------------------------
 

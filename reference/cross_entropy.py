@@ -1,7 +1,7 @@
 """Cross-entropy losses: torch's on logits (``forward``/``backward``) and Keras's on
 probabilities (``categorical_crossentropy`` / ``categorical_crossentropy_backward``).
 
-torch.nn.CrossEntropyLoss semantics (no class weights, no label smoothing):
+torch.nn.CrossEntropyLoss semantics (no class weights):
 ``logits`` (N, C) or (N, C, d1, ..., dk), classes on axis 1.  ``target`` is either
 - integer class indices, shape (N, d1, ..., dk), values in [0, C): per-element loss
   ``-log_softmax(logits)[n, target[n], ...]``; torch's ignore_index (-100) is not
@@ -12,9 +12,21 @@ The target's dtype decides which (integer -> indices, float -> probabilities), a
 torch.  ``reduction``: "mean" divides the summed loss by N*d1*...*dk for both target
 kinds (torch with no weights), "sum", or "none" (shape (N, d1, ..., dk)).
 log_softmax is ``x - max - log(sum(exp(x - max)))``, so logits of 1e4 stay finite.
+
+``label_smoothing`` (torch's, default 0): the target becomes ``(1 - e) t + e / C`` with
+``t`` the one-hot of the indices or the given probabilities (torch.nn.CrossEntropyLoss
+docs: "The targets become a mixture of the original ground truth and a uniform
+distribution as described in Rethinking the Inception Architecture for Computer
+Vision"; for probabilities, ``target * (1 - label_smoothing) + label_smoothing /
+n_classes`` in torch's cross_entropy).  Keras' CategoricalCrossentropy(label_smoothing)
+applies the same formula with C the size of the last axis.  It must be a real number in
+[0, 1]; 0 leaves the computation exactly as without it.
 """
 
 from __future__ import annotations
+
+import math
+import numbers
 
 import numpy as np
 
@@ -61,6 +73,23 @@ def _prepare(logits, target, reduction):
     return logits.astype(dtype, copy=False), target.astype(dtype, copy=False), False
 
 
+def _check_smoothing(label_smoothing) -> float:
+    value = label_smoothing
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"label_smoothing must be a real number in [0, 1], got {value!r}")
+    if not 0 <= value <= 1:
+        raise ValueError(f"label_smoothing must be a real number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _smoothed(logits, target, is_index, smoothing) -> np.ndarray:
+    """The smoothed target distribution ``(1 - e) t + e / C`` (shape of ``logits``)."""
+    dtype = logits.dtype
+    t = _one_hot(target, logits.shape[1], dtype) if is_index else target
+    e = dtype.type(smoothing)
+    return (dtype.type(1) - e) * t + e / dtype.type(logits.shape[1])
+
+
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - np.max(logits, axis=1, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
@@ -79,22 +108,31 @@ def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
     return np.asarray(total / loss.size if reduction == "mean" else total, dtype=loss.dtype)
 
 
-def forward(logits, target, *, reduction="mean") -> np.ndarray:
+def forward(logits, target, *, reduction="mean", label_smoothing=0.0) -> np.ndarray:
     """A 0-d array for "mean"/"sum"; (N, d1, ..., dk) for "none"."""
     logits, target, is_index = _prepare(logits, target, reduction)
+    smoothing = _check_smoothing(label_smoothing)
     logp = _log_softmax(logits)
-    if is_index:
+    if smoothing:
+        loss = -np.sum(_smoothed(logits, target, is_index, smoothing) * logp, axis=1)
+    elif is_index:
         loss = -np.take_along_axis(logp, np.expand_dims(target, 1), axis=1)[:, 0]
     else:
         loss = -np.sum(target * logp, axis=1)
     return _reduce(loss, reduction)
 
 
-def backward(grad_out, logits, target, *, reduction="mean") -> dict[str, np.ndarray]:
+def backward(
+    grad_out, logits, target, *, reduction="mean", label_smoothing=0.0
+) -> dict[str, np.ndarray]:
     """``{"logits": g * (softmax(logits) * sum_c t_c - t)}`` with ``t`` the one-hot of
-    the indices or the probabilities; g is divided by the loss count for "mean"."""
+    the indices or the probabilities, smoothed when ``label_smoothing`` > 0; g is divided
+    by the loss count for "mean"."""
     logits_in = logits
     logits, target, is_index = _prepare(logits, target, reduction)
+    smoothing = _check_smoothing(label_smoothing)
+    if smoothing:
+        target, is_index = _smoothed(logits, target, is_index, smoothing), False
     dtype = logits.dtype
     loss_shape = logits.shape[:1] + logits.shape[2:]
     g = grad_out_array(grad_out, loss_shape if reduction == "none" else (), dtype)

@@ -124,6 +124,46 @@ DIVERGENCES: list[Divergence] = [
         evidence=("tests/adapters/test_keras_adapter.py::test_known_keras_backend_bugs_reproduce"),
     ),
     Divergence(
+        key="keras-tf-depthwise-stride-dilation-wrong-output",
+        layer="conv2d",
+        case="*",
+        adapter="keras",
+        reason=(
+            "On the TensorFlow backend, keras.ops.depthwise_conv (and DepthwiseConv2D, "
+            "which calls it) with strides > 1 and dilation_rate > 1 passed both to "
+            "tf.nn.depthwise_conv2d, which only warns ('When dilation rate is greater than "
+            "1, then all values of strides must be 1') and returns a wrong, smaller output: "
+            "(1, 10, 10, 3), kernel 3, strides 2, dilation 3, 'valid' gave 1x1 instead of "
+            "2x2.  Fixed in keras 3.15 by keras-team/keras#23027 (issue #22515), which "
+            "runs the dilated conv at stride 1 and subsamples.  Releases before 3.15 (tox "
+            "tf216: 3.3.3, tf218: 3.6.0): the adapter's probe finds the bug and refuses "
+            "the family; 3.15.1 passes the cases (conv_depthwise_s2_*)"
+        ),
+        issue="https://github.com/keras-team/keras/pull/23027",
+        enforced="unsupported",
+        evidence=(
+            "tests/adapters/test_keras_depthwise_ops.py::"
+            "test_depthwise_stride_dilation_bug_is_refused_exactly_where_present"
+        ),
+    ),
+    Divergence(
+        key="keras-torch-layernorm-contiguous-non-trailing-axes",
+        layer="layernorm",
+        case="*",
+        adapter="keras",
+        reason=(
+            "keras.layers.LayerNormalization on the torch backend sends consecutive axes to "
+            "torch.nn.functional.layer_norm, which normalises trailing axes only: axis=[1, "
+            "2] of a 4-D input raises 'RuntimeError: Given normalized_shape=[...], "
+            "expected input with shape [*, ...]' (measured with keras 3.15.1, torch "
+            "2.13.0; tensorflow and jax compute it).  Fixed upstream by keras-team/keras"
+            "#23510 (merged 2026-08, after 3.15.1)"
+        ),
+        issue="https://github.com/keras-team/keras/pull/23510",
+        enforced="unsupported",
+        evidence="tests/adapters/test_keras_adapter.py::test_known_keras_backend_bugs_reproduce",
+    ),
+    Divergence(
         key="keras-torch-one-filter-conv-grad-weight-contiguous",
         layer="conv2d",
         case="*",

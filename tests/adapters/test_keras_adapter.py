@@ -323,6 +323,9 @@ if not a.api.tf_keras:  # the known Keras 3 backend bugs (tests/known_divergence
                 a.api.tensor(np.array([10.0, 20.0]).reshape(1, 1, 2, 1)))).item(),
         "avg_same": refusal(a, "avgpool2d", {"x": np.ones((1, 1, 2, 2))}, avg),
         "one_filter": refusal(a, "conv2d", one_filter, {}, "backward"),
+        "ln_hw": refusal(a, "layernorm", {"x": np.ones((1, 2, 3, 2), "float32"),
+                                          "gamma": np.ones((3, 2), "float32"),
+                                          "beta": np.zeros((3, 2), "float32")}, {"axes": (2, 3)}),
     }
 print(json.dumps({"version": a.version(), "out": out.tolist(),
                   "grads": {k: list(v.shape) for k, v in grads.items()}, "facts": facts}))
@@ -416,6 +419,12 @@ def test_known_keras_backend_bugs_reproduce(backend, backend_runs):
         assert "slow_conv2d: grad_weight must be contiguous" in facts["one_filter"]
     elif backend == "torch":
         absent.append(rules.ONE_FILTER_CONV_GRAD)
+    # keras-torch-layernorm-contiguous-non-trailing-axes: torch's F.layer_norm, quoted.
+    refused = rules.LAYERNORM_NON_TRAILING in (facts["ln_hw"] or "")
+    if refused:
+        assert "expected input with shape" in facts["ln_hw"]
+    elif backend == "torch":
+        absent.append(rules.LAYERNORM_NON_TRAILING)
     if absent:
         pytest.skip(f"{result['version']}: does not reproduce {absent} (the adapter agrees)")
 

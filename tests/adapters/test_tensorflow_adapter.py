@@ -113,7 +113,9 @@ def test_conv_without_bias_returns_no_bias_gradient(adapter):
 @pytest.mark.parametrize("attrs", [{"groups": 3}, {"dilation": 2}], ids=["grouped", "dilated"])
 def test_cpu_conv_gradients_refused_by_tensorflow(adapter, tf, attrs):
     groups = attrs.get("groups", 1)
-    inputs = _conv_inputs(c=3, m=6, groups=groups, bias=False)
+    # 6 channels in 3 groups: grouped, not depthwise (groups == C_in runs
+    # tf.nn.depthwise_conv2d, whose CPU gradients exist).
+    inputs = _conv_inputs(c=6, m=6, groups=groups, bias=False)
     x = tf.constant(inputs["x"].transpose(0, 2, 3, 1))
     w = tf.constant(inputs["w"].transpose(2, 3, 1, 0))
     with tf.GradientTape() as tape:

@@ -6,7 +6,11 @@ Targets (float32, same inputs for both):
 
 - conv2d forward, x (32, 16, 28, 28), w (32, 16, 3, 3), b (32,), padding 1: <= 2.0x torch;
 - conv2d backward (dx, dw, db) on the same shape: <= 2.5x torch autograd;
-- maxpool2d 2x2 / 2 on (32, 32, 28, 28), forward and backward: <= 2.0x torch.
+- maxpool2d 2x2 / 2 on (32, 32, 28, 28), forward and backward: <= 2.0x torch;
+- layernorm and groupnorm at batch 32, 32 channels, 28x28 (issue 17), forward and
+  backward: <= 3.0x torch; layer norm both over the channels (ConvNeXt's, torch's
+  nn.LayerNorm after a permute) and over (C, H, W) (torch's nn.LayerNorm directly), group
+  norm with 8 groups.
 
 Both sides are the benchmarks' own callables (each adapter's prepared ``Run.call``: the
 torch adapter's ``torch.nn`` module, the reference package through the same Protocol), on
@@ -58,11 +62,23 @@ TARGETS = (
     Target("conv2d backward (dx, dw, db)", "conv2d-large-b32", "backward", 2.5),
     Target("maxpool2d forward", "maxpool2d-large-b32", "forward", 2.0),
     Target("maxpool2d backward", "maxpool2d-large-b32", "backward", 2.0),
+    # -- normalizations (issue 17)
+    Target("layernorm channels forward", "layernorm-convnext-c32-b32", "forward", 3.0),
+    Target("layernorm channels backward", "layernorm-convnext-c32-b32", "backward", 3.0),
+    Target("layernorm (C, H, W) forward", "layernorm-chw-c32-b32", "forward", 3.0),
+    Target("layernorm (C, H, W) backward", "layernorm-chw-c32-b32", "backward", 3.0),
+    Target("groupnorm forward", "groupnorm-c32-g8-b32", "forward", 3.0),
+    Target("groupnorm backward", "groupnorm-c32-g8-b32", "backward", 3.0),
 )
 
 
 #: The differentiable inputs of the two target layers (the keys their backward returns).
-_GRAD_KEYS = {"conv2d": ("x", "w", "b"), "maxpool2d": ("x",)}
+_GRAD_KEYS = {
+    "conv2d": ("x", "w", "b"),
+    "maxpool2d": ("x",),
+    "layernorm": ("x", "gamma", "beta"),
+    "groupnorm": ("x", "gamma", "beta"),
+}
 
 
 def _torch_backward_only(shape) -> Callable[[], object]:
@@ -77,11 +93,27 @@ def _torch_backward_only(shape) -> Callable[[], object]:
     F = torch.nn.functional
     if shape.layer == "conv2d":
         out = F.conv2d(tensors["x"], tensors["w"], tensors["b"], padding=shape.attrs["padding"])
+    elif shape.layer == "layernorm":
+        out = _torch_layer_norm(F, tensors, shape.attrs)
+    elif shape.layer == "groupnorm":
+        out = F.group_norm(
+            tensors["x"], shape.attrs["groups"], tensors["gamma"], tensors["beta"], eps=1e-5
+        )
     else:
         out = F.max_pool2d(tensors["x"], shape.attrs["kernel_size"], shape.attrs.get("stride"))
     seed = torch.from_numpy(common.grad_out_of(shape))
     leaves = [tensors[k] for k in keys]
     return lambda: torch.autograd.grad(out, leaves, grad_outputs=seed, retain_graph=True)
+
+
+def _torch_layer_norm(F, tensors, attrs):
+    """F.layer_norm over the shape's axes of NCHW x: (1, 2, 3) directly, (1,) after the
+    permute to NHWC (as the torch adapter and torchvision's ConvNeXt do)."""
+    x, eps = tensors["x"], attrs.get("eps", 1e-5)
+    if tuple(attrs["axes"]) == (1, 2, 3):
+        return F.layer_norm(x, x.shape[1:], tensors["gamma"], tensors["beta"], eps)
+    nhwc = F.layer_norm(x.permute(0, 2, 3, 1), x.shape[1:2], tensors["gamma"], tensors["beta"], eps)
+    return nhwc.permute(0, 3, 1, 2)
 
 
 def measure(calls: dict[str, Callable[[], object]], blocks: int, rounds: int, pause: float):

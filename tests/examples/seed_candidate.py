@@ -54,16 +54,18 @@ class _SoftmaxLoss:
     """SoftmaxWithLoss for 2-D logits and reduction "mean" (all the class computes)."""
 
     @staticmethod
-    def _check(logits, reduction):
+    def _check(logits, reduction, label_smoothing):
         if reduction != "mean" or logits.ndim != 2:
             raise NotImplementedError("SoftmaxWithLoss: 2-D logits, mean over the batch only")
+        if label_smoothing:
+            raise NotImplementedError("SoftmaxWithLoss: no label smoothing")
 
-    def forward(self, logits, target, *, reduction="mean"):
-        self._check(logits, reduction)
+    def forward(self, logits, target, *, reduction="mean", label_smoothing=0.0):
+        self._check(logits, reduction, label_smoothing)
         return seed_layers.SoftmaxWithLoss().forward(logits, target)
 
-    def backward(self, grad_out, logits, target, *, reduction="mean"):
-        self._check(logits, reduction)
+    def backward(self, grad_out, logits, target, *, reduction="mean", label_smoothing=0.0):
+        self._check(logits, reduction, label_smoothing)
         layer = seed_layers.SoftmaxWithLoss()
         layer.forward(logits, target)
         return {"logits": layer.backward(grad_out)}

@@ -45,8 +45,8 @@ CLASSES = 10  # MNIST / FashionMNIST
 class BenchShape:
     """One benchmark input.  ``inputs`` maps each parameter of ``reference.<layer>.forward``
     to ``(shape, draw)``; ``draw`` is "normal", "positive" (uniform in [0.5, 1.5), for
-    variances), "classes" (int64 indices in [0, CLASSES)), "onehot" (float one-hot rows)
-    or "mask" (bool, keeps half)."""
+    variances), "classes" (int64 indices in [0, CLASSES)), "onehot" (float one-hot rows),
+    "mask" (bool, keeps half) or "unit" (uniform in [0, 1), for probabilities)."""
 
     layer: str
     id: str
@@ -78,7 +78,9 @@ def _draw(rng: np.random.Generator, shape: tuple[int, ...], how: str) -> np.ndar
         return np.eye(CLASSES, dtype=np.float32)[rng.integers(0, CLASSES, shape[0])]
     if how == "mask":
         return rng.random(shape) < 0.5
-    raise ValueError(f"draw must be normal/positive/classes/onehot/mask, got {how!r}")
+    if how == "unit":
+        return rng.uniform(0.0, 1.0, shape).astype(np.float32)
+    raise ValueError(f"draw must be normal/positive/classes/onehot/mask/unit, got {how!r}")
 
 
 def image(n: int, c: int = 1, h: int = 28, w: int = 28) -> tuple[tuple[int, ...], str]:

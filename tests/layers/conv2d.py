@@ -173,6 +173,54 @@ CASES = (
     ),
 )
 
+#: Depthwise convolutions (groups == C_in): MobileNetV2/V3's blocks, DeepLab's atrous
+#: depthwise layers, and keras-team/keras#23027's configuration (strides > 1 with
+#: dilation > 1, which keras.ops.depthwise_conv got wrong on TensorFlow before 3.15).
+DEPTHWISE_CASES = (
+    generated(
+        "conv_depthwise_mobilenet_s2",
+        "conv2d",
+        115,
+        _conv(2, 4, 7, 7, 4, 3, 3, groups=4),
+        groups=4,
+        stride=2,
+        padding="same",
+        note="MobileNetV2's stride-2 depthwise 3x3, SAME, depth multiplier 1.",
+    ),
+    generated(
+        "conv_depthwise_atrous",
+        "conv2d",
+        116,
+        _conv(1, 3, 8, 8, 3, 3, 3, groups=3, bias=False),
+        groups=3,
+        dilation=2,
+        padding=2,
+        note="DeepLab's atrous depthwise 3x3: dilation 2, explicit padding 2, no bias.",
+    ),
+    generated(
+        "conv_depthwise_s2_d3",
+        "conv2d",
+        117,
+        _conv(1, 3, 10, 10, 6, 3, 3, groups=3),
+        groups=3,
+        stride=2,
+        dilation=3,
+        note="keras-team/keras#23027's example (10x10, kernel 3, stride 2, dilation 3, "
+        "'valid'), depth multiplier 2: before 3.15 Keras on TensorFlow gave 1x1, not 2x2.",
+    ),
+    generated(
+        "conv_depthwise_s2_d2_same",
+        "conv2d",
+        118,
+        _conv(1, 2, 9, 8, 2, 3, 3, groups=2),
+        groups=2,
+        stride=2,
+        dilation=2,
+        padding="same",
+        note="Strides 2 with dilation 2, SAME (asymmetric on W = 8).",
+    ),
+)
+
 _X = np.zeros((1, 2, 5, 5))
 _W = np.zeros((4, 2, 3, 3))
 _XW = {"x": _X, "w": _W}
@@ -283,13 +331,20 @@ BENCH = (
     _bench("seed004-b32", 32, 1, 10, 3, "same", SEED004),
     _bench("seed004-b128", 128, 1, 10, 3, "same", SEED004),
     _bench("large-b32", 32, 16, 32, 3, 1, ISSUE6_LARGE),
+    BenchShape(
+        "conv2d",
+        "depthwise-b32",
+        {"x": image(32, 32), "w": ((32, 1, 3, 3), "normal"), "b": ((32,), "normal")},
+        "issue 17: MobileNetV2's depthwise 3x3 (groups = C = 32, padding 1) on 28x28, batch 32",
+        {"padding": 1, "groups": 32},
+    ),
 )
 
 DECLARED = (
     LayerInfo(
         "conv2d",
         tolerance=tolerance,
-        cases=CASES,
+        cases=CASES + DEPTHWISE_CASES,
         error_inputs=ERRORS,
         fuzz=Fuzz(_configs, _fuzz_inputs),
         bench=BENCH,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from tests import tolerances
-from tests.cases import generated
+from tests.cases import Case, generated
 from tests.layers import ErrorInput, LayerInfo
 from tests.layers._bench import CLASSES, per_batch
 
@@ -16,15 +16,18 @@ def tolerance(direction, inputs, attrs, dtype, grad_out):
     log K``, times ``max(1, sum|t|)``; a sum over the N = N*d1*...*dk losses multiplies
     by N and adds N to the length, a mean divides the magnitude back by N.  Gradient
     ``(softmax * sum t - t) * g`` has terms of size ``(1 + sum|t|) * max|g|`` (divided by
-    N for a mean)."""
+    N for a mean).  With label smoothing e the target is ``(1 - e) t + e / K``, whose
+    sum|t| is at most ``(1 - e) sum|t| + e`` (1 for indices)."""
     logits, target = inputs["logits"], inputs["target"]
     k = logits.shape[1]
     n_samples = logits.size // k  # N * d1 * ... * dk losses
     reduction = attrs.get("reduction", "mean")
+    smoothing = float(attrs.get("label_smoothing", 0.0))
     if np.issubdtype(target.dtype, np.integer):
         t_sum = 1.0
     else:
-        t_sum = max(1.0, float(np.abs(target).sum(axis=1).max()))
+        row_sum = float(np.abs(target).sum(axis=1).max())
+        t_sum = max(1.0, (1 - smoothing) * row_sum + smoothing)
     if direction == "forward":
         per_sample = (2 * float(np.abs(logits).max()) + np.log(k) + 1) * t_sum
         if reduction == "none":
@@ -160,6 +163,53 @@ CASES = (
 )
 
 
+# -- label smoothing (issue 17) --------------------------------------------------------
+
+_P = np.array([0.25, 0.75])  # softmax of logits [0, ln 3]
+
+SMOOTHING_CASES = (
+    Case(
+        id="ce_smooth_golden",
+        layer="cross_entropy",
+        inputs={"logits": np.array([[0.0, np.log(3.0)]]), "target": np.array([0])},
+        attrs={"label_smoothing": 0.2},
+        expected=np.asarray(-(0.9 * np.log(_P[0]) + 0.1 * np.log(_P[1]))),
+        provenance=(
+            "hand-derived: softmax([0, ln 3]) = [1/4, 3/4]; target class 0 smoothed by 0.2 "
+            "over 2 classes is [0.9, 0.1], loss -(0.9 ln 1/4 + 0.1 ln 3/4) (torch.nn."
+            "CrossEntropyLoss docs: a mixture of the ground truth and a uniform distribution)"
+        ),
+    ),
+    generated(
+        "ce_index_smooth_mean", "cross_entropy", 740, _index, reduction="mean", label_smoothing=0.1
+    ),
+    generated(
+        "ce_prob_smooth_sum", "cross_entropy", 741, _prob, reduction="sum", label_smoothing=0.25
+    ),
+    generated(
+        "ce_index_smooth_none_4d",
+        "cross_entropy",
+        742,
+        lambda r: {
+            "logits": r.standard_normal((2, 3, 2, 2)),
+            "target": r.integers(0, 3, (2, 2, 2)),
+        },
+        reduction="none",
+        label_smoothing=0.1,
+        note="Classes on axis 1 of (N, C, H, W): smoothing spreads over C, not the last axis.",
+    ),
+    generated(
+        "ce_index_smooth_full",
+        "cross_entropy",
+        743,
+        _index,
+        reduction="mean",
+        label_smoothing=1.0,
+        note="label_smoothing 1: the uniform target, whatever the labels.",
+    ),
+)
+
+
 def _softmax_rows(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -241,6 +291,21 @@ ERRORS = (
         r"logits must have shape \(N, C\).*\(3,\)",
     ),
     ErrorInput(
+        "ce_smoothing_above_one",
+        _LT,
+        r"label_smoothing .* \[0, 1\], got 1\.5",
+        {"label_smoothing": 1.5},
+    ),
+    ErrorInput(
+        "ce_smoothing_negative", _LT, r"label_smoothing .*got -0\.1", {"label_smoothing": -0.1}
+    ),
+    ErrorInput(
+        "ce_smoothing_nan", _LT, r"label_smoothing .*got nan", {"label_smoothing": float("nan")}
+    ),
+    ErrorInput(
+        "ce_smoothing_string", _LT, r"label_smoothing .*got '0\.1'", {"label_smoothing": "0.1"}
+    ),
+    ErrorInput(
         "ce_grad_shape_none",
         _LT,
         r"grad_out shape \(3,\).*\(4,\)",
@@ -286,13 +351,17 @@ DECLARED = (
     LayerInfo(
         "cross_entropy",
         tolerance=tolerance,
-        cases=CASES,
+        cases=CASES + SMOOTHING_CASES,
         error_inputs=ERRORS,
         bench=per_batch(
             "cross_entropy",
             lambda n: {"logits": ((n, CLASSES), "normal"), "target": ((n,), "classes")},
         ),
-        attributes={"reduction": ("mean", "sum", "none"), "target": ("indices", "probabilities")},
+        attributes={
+            "reduction": ("mean", "sum", "none"),
+            "target": ("indices", "probabilities"),
+            "label_smoothing": ("0", "(0, 1)", "1"),
+        },
     ),
     LayerInfo(
         _KCE,
