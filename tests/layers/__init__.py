@@ -78,6 +78,9 @@ class LayerInfo:
     attributes: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     dtypes: tuple[str, ...] = DTYPES
     skips: Mapping[str, str] = field(default_factory=dict)
+    #: attribute -> how to name a case's value in the attribute's domain, where
+    #: ``attribute_value`` / ``input_value`` cannot (e.g. hard or soft targets).
+    categories: Mapping[str, Callable[[Any], str]] = field(default_factory=dict)
 
     @property
     def method(self) -> str:
@@ -214,7 +217,10 @@ def case_values(info: LayerInfo, case: Case) -> dict[str, str]:
     params = inspect.signature(info.forward).parameters
     values = {}
     for name, domain in info.attributes.items():
-        if name in case.attrs:
+        if name in info.categories:
+            value = case.attrs.get(name, case.inputs.get(name))
+            values[name] = info.categories[name](value)
+        elif name in case.attrs:
             values[name] = attribute_value(case.attrs[name])
         elif name in info.input_names:
             values[name] = input_value(case.inputs.get(name), domain)
