@@ -188,3 +188,20 @@ def kept_unit_scale(dropped_ones: np.ndarray) -> float:
             f"dropout on ones gave no single kept-unit value: {np.unique(dropped_ones)}"
         )
     return float(kept[0])
+
+
+# -- activations (issue 17) -------------------------------------------------------------
+
+
+def float32_attribute(op: str, name: str, value: float, dtype) -> str | None:
+    """Why a float64 call of ``op`` cannot use ``value``: its attribute ``name`` is a
+    32-bit float (TensorFlow attr type "float"), which rounds a ``value`` that float32 does
+    not hold; None when the call is not float64 or float32 holds ``value`` exactly."""
+    rounded = float(np.float32(value))
+    if np.dtype(dtype) != np.float64 or rounded == float(value):
+        return None
+    return (
+        f"{op}: the op's {name} attribute is a 32-bit float (TensorFlow attr type 'float', "
+        f"tf.raw_ops.LeakyRelu(features, alpha=0.2)), so a float64 call computes with "
+        f"{name} = {rounded!r}, not {float(value)!r}"
+    )

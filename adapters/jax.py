@@ -410,6 +410,12 @@ class JaxAdapter:
             )
         self._stax_checked.add((rate, dtype.str))
 
+    # -- activations (issue 17) ---------------------------------------------------------
+
+    def leaky_relu(self, x, *, negative_slope):
+        nn, slope = self._lib().nn, float(negative_slope)
+        return self._call(lambda x: nn.leaky_relu(x, negative_slope=slope), {"x": x})
+
 
 def _refuse_dtype(*arrays) -> None:
     dtype = float_dtype(dict(enumerate(arrays)))

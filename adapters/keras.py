@@ -455,6 +455,32 @@ class KerasAdapter:
             method, dtype, {"x": x_nhwc}, fn, nhwc=True, grad_layouts={"x": _to_nchw}
         )
 
+    # -- activations (issue 17) ---------------------------------------------------------
+
+    def leaky_relu(self, x, *, negative_slope):
+        dtype, slope, api = self._dtype(x), float(negative_slope), self.api
+        if api.backend == "tensorflow":  # Keras 2 and 3 call tf.nn.leaky_relu there
+            _refuse(common.float32_attribute("keras.layers.LeakyReLU", "alpha", slope, dtype))
+        # Keras 2 (tf.keras) calls the slope alpha; Keras 3 renamed it negative_slope.
+        kwargs = {"alpha" if api.tf_keras else "negative_slope": slope}
+        try:
+            layer = api.layers.LeakyReLU(**kwargs, dtype=dtype)
+        except ValueError as exc:  # Keras 3 refuses negative slopes
+            raise Unsupported(f"keras.layers.LeakyReLU: {common.exception_text(exc)}") from exc
+
+        def kink_rule():
+            if api.backend == "jax" and np.any(np.asarray(x) == 0):
+                return (
+                    "keras.layers.LeakyReLU on the jax backend is jax.nn.leaky_relu, "
+                    "where(x >= 0, x, negative_slope * x): its derivative at x == 0 is 1, "
+                    "the reference's (torch's, TF's) negative_slope; a convention "
+                    "(tests/conventions row leaky_relu_grad_at_zero), not compared here"
+                )
+            return None
+
+        fn = lambda v, call: layer(v["x"])  # noqa: E731
+        return self._prepare("leaky_relu", dtype, {"x": x}, fn, backward_rule=kink_rule)
+
 
 def _refuse(reason: str | None) -> None:
     if reason is not None:

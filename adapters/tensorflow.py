@@ -319,6 +319,15 @@ class TfNnAdapter:
 
         return _TfCall(tf, op, {"pred": pred})
 
+    # -- activations (issue 17) ---------------------------------------------------------
+
+    def leaky_relu(self, x, *, negative_slope):
+        tf, slope, x = self._framework(x=x), float(negative_slope), np.asarray(x)
+        reason = common.float32_attribute("tf.nn.leaky_relu", "alpha", slope, x.dtype)
+        if reason is not None:
+            raise Unsupported(reason)
+        return _TfCall(tf, lambda v: tf.nn.leaky_relu(v["x"], alpha=slope), {"x": x})
+
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:
     """A call on an NCHW ``x``: it and the output (and their gradients) are NHWC inside."""

@@ -340,6 +340,12 @@ class TorchAdapter:
             )
         return float(kept[0])
 
+    # -- activations (issue 17) ---------------------------------------------------------
+
+    def leaky_relu(self, x, *, negative_slope):
+        module = self._lib().nn.LeakyReLU(negative_slope=float(negative_slope))
+        return self._prepared(module, self._tensors(x=x), "torch.nn.LeakyReLU")
+
 
 def _quiet_same(conv):
     """``conv`` without torch's note that SAME with an even kernel may copy the input (a

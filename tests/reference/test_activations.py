@@ -1,0 +1,58 @@
+"""The activations of issue 17 proven on their own (no framework): golden values at simple
+points, each with its derivation or source; the derivative at every kink as each module's
+docstring states it; stability for huge |x| (no overflow or invalid-value warning, finite
+results); dtype preservation; NaN propagation.  Central differences on the shared cases
+and the bad inputs are the generic tests' (test_gradcheck_cases.py,
+test_bad_input_layers.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reference import leaky_relu
+
+pytestmark = pytest.mark.reference
+
+HUGE = np.array([-1e300, -1e30, -1e4, -800.0, -100.0, 100.0, 800.0, 1e4, 1e30, 1e300])
+
+
+def _quiet(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` with overflow, invalid and divide-by-zero raising."""
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        return function(*args, **kwargs)
+
+
+def _grad(module, x, **attrs):
+    x = np.asarray(x)
+    x = x if x.dtype.kind == "f" else x.astype(np.float64)
+    return module.backward(np.ones_like(x), x, **attrs)["x"]
+
+
+# -- leaky_relu ---------------------------------------------------------------------------
+
+
+def test_leaky_relu_golden():
+    # torch.nn.LeakyReLU docs: max(0, x) + negative_slope * min(0, x); dyadic, so exact.
+    x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0])
+    np.testing.assert_array_equal(
+        leaky_relu.forward(x, negative_slope=0.25), [-0.5, -0.125, 0, 0.5, 3]
+    )
+    np.testing.assert_array_equal(
+        _grad(leaky_relu, x, negative_slope=0.25), [0.25, 0.25, 0.25, 1, 1]
+    )
+
+
+def test_leaky_relu_kink_takes_the_slope():
+    assert list(_grad(leaky_relu, [0.0, -0.0], negative_slope=0.1)) == [0.1, 0.1]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leaky_relu_huge_and_dtype(dtype):
+    x = HUGE.astype(dtype) if dtype == np.float64 else np.clip(HUGE, -1e30, 1e30).astype(dtype)
+    y = _quiet(leaky_relu.forward, x, negative_slope=0.01)
+    g = _quiet(_grad, leaky_relu, x, negative_slope=0.01)
+    assert y.dtype == dtype
+    assert np.all(np.isfinite(y))
+    assert np.all(np.isfinite(g))
+    assert np.isnan(leaky_relu.forward(np.array([np.nan]), negative_slope=0.01)[0])
