@@ -416,6 +416,10 @@ class JaxAdapter:
         nn, slope = self._lib().nn, float(negative_slope)
         return self._call(lambda x: nn.leaky_relu(x, negative_slope=slope), {"x": x})
 
+    def elu(self, x, *, alpha=1.0):
+        nn, alpha = self._lib().nn, float(alpha)
+        return self._call(lambda x: nn.elu(x, alpha=alpha), {"x": x})
+
 
 def _refuse_dtype(*arrays) -> None:
     dtype = float_dtype(dict(enumerate(arrays)))

@@ -481,6 +481,10 @@ class KerasAdapter:
         fn = lambda v, call: layer(v["x"])  # noqa: E731
         return self._prepare("leaky_relu", dtype, {"x": x}, fn, backward_rule=kink_rule)
 
+    def elu(self, x, *, alpha=1.0):
+        alpha = float(alpha)
+        return self._plain("elu", x, lambda L, dtype: L.ELU(alpha=alpha, dtype=dtype))
+
 
 def _refuse(reason: str | None) -> None:
     if reason is not None:

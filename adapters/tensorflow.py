@@ -328,6 +328,15 @@ class TfNnAdapter:
             raise Unsupported(reason)
         return _TfCall(tf, lambda v: tf.nn.leaky_relu(v["x"], alpha=slope), {"x": x})
 
+    def elu(self, x, *, alpha=1.0):
+        tf = self._framework(x=x)
+        if float(alpha) != 1.0:
+            raise Unsupported(
+                f"tf.nn.elu has no alpha (it computes exp(x) - 1 for x < 0, alpha 1; "
+                f"tf.nn.elu docs): alpha={alpha!r} cannot be expressed"
+            )
+        return _TfCall(tf, lambda v: tf.nn.elu(v["x"]), {"x": np.asarray(x)})
+
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:
     """A call on an NCHW ``x``: it and the output (and their gradients) are NHWC inside."""

@@ -346,6 +346,10 @@ class TorchAdapter:
         module = self._lib().nn.LeakyReLU(negative_slope=float(negative_slope))
         return self._prepared(module, self._tensors(x=x), "torch.nn.LeakyReLU")
 
+    def elu(self, x, *, alpha=1.0):
+        module = self._lib().nn.ELU(alpha=float(alpha))
+        return self._prepared(module, self._tensors(x=x), "torch.nn.ELU")
+
 
 def _quiet_same(conv):
     """``conv`` without torch's note that SAME with an even kernel may copy the input (a

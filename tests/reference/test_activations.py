@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference import leaky_relu
+from reference import elu, leaky_relu
 
 pytestmark = pytest.mark.reference
 
@@ -56,3 +56,31 @@ def test_leaky_relu_huge_and_dtype(dtype):
     assert np.all(np.isfinite(y))
     assert np.all(np.isfinite(g))
     assert np.isnan(leaky_relu.forward(np.array([np.nan]), negative_slope=0.01)[0])
+
+
+# -- elu ----------------------------------------------------------------------------------
+
+
+def test_elu_golden():
+    # torch.nn.ELU docs: max(0, x) + min(0, alpha * (exp(x) - 1)).  At x = ln(1/4),
+    # exp(x) - 1 = -3/4, so alpha = 2 gives -3/2 and the derivative alpha * exp(x) = 1/2
+    # (up to the rounding of ln(1/4) itself: a few float64 ulps).
+    x = np.array([np.log(0.25), 1.5])
+    np.testing.assert_allclose(elu.forward(x, alpha=2.0), [-1.5, 1.5], rtol=1e-15)
+    np.testing.assert_allclose(_grad(elu, x, alpha=2.0), [0.5, 1.0], rtol=1e-15)
+
+
+def test_elu_kink_takes_alpha():
+    assert list(_grad(elu, [0.0, -0.0], alpha=0.5)) == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_elu_huge_and_dtype(dtype):
+    x = HUGE.astype(dtype) if dtype == np.float64 else np.clip(HUGE, -1e30, 1e30).astype(dtype)
+    y = _quiet(elu.forward, x, alpha=1.0)
+    g = _quiet(_grad, elu, x, alpha=1.0)
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y[x < 0], -1.0)
+    np.testing.assert_array_equal(y[x > 0], x[x > 0])
+    assert np.all(np.isfinite(g))
+    assert np.isnan(elu.forward(np.array([np.nan]))[0])
