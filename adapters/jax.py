@@ -420,6 +420,10 @@ class JaxAdapter:
         nn, alpha = self._lib().nn, float(alpha)
         return self._call(lambda x: nn.elu(x, alpha=alpha), {"x": x})
 
+    def gelu(self, x, *, approximate="none"):
+        nn, tanh = self._lib().nn, approximate == "tanh"
+        return self._call(lambda x: nn.gelu(x, approximate=tanh), {"x": x})
+
 
 def _refuse_dtype(*arrays) -> None:
     dtype = float_dtype(dict(enumerate(arrays)))

@@ -36,6 +36,7 @@ kept units (checking dropped units are exactly 0 and kept ones all equal), then 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from collections.abc import Callable
@@ -484,6 +485,23 @@ class KerasAdapter:
     def elu(self, x, *, alpha=1.0):
         alpha = float(alpha)
         return self._plain("elu", x, lambda L, dtype: L.ELU(alpha=alpha, dtype=dtype))
+
+    def gelu(self, x, *, approximate="none"):
+        dtype, api = self._dtype(x), self.api
+        if api.backend == "tensorflow":  # Keras 2 and 3 call tf.nn.gelu there
+            _refuse(common.tf_gelu_float64(api.tf, "keras gelu", dtype, TF_GELU_FLOAT64))
+
+        def layer(L, dtype):
+            if approximate == "none":
+                return L.Activation("gelu", dtype=dtype)  # keras.activations.gelu: erf
+            gelu_tanh = functools.partial(self.api.keras.activations.gelu, approximate=True)
+            return L.Activation(gelu_tanh, dtype=dtype)
+
+        return self._plain("gelu", x, layer)
+
+
+#: Key of the Keras-on-TensorFlow float64 GELU entry in tests/known_divergences.py.
+TF_GELU_FLOAT64 = "keras-tf-gelu-float64-constants-via-float32"
 
 
 def _refuse(reason: str | None) -> None:

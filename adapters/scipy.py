@@ -186,6 +186,26 @@ class ScipyAdapter:
     def convolve2d(self, in1, in2, mode="full"):
         return self._signal("convolve2d", in1, in2, mode)
 
+    # -- activations (issue 17) ---------------------------------------------------------
+
+    def gelu(self, x, *, approximate="none"):
+        if approximate != "none":
+            raise Unsupported(
+                "scipy.special has erf but no tanh-approximate GELU (its tanh would be "
+                "NumPy's np.tanh, not SciPy)"
+            )
+        erf = self._lib().special.erf
+        # Python floats: NumPy scalars would promote float32 arrays to float64 (NEP 50).
+        root_half, inv_root_2pi = float(np.sqrt(0.5)), float(1.0 / np.sqrt(2.0 * np.pi))
+
+        def cdf():
+            return 0.5 * (1.0 + erf(x * root_half))
+
+        def grads(grad_out):
+            return {"x": grad_out * (cdf() + x * np.exp(-0.5 * x * x) * inv_root_2pi)}
+
+        return _ScipyCall(lambda: x * cdf(), grads)
+
     # -- helpers --------------------------------------------------------------------------
 
     def _lib(self):

@@ -49,6 +49,8 @@ from adapters.base import Run, Unsupported, float_dtype
 from adapters.layout import hwio_to_oihw, nchw_to_nhwc, nhwc_to_nchw, oihw_to_hwio
 
 _DROPOUT_SEED = 1234
+#: Key of the float64 GELU entry in tests/known_divergences.py (activations, issue 17).
+TF_GELU_FLOAT64 = "tf-nn-gelu-float64-constants-via-float32"
 
 
 def _same(a):
@@ -336,6 +338,13 @@ class TfNnAdapter:
                 f"tf.nn.elu docs): alpha={alpha!r} cannot be expressed"
             )
         return _TfCall(tf, lambda v: tf.nn.elu(v["x"]), {"x": np.asarray(x)})
+
+    def gelu(self, x, *, approximate="none"):
+        tf, tanh = self._framework(x=x), approximate == "tanh"
+        reason = common.tf_gelu_float64(tf, "tf.nn.gelu", np.asarray(x).dtype, TF_GELU_FLOAT64)
+        if reason is not None:
+            raise Unsupported(reason)
+        return _TfCall(tf, lambda v: tf.nn.gelu(v["x"], approximate=tanh), {"x": np.asarray(x)})
 
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:

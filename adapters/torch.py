@@ -350,6 +350,10 @@ class TorchAdapter:
         module = self._lib().nn.ELU(alpha=float(alpha))
         return self._prepared(module, self._tensors(x=x), "torch.nn.ELU")
 
+    def gelu(self, x, *, approximate="none"):
+        module = self._lib().nn.GELU(approximate=approximate)
+        return self._prepared(module, self._tensors(x=x), "torch.nn.GELU")
+
 
 def _quiet_same(conv):
     """``conv`` without torch's note that SAME with an even kernel may copy the input (a

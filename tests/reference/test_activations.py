@@ -7,10 +7,12 @@ test_bad_input_layers.py)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from reference import elu, leaky_relu
+from reference import elu, gelu, leaky_relu
 
 pytestmark = pytest.mark.reference
 
@@ -84,3 +86,60 @@ def test_elu_huge_and_dtype(dtype):
     np.testing.assert_array_equal(y[x > 0], x[x > 0])
     assert np.all(np.isfinite(g))
     assert np.isnan(elu.forward(np.array([np.nan]))[0])
+
+
+# -- gelu ---------------------------------------------------------------------------------
+
+
+def test_gelu_golden_normal_table():
+    # GELU(x) = x Phi(x).  Abramowitz & Stegun, Table 26.1: Phi(1) = 0.8413447460685429,
+    # so GELU(1) = 0.8413447460685429 and GELU(-1) = -(1 - Phi(1)); GELU'(0) = Phi(0) = 1/2.
+    x = np.array([-1.0, 0.0, 1.0])
+    want = [-(1 - 0.8413447460685429), 0.0, 0.8413447460685429]
+    np.testing.assert_allclose(gelu.forward(x), want, rtol=1e-15)
+    assert _grad(gelu, [0.0])[0] == 0.5
+    assert _grad(gelu, [0.0], approximate="tanh")[0] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("approximate", "printed"),
+    [
+        ("none", [-0.00404951, -0.15865529, 0.0, 0.8413447, 2.9959507]),
+        ("tanh", [-0.00363752, -0.15880796, 0.0, 0.841192, 2.9963627]),
+    ],
+)
+def test_gelu_golden_tf_docstring(approximate, printed):
+    # tf.nn.gelu's docstring example (TF 2.21): float32 results printed to 8 digits.  TF
+    # forms 1 + erf / 1 + tanh, which cancel for x < 0, so each printed value is good to
+    # a few float32 ulps of |x| (absolute), not of the value.
+    x = np.array([-3.0, -1.0, 0.0, 1.0, 3.0])
+    atol = 4 * np.finfo(np.float32).eps * np.abs(x)
+    np.testing.assert_array_less(
+        np.abs(gelu.forward(x, approximate=approximate) - printed), atol + 1e-12
+    )
+
+
+def test_gelu_tanh_form_is_hendrycks_gimpel():
+    # The tanh form as the paper writes it, 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))),
+    # with math.tanh: the reference's x * sigmoid(2u) is the same number.
+    x = np.linspace(-5.0, 5.0, 41)
+    u = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
+    written = 0.5 * x * (1 + np.array([math.tanh(v) for v in u]))
+    # The written form cancels in 1 + tanh for x < 0: agreement to a few ulps of |x|.
+    atol = 4 * np.finfo(np.float64).eps * np.abs(x)
+    np.testing.assert_array_less(
+        np.abs(gelu.forward(x, approximate="tanh") - written), atol + 1e-300
+    )
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_huge_and_dtype(dtype, approximate):
+    x = HUGE.astype(dtype) if dtype == np.float64 else np.clip(HUGE, -1e30, 1e30).astype(dtype)
+    y = _quiet(gelu.forward, x, approximate=approximate)
+    g = _quiet(_grad, gelu, x, approximate=approximate)
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y[x > 0], x[x > 0])
+    np.testing.assert_array_equal(y[x < 0], 0.0)
+    np.testing.assert_array_equal(g, (x > 0).astype(dtype))
+    assert np.isnan(gelu.forward(np.array([np.nan]), approximate=approximate)[0])
