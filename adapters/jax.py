@@ -424,6 +424,9 @@ class JaxAdapter:
         nn, tanh = self._lib().nn, approximate == "tanh"
         return self._call(lambda x: nn.gelu(x, approximate=tanh), {"x": x})
 
+    def silu(self, x):
+        return self._call(lambda x: self._jax.nn.silu(x), {"x": x})
+
 
 def _refuse_dtype(*arrays) -> None:
     dtype = float_dtype(dict(enumerate(arrays)))

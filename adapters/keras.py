@@ -499,9 +499,24 @@ class KerasAdapter:
 
         return self._plain("gelu", x, layer)
 
+    #: Key of the Keras-on-TensorFlow float64 GELU entry in tests/known_divergences.py.
 
-#: Key of the Keras-on-TensorFlow float64 GELU entry in tests/known_divergences.py.
+    def silu(self, x):
+        return self._plain("silu", x, lambda L, dtype: L.Activation(_named(L, "silu"), dtype=dtype))
+
+
 TF_GELU_FLOAT64 = "keras-tf-gelu-float64-constants-via-float32"
+
+
+def _named(layers, name: str) -> str:
+    """``name`` if this Keras has an activation of that name, else ``Unsupported`` with
+    Keras' own error (Keras 2 lacks some of Keras 3's names)."""
+    try:
+        layers.Activation(name)
+    except ValueError as exc:
+        reason = f"keras.layers.Activation({name!r}): {common.exception_text(exc)}"
+        raise Unsupported(reason) from exc
+    return name
 
 
 def _refuse(reason: str | None) -> None:

@@ -206,6 +206,15 @@ class ScipyAdapter:
 
         return _ScipyCall(lambda: x * cdf(), grads)
 
+    def silu(self, x):
+        expit = self._lib().special.expit
+
+        def grads(grad_out):
+            s = expit(x)
+            return {"x": grad_out * s * (1 + x * (1 - s))}
+
+        return _ScipyCall(lambda: x * expit(x), grads)
+
     # -- helpers --------------------------------------------------------------------------
 
     def _lib(self):

@@ -346,6 +346,10 @@ class TfNnAdapter:
             raise Unsupported(reason)
         return _TfCall(tf, lambda v: tf.nn.gelu(v["x"], approximate=tanh), {"x": np.asarray(x)})
 
+    def silu(self, x):
+        tf = self._framework(x=x)
+        return _TfCall(tf, lambda v: tf.nn.silu(v["x"]), {"x": np.asarray(x)})
+
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:
     """A call on an NCHW ``x``: it and the output (and their gradients) are NHWC inside."""

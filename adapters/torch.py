@@ -354,6 +354,9 @@ class TorchAdapter:
         module = self._lib().nn.GELU(approximate=approximate)
         return self._prepared(module, self._tensors(x=x), "torch.nn.GELU")
 
+    def silu(self, x):
+        return self._prepared(self._lib().nn.SiLU(), self._tensors(x=x), "torch.nn.SiLU")
+
 
 def _quiet_same(conv):
     """``conv`` without torch's note that SAME with an even kernel may copy the input (a

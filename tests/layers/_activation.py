@@ -60,6 +60,14 @@ def large(low: float = 20.0, high: float = 1e4, shape=(2, 8)):
     return make
 
 
+def flushed(value, dtype):
+    """CPU kernels flush subnormal intermediates to zero (FTZ/DAZ): a factor below
+    tiny(dtype) may become 0, an absolute error of up to tiny, i.e. tiny/eps in the
+    elementwise bound's units (ULPS * eps * magnitude)."""
+    info = np.finfo(np.dtype(dtype))
+    return np.where(value < info.tiny, float(info.tiny) / float(info.eps), 0.0)
+
+
 def case(case_id: str, layer: str, seed: int, make, note: str = "", kink: bool = False, **attrs):
     return generated(
         case_id, layer, seed, make, note=note, tags=KINK if kink else frozenset(), **attrs

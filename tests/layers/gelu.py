@@ -26,14 +26,6 @@ def _saturation(one_minus, dtype):
     return np.minimum(2.0, 4.0 * one_minus / tolerances.eps(dtype) ** 2)
 
 
-def _flushed(value, dtype):
-    """CPU kernels flush subnormal intermediates to zero (FTZ/DAZ): a factor below
-    tiny(dtype) may become 0, an absolute error of up to tiny, i.e. tiny/eps in the
-    elementwise bound's units (ULPS * eps * magnitude)."""
-    info = np.finfo(np.dtype(dtype))
-    return np.where(value < info.tiny, float(info.tiny) / float(info.eps), 0.0)
-
-
 def tolerance(direction, inputs, attrs, dtype, grad_out):
     """A few rounded ops per element, but frameworks form ``1 + erf(x / sqrt(2))`` and
     ``1 + tanh(u)``, ``1 - tanh(u)^2``, which cancel for x < 0 and large x: their error is
@@ -61,7 +53,7 @@ def tolerance(direction, inputs, attrs, dtype, grad_out):
     w = _saturation(2.0 * cdf, dtype)
     if direction == "forward":
         return tolerances.elementwise(dtype, "y", ax * (cdf + 0.5 * w), "|x| (Phi + 1 + erf)")
-    pdf_terms = ax * (phi * (1.0 + 0.5 * np.minimum(ax, 1e10) ** 2) + _flushed(phi, dtype))
+    pdf_terms = ax * (phi * (1.0 + 0.5 * np.minimum(ax, 1e10) ** 2) + act.flushed(phi, dtype))
     magnitude = g * (cdf + 0.5 * w + pdf_terms)
     return tolerances.elementwise(dtype, "x", magnitude, "|g| (Phi + 1 + erf + |x| phi)")
 

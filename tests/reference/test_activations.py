@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from reference import elu, gelu, leaky_relu
+from reference import elu, gelu, leaky_relu, silu
 
 pytestmark = pytest.mark.reference
 
@@ -143,3 +143,27 @@ def test_gelu_huge_and_dtype(dtype, approximate):
     np.testing.assert_array_equal(y[x < 0], 0.0)
     np.testing.assert_array_equal(g, (x > 0).astype(dtype))
     assert np.isnan(gelu.forward(np.array([np.nan]), approximate=approximate)[0])
+
+
+# -- silu ---------------------------------------------------------------------------------
+
+
+def test_silu_golden():
+    # torch.nn.SiLU docs: x * sigmoid(x).  sigmoid(ln 3) = 3/4, so silu(ln 3) = 3/4 ln 3 and
+    # silu'(ln 3) = s (1 + x (1 - s)) = 3/4 (1 + ln 3 / 4); silu(0) = 0, silu'(0) = 1/2.
+    x = np.array([np.log(3.0), 0.0])
+    np.testing.assert_allclose(silu.forward(x), [0.75 * np.log(3.0), 0.0], rtol=1e-15)
+    np.testing.assert_allclose(_grad(silu, x), [0.75 * (1 + np.log(3.0) / 4), 0.5], rtol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_silu_huge_and_dtype(dtype):
+    x = HUGE.astype(dtype) if dtype == np.float64 else np.clip(HUGE, -1e30, 1e30).astype(dtype)
+    y = _quiet(silu.forward, x)
+    g = _quiet(_grad, silu, x)
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y[x > 0], x[x > 0])
+    # x = -100 gives -100 e^-100 = -3.8e-42: subnormal in float32, not 0.
+    np.testing.assert_allclose(y[x < 0], 0.0, atol=1e-40)
+    np.testing.assert_allclose(g, (x > 0).astype(dtype), rtol=0, atol=1e-40)
+    assert np.isnan(silu.forward(np.array([np.nan]))[0])
