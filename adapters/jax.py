@@ -427,6 +427,9 @@ class JaxAdapter:
     def silu(self, x):
         return self._call(lambda x: self._jax.nn.silu(x), {"x": x})
 
+    def relu6(self, x):
+        return self._call(lambda x: self._jax.nn.relu6(x), {"x": x})
+
 
 def _refuse_dtype(*arrays) -> None:
     dtype = float_dtype(dict(enumerate(arrays)))

@@ -504,6 +504,9 @@ class KerasAdapter:
     def silu(self, x):
         return self._plain("silu", x, lambda L, dtype: L.Activation(_named(L, "silu"), dtype=dtype))
 
+    def relu6(self, x):
+        return self._plain("relu6", x, lambda L, dt: L.Activation(_named(L, "relu6"), dtype=dt))
+
 
 TF_GELU_FLOAT64 = "keras-tf-gelu-float64-constants-via-float32"
 

@@ -350,6 +350,10 @@ class TfNnAdapter:
         tf = self._framework(x=x)
         return _TfCall(tf, lambda v: tf.nn.silu(v["x"]), {"x": np.asarray(x)})
 
+    def relu6(self, x):
+        tf = self._framework(x=x)
+        return _TfCall(tf, lambda v: tf.nn.relu6(v["x"]), {"x": np.asarray(x)})
+
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:
     """A call on an NCHW ``x``: it and the output (and their gradients) are NHWC inside."""

@@ -357,6 +357,9 @@ class TorchAdapter:
     def silu(self, x):
         return self._prepared(self._lib().nn.SiLU(), self._tensors(x=x), "torch.nn.SiLU")
 
+    def relu6(self, x):
+        return self._prepared(self._lib().nn.ReLU6(), self._tensors(x=x), "torch.nn.ReLU6")
+
 
 def _quiet_same(conv):
     """``conv`` without torch's note that SAME with an even kernel may copy the input (a

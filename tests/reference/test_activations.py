@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from reference import elu, gelu, leaky_relu, silu
+from reference import elu, gelu, leaky_relu, relu6, silu
 
 pytestmark = pytest.mark.reference
 
@@ -167,3 +167,22 @@ def test_silu_huge_and_dtype(dtype):
     np.testing.assert_allclose(y[x < 0], 0.0, atol=1e-40)
     np.testing.assert_allclose(g, (x > 0).astype(dtype), rtol=0, atol=1e-40)
     assert np.isnan(silu.forward(np.array([np.nan]))[0])
+
+
+# -- relu6 --------------------------------------------------------------------------------
+
+
+def test_relu6_golden_and_kinks():
+    # torch.nn.ReLU6 docs: min(max(0, x), 6).  Kinks at 0 (and -0.0) and 6 take 0.
+    x = np.array([-1.0, -0.0, 0.0, 2.5, 6.0, 7.0])
+    np.testing.assert_array_equal(relu6.forward(x), [0, 0, 0, 2.5, 6, 6])
+    np.testing.assert_array_equal(_grad(relu6, x), [0, 0, 0, 1, 0, 0])
+
+
+def test_relu6_nan_and_huge():
+    assert np.isnan(relu6.forward(np.array([np.nan]))[0])
+    y = _quiet(relu6.forward, HUGE)
+    np.testing.assert_array_equal(y, np.where(HUGE > 0, 6.0, 0.0))
+    # A NaN grad_out on a clipped unit still gives 0 (where, not a product).
+    g = relu6.backward(np.array([np.nan, np.nan]), np.array([-1.0, 7.0]))["x"]
+    np.testing.assert_array_equal(g, [0.0, 0.0])
