@@ -430,6 +430,14 @@ class JaxAdapter:
     def relu6(self, x):
         return self._call(lambda x: self._jax.nn.relu6(x), {"x": x})
 
+    def hardsigmoid(self, x, *, slope=1 / 6, offset=0.5):
+        if (float(slope), float(offset)) != (1 / 6, 0.5):
+            raise Unsupported(
+                "jax.nn.hard_sigmoid has no parameters: it computes relu6(x + 3) / 6 "
+                f"(slope 1/6, offset 1/2), not slope={slope!r}, offset={offset!r}"
+            )
+        return self._call(lambda x: self._jax.nn.hard_sigmoid(x), {"x": x})
+
 
 def _refuse_dtype(*arrays) -> None:
     dtype = float_dtype(dict(enumerate(arrays)))

@@ -499,16 +499,41 @@ class KerasAdapter:
 
         return self._plain("gelu", x, layer)
 
-    #: Key of the Keras-on-TensorFlow float64 GELU entry in tests/known_divergences.py.
-
     def silu(self, x):
         return self._plain("silu", x, lambda L, dtype: L.Activation(_named(L, "silu"), dtype=dtype))
 
     def relu6(self, x):
         return self._plain("relu6", x, lambda L, dt: L.Activation(_named(L, "relu6"), dtype=dt))
 
+    def hardsigmoid(self, x, *, slope=1 / 6, offset=0.5):
+        self.load()
+        # tf.keras 2 hard_sigmoid is clip(0.2 x + 0.5, 0, 1); Keras 3's is relu6(x + 3) / 6
+        # (keras/src/backend/*/nn.py; tensorflow/tensorflow#65381).
+        own = (0.2, 0.5) if self.api.tf_keras else (1 / 6, 0.5)
+        if (float(slope), float(offset)) != own:
+            raise Unsupported(
+                f"keras.layers.Activation('hard_sigmoid') in keras {self.api.version} computes "
+                f"clip({own[0]:.6g} x + {own[1]}, 0, 1) (Keras 2: 0.2 x + 0.5; Keras 3: "
+                f"relu6(x + 3) / 6), not slope={slope!r}, offset={offset!r}"
+            )
+        dtype, api = self._dtype(x), self.api
+        layer = api.layers.Activation("hard_sigmoid", dtype=dtype)
 
+        def torch_float64_rule():
+            if api.backend != "torch":  # Keras' torch backend calls torch's hardsigmoid
+                return None
+            from adapters.torch import hardsigmoid_float64_grad
+
+            return hardsigmoid_float64_grad(api.backend_module, dtype, TORCH_HARDSIGMOID_FLOAT64)
+
+        fn = lambda v, call: layer(v["x"])  # noqa: E731
+        return self._prepare("hardsigmoid", dtype, {"x": x}, fn, backward_rule=torch_float64_rule)
+
+
+#: Keys of the entries in tests/known_divergences.py that this adapter refuses at run time:
+#: float64 GELU on the tensorflow backend, the float64 hard-sigmoid gradient on torch's.
 TF_GELU_FLOAT64 = "keras-tf-gelu-float64-constants-via-float32"
+TORCH_HARDSIGMOID_FLOAT64 = "keras-torch-hardsigmoid-float64-grad-float32-sixth"
 
 
 def _named(layers, name: str) -> str:

@@ -360,6 +360,55 @@ class TorchAdapter:
     def relu6(self, x):
         return self._prepared(self._lib().nn.ReLU6(), self._tensors(x=x), "torch.nn.ReLU6")
 
+    def hardsigmoid(self, x, *, slope=1 / 6, offset=0.5):
+        if (float(slope), float(offset)) != (1 / 6, 0.5):
+            raise Unsupported(
+                "torch.nn.Hardsigmoid has no parameters: it computes relu6(x + 3) / 6 "
+                f"(slope 1/6, offset 1/2), not slope={slope!r}, offset={offset!r}"
+            )
+        module = self._lib().nn.Hardsigmoid()
+        prepared = self._prepared(module, self._tensors(x=x), "torch.nn.Hardsigmoid")
+        reason = hardsigmoid_float64_grad(self._torch, np.asarray(x).dtype, HARDSIGMOID_FLOAT64)
+        return prepared if reason is None else _BackwardRefused(prepared, reason)
+
+
+#: Key of the float64 Hardsigmoid gradient entry in tests/known_divergences.py.
+HARDSIGMOID_FLOAT64 = "torch-hardsigmoid-float64-grad-float32-sixth"
+
+
+def hardsigmoid_float64_grad(torch, dtype, key: str) -> str | None:
+    """Why a float64 Hardsigmoid gradient is refused: torch's CPU kernel multiplies by
+    ``one_sixth(1.0f / 6.0f)``, a float constant, in every dtype.  Detected, not assumed:
+    None for other dtypes, or once the float64 gradient at 0 is 1/6 to double precision.
+    ``key`` names the entry in tests/known_divergences.py."""
+    if np.dtype(dtype) != np.float64:
+        return None
+    x = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    ones = torch.ones(1, dtype=torch.float64)
+    (grad,) = torch.autograd.grad(torch.nn.functional.hardsigmoid(x), x, ones)
+    if float(grad) == 1 / 6:
+        return None
+    return (
+        "float64: torch.nn.Hardsigmoid's backward multiplies by 1/6 rounded to float32 "
+        f"(its gradient at 0 is {float(grad)!r}, not {1 / 6!r}; aten/src/ATen/native/cpu/"
+        "Activation.cpp hardsigmoid_backward_kernel, one_sixth(1.0f / 6.0f)) (known "
+        f"framework bug {key!r} in tests/known_divergences.py)"
+    )
+
+
+@dataclass(frozen=True)
+class _BackwardRefused:
+    """A prepared call whose forward runs and whose backward is refused with ``reason``."""
+
+    prepared: _Prepared
+    reason: str
+
+    def forward(self) -> Run:
+        return self.prepared.forward()
+
+    def backward(self, grad_out) -> Run:
+        raise Unsupported(self.reason)
+
 
 def _quiet_same(conv):
     """``conv`` without torch's note that SAME with an even kernel may copy the input (a

@@ -50,3 +50,35 @@ def test_tf_gelu_float64_uses_float32_constants():
             assert reason is not None
             assert repr(entry.key) in reason
             assert refusal(adapters.load(name), "gelu", {"x": x.astype(np.float32)}, {}) is None
+
+
+def test_torch_hardsigmoid_float64_backward_uses_a_float32_sixth():
+    """torch's float64 Hardsigmoid gradient is 1/6 rounded to float32, and the torch and
+    Keras-on-torch adapters refuse exactly that backward (forward and float32 run)."""
+    try:
+        torch_adapter = adapters.load("torch")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    torch = torch_adapter._lib()
+    x = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(torch.nn.Hardsigmoid()(x), x, torch.ones_like(x))
+    if float(grad) == 1 / 6:
+        pytest.skip("torch's float64 Hardsigmoid gradient is 1/6 here: the bug is gone")
+    assert float(grad) == float(np.float32(1 / 6))
+    names = ["torch"]
+    keras = adapters.load("keras") if adapters.missing_reason("keras") is None else None
+    if keras is not None and keras.api.backend == "torch":
+        names.append("keras")
+    keys = {
+        "torch": "torch-hardsigmoid-float64-grad-float32-sixth",
+        "keras": "keras-torch-hardsigmoid-float64-grad-float32-sixth",
+    }
+    inputs = {"x": np.linspace(-4.0, 4.0, 9)}
+    for name in names:
+        adapter, entry = adapters.load(name), known_divergences.refused(keys[name])
+        reason = refusal(adapter, "hardsigmoid", inputs, {}, direction="backward")
+        assert reason is not None
+        assert repr(entry.key) in reason
+        assert refusal(adapter, "hardsigmoid", inputs, {}) is None
+        float32 = {"x": inputs["x"].astype(np.float32)}
+        assert refusal(adapter, "hardsigmoid", float32, {}, direction="backward") is None

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from reference import elu, gelu, leaky_relu, relu6, silu
+from reference import elu, gelu, hardsigmoid, leaky_relu, relu6, silu
 
 pytestmark = pytest.mark.reference
 
@@ -186,3 +186,28 @@ def test_relu6_nan_and_huge():
     # A NaN grad_out on a clipped unit still gives 0 (where, not a product).
     g = relu6.backward(np.array([np.nan, np.nan]), np.array([-1.0, 7.0]))["x"]
     np.testing.assert_array_equal(g, [0.0, 0.0])
+
+
+# -- hardsigmoid --------------------------------------------------------------------------
+
+
+def test_hardsigmoid_golden_torch_definition():
+    # torch.nn.Hardsigmoid docs: 0 for x <= -3, 1 for x >= 3, x / 6 + 1/2 otherwise.
+    x = np.array([-4.0, -3.0, 0.0, 1.5, 3.0, 4.0])
+    np.testing.assert_allclose(hardsigmoid.forward(x), [0, 0, 0.5, 0.75, 1, 1], rtol=1e-15)
+    np.testing.assert_array_equal(_grad(hardsigmoid, x), [0, 0, 1 / 6, 1 / 6, 0, 0])
+
+
+def test_hardsigmoid_golden_keras2_definition():
+    # tf.keras 2 hard_sigmoid docstring example: [-3, -1, 0, 1, 3] -> [0, 0.3, 0.5, 0.7, 1].
+    x = np.array([-3.0, -1.0, 0.0, 1.0, 3.0])
+    got = hardsigmoid.forward(x, slope=0.2, offset=0.5)
+    np.testing.assert_allclose(got, [0, 0.3, 0.5, 0.7, 1], rtol=1e-15)
+
+
+def test_hardsigmoid_nan_and_huge():
+    assert np.isnan(hardsigmoid.forward(np.array([np.nan]))[0])
+    np.testing.assert_array_equal(_quiet(hardsigmoid.forward, HUGE), (HUGE > 0).astype(float))
+    # An overflowing slope * x clips to the right end, without a warning.
+    big = _quiet(hardsigmoid.forward, np.array([-1e300, 1e300]), slope=1e10)
+    np.testing.assert_array_equal(big, [0.0, 1.0])
