@@ -438,6 +438,9 @@ class JaxAdapter:
             )
         return self._call(lambda x: self._jax.nn.hard_sigmoid(x), {"x": x})
 
+    def hardswish(self, x):
+        return self._call(lambda x: self._jax.nn.hard_swish(x), {"x": x})
+
 
 def _refuse_dtype(*arrays) -> None:
     dtype = float_dtype(dict(enumerate(arrays)))

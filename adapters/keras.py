@@ -529,9 +529,14 @@ class KerasAdapter:
         fn = lambda v, call: layer(v["x"])  # noqa: E731
         return self._prepare("hardsigmoid", dtype, {"x": x}, fn, backward_rule=torch_float64_rule)
 
+    #: Keys of the entries in tests/known_divergences.py that this adapter refuses at run time:
+    #: float64 GELU on the tensorflow backend, the float64 hard-sigmoid gradient on torch's.
 
-#: Keys of the entries in tests/known_divergences.py that this adapter refuses at run time:
-#: float64 GELU on the tensorflow backend, the float64 hard-sigmoid gradient on torch's.
+    def hardswish(self, x):
+        name = "hard_swish"  # Keras 3's alias of hard_silu
+        return self._plain("hardswish", x, lambda L, dt: L.Activation(_named(L, name), dtype=dt))
+
+
 TF_GELU_FLOAT64 = "keras-tf-gelu-float64-constants-via-float32"
 TORCH_HARDSIGMOID_FLOAT64 = "keras-torch-hardsigmoid-float64-grad-float32-sixth"
 

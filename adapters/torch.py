@@ -371,8 +371,13 @@ class TorchAdapter:
         reason = hardsigmoid_float64_grad(self._torch, np.asarray(x).dtype, HARDSIGMOID_FLOAT64)
         return prepared if reason is None else _BackwardRefused(prepared, reason)
 
+    #: Key of the float64 Hardsigmoid gradient entry in tests/known_divergences.py.
 
-#: Key of the float64 Hardsigmoid gradient entry in tests/known_divergences.py.
+    def hardswish(self, x):
+        module = self._lib().nn.Hardswish()
+        return self._prepared(module, self._tensors(x=x), "torch.nn.Hardswish")
+
+
 HARDSIGMOID_FLOAT64 = "torch-hardsigmoid-float64-grad-float32-sixth"
 
 

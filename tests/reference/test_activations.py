@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from reference import elu, gelu, hardsigmoid, leaky_relu, relu6, silu
+from reference import elu, gelu, hardsigmoid, hardswish, leaky_relu, relu6, silu
 
 pytestmark = pytest.mark.reference
 
@@ -211,3 +211,30 @@ def test_hardsigmoid_nan_and_huge():
     # An overflowing slope * x clips to the right end, without a warning.
     big = _quiet(hardsigmoid.forward, np.array([-1e300, 1e300]), slope=1e10)
     np.testing.assert_array_equal(big, [0.0, 1.0])
+
+
+# -- hardswish ----------------------------------------------------------------------------
+
+
+def test_hardswish_golden_and_kinks():
+    # torch.nn.Hardswish docs: 0 for x <= -3, x for x >= 3, x (x + 3) / 6 otherwise:
+    # x = -1.5 gives -1.5 * 1.5 / 6 = -0.375, x = 1 gives 4 / 6.  Derivative (2x + 3) / 6
+    # inside (1/2 at 0, 5/6 at 1), 0 at -3 and 1 at 3 (the outer pieces).
+    x = np.array([-4.0, -3.0, -1.5, 0.0, 1.0, 3.0, 4.0])
+    np.testing.assert_allclose(hardswish.forward(x), [0, 0, -0.375, 0, 4 / 6, 3, 4], rtol=1e-15)
+    np.testing.assert_allclose(_grad(hardswish, x), [0, 0, 0, 0.5, 5 / 6, 1, 1], rtol=1e-15)
+
+
+def test_hardswish_is_x_times_hardsigmoid():
+    x = np.linspace(-5.0, 5.0, 101)
+    # Same number, rounded differently ((x + 3) / 6 vs x / 6 + 1/2): a few ulps of |x|.
+    np.testing.assert_allclose(hardswish.forward(x), x * hardsigmoid.forward(x), atol=5e-15)
+
+
+def test_hardswish_nan_and_huge():
+    assert np.isnan(hardswish.forward(np.array([np.nan]))[0])
+    y = _quiet(hardswish.forward, HUGE)
+    np.testing.assert_array_equal(y, np.where(HUGE > 0, HUGE, 0.0))
+    np.testing.assert_array_equal(_quiet(_grad, hardswish, HUGE), (HUGE > 0).astype(float))
+    g = hardswish.backward(np.array([np.nan]), np.array([-5.0]))["x"]
+    np.testing.assert_array_equal(g, [0.0])
