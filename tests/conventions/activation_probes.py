@@ -63,7 +63,8 @@ _APIS: dict[str, tuple[str, str, Callable]] = {
     "tf.keras.backend.hard_sigmoid(x)": (
         "tensorflow",
         "",
-        _tf(lambda tf: tf.keras.backend.hard_sigmoid),
+        # A tensor, not an array: Keras 2's version reads x.dtype.base_dtype.
+        _tf(lambda tf: lambda x: tf.keras.backend.hard_sigmoid(tf.constant(x))),
     ),
     "Keras 2 Activation('hard_sigmoid')": (
         "keras",

@@ -422,8 +422,8 @@ ACTIVATION_ROWS: tuple[Convention, ...] = (
         ),
         difference=(
             "B - A = d(x) = x (sigmoid(2u) - Phi(x)), u = sqrt(2/pi)(x + 0.044715 x^3), even "
-            "in x: max |d| = 4.73e-4 at |x| = 2.70 (d = -2.34e-4 at |x| = 1.36); the "
-            "gradients differ by up to 8.7e-4 (|x| = 2.02)"
+            "in x: max abs(d) = 4.73e-4 at x = +-2.70 (d = -2.34e-4 at x = +-1.36); the "
+            "gradients differ by up to 8.7e-4 (x = +-2.02)"
         ),
         versions=(
             f"{_TORCH_213}; {_KERAS_315}; jax 0.10.2 (jax.nn.gelu approximate=True since "
@@ -496,8 +496,8 @@ ACTIVATION_ROWS: tuple[Convention, ...] = (
             {"slope": 0.2, "offset": 0.5},
         ),
         difference=(
-            "for |x| <= 2.5 both are linear and B - A = x / 30 (0.2 - 1/6); B saturates at "
-            "+-2.5, A at +-3; the largest gap is 1/12 at |x| = 2.5; equal beyond |x| = 3"
+            "for abs(x) <= 2.5 both are linear and B - A = x / 30 (0.2 - 1/6); B saturates "
+            "at +-2.5, A at +-3; the largest gap is 1/12 at x = +-2.5; equal for abs(x) >= 3"
         ),
         versions=(
             f"{_TORCH_213}; jax 0.10.2; Keras 3.3-3.15: Activation('hard_sigmoid') is A "

@@ -26,7 +26,7 @@ def tolerance(direction, inputs, attrs, dtype, grad_out):
 
 
 CASES = (
-    act.case("hardsigmoid_nchw", "hardsigmoid", 1760, act.away_from([-3.0, 3.0], -5.0, 5.0)),
+    act.case("hardsigmoid_default", "hardsigmoid", 1760, act.away_from([-3.0, 3.0], -5.0, 5.0)),
     act.case(
         "hardsigmoid_kink",
         "hardsigmoid",
