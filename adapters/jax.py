@@ -47,6 +47,10 @@ Numerics: ``load`` turns on ``jax_enable_x64`` (float64 cases run in float64; a 
 setting), asks for the CPU platform when JAX has not started a backend yet, and arrays
 are placed and compiled under ``jax.default_device(cpu)``.  Convolutions and dots pass
 ``precision=lax.Precision.HIGHEST`` so no reduced-precision path is taken on any backend.
+
+Activations (issue 17): jax.nn.leaky_relu, elu, gelu(approximate=), silu, relu6,
+hard_sigmoid (relu6(x + 3) / 6 only) and hard_swish.  jax.nn.leaky_relu's derivative at 0
+is 1 (a conventions row; the kink case's backward is a declared strict xfail).
 """
 
 from __future__ import annotations

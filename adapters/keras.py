@@ -32,6 +32,15 @@ Dropout: Keras draws its own mask and cannot take the reference's.  The adapter 
 kept units (checking dropped units are exactly 0 and kept ones all equal), then computes
 ``x * mask * scale`` with Keras ops so autodiff gives the backward.  With
 ``training=False`` it runs the layer on ``x`` (which must be the identity).
+
+Activations (issue 17): LeakyReLU (Keras 2 calls the slope ``alpha``), ELU, and
+Activation("gelu" / "silu" / "relu6" / "hard_sigmoid" / "hard_swish"), the tanh GELU as
+Activation(keras.activations.gelu with approximate=True).  A name this Keras lacks is
+unsupported in Keras' words; hard_sigmoid is 0.2 x + 0.5 in Keras 2 and relu6(x + 3) / 6
+in Keras 3, so only that version's slope runs.  Backend-dependent refusals, each naming
+its entry in tests/known_divergences.py or its conventions row: float64 LeakyReLU slopes
+float32 cannot hold and float64 GELU on the tensorflow backend, the float64 hard-sigmoid
+gradient on the torch backend, and LeakyReLU's gradient at exact zeros on the jax backend.
 """
 
 from __future__ import annotations
@@ -529,14 +538,13 @@ class KerasAdapter:
         fn = lambda v, call: layer(v["x"])  # noqa: E731
         return self._prepare("hardsigmoid", dtype, {"x": x}, fn, backward_rule=torch_float64_rule)
 
-    #: Keys of the entries in tests/known_divergences.py that this adapter refuses at run time:
-    #: float64 GELU on the tensorflow backend, the float64 hard-sigmoid gradient on torch's.
-
     def hardswish(self, x):
         name = "hard_swish"  # Keras 3's alias of hard_silu
         return self._plain("hardswish", x, lambda L, dt: L.Activation(_named(L, name), dtype=dt))
 
 
+#: Keys of the entries in tests/known_divergences.py that this adapter refuses at run time:
+#: float64 GELU on the tensorflow backend, the float64 hard-sigmoid gradient on torch's.
 TF_GELU_FLOAT64 = "keras-tf-gelu-float64-constants-via-float32"
 TORCH_HARDSIGMOID_FLOAT64 = "keras-torch-hardsigmoid-float64-grad-float32-sixth"
 

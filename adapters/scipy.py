@@ -43,6 +43,13 @@ tanh (scipy.special has no tanh; ``np.tanh`` is NumPy), linear (a matmul is NumP
 flatten (a reshape is NumPy), mse (no mean-squared-error loss), batchnorm2d (no
 batch-normalisation layer), dropout (no dropout layer), categorical_crossentropy (no
 loss on probabilities).
+
+Activations (issue 17): gelu with approximate="none" as ``0.5 x (1 + erf(x / sqrt 2))``
+(scipy.special.erf; the tanh form is unsupported: scipy.special has no tanh) and silu as
+``x * expit(x)``, backward in closed form.  No method for leaky_relu, relu6,
+hardsigmoid, hardswish (scipy.special has none of them; a NumPy ``where`` / ``clip`` would
+test NumPy against NumPy) or elu (scipy.special.expm1 exists, but ELU is the reference's
+own ``where(x > 0, x, alpha * expm1(x))``: the same NumPy-shaped code again).
 """
 
 from __future__ import annotations

@@ -34,6 +34,12 @@ probabilities (tf.nn's crossentropy takes logits), and -- from ``backward`` only
 forward runs -- gradients of grouped and dilated convolutions, which TensorFlow's CPU
 kernels refuse (a rule read by running a tiny case).  The SciPy view (``correlate``, ...)
 has no methods here, so it is unsupported by default.  Only float32 and float64 run.
+
+Activations (issue 17): tf.nn.leaky_relu (its alpha is a float32 attribute: float64 with
+a slope float32 does not hold is unsupported), tf.nn.elu (no alpha: alpha != 1 is
+unsupported), tf.nn.gelu(approximate=) (float64 refused while its constants pass through
+float32, a known divergence), tf.nn.silu, tf.nn.relu6.  tf.nn has no hard sigmoid or hard
+swish: no methods.
 """
 
 from __future__ import annotations

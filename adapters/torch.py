@@ -45,6 +45,11 @@ runs on x.
 Determinism: ``load`` sets ``torch.backends.cudnn.allow_tf32 = False``,
 ``torch.backends.cuda.matmul.allow_tf32 = False`` and the deterministic-algorithms flag;
 the thread count is left at torch's default and reported by ``determinism_flags``.
+
+Activations (issue 17): torch.nn.LeakyReLU, ELU, GELU(approximate=), SiLU, ReLU6,
+Hardsigmoid and Hardswish.  Hardsigmoid has no parameters, so a slope or offset other
+than 1/6 and 1/2 is unsupported; its float64 backward multiplies by 1/6 rounded to float32
+(a known divergence, detected by ``hardsigmoid_float64_grad``), so that backward is refused.
 """
 
 from __future__ import annotations
@@ -371,13 +376,12 @@ class TorchAdapter:
         reason = hardsigmoid_float64_grad(self._torch, np.asarray(x).dtype, HARDSIGMOID_FLOAT64)
         return prepared if reason is None else _BackwardRefused(prepared, reason)
 
-    #: Key of the float64 Hardsigmoid gradient entry in tests/known_divergences.py.
-
     def hardswish(self, x):
         module = self._lib().nn.Hardswish()
         return self._prepared(module, self._tensors(x=x), "torch.nn.Hardswish")
 
 
+#: Key of the float64 Hardsigmoid gradient entry in tests/known_divergences.py.
 HARDSIGMOID_FLOAT64 = "torch-hardsigmoid-float64-grad-float32-sixth"
 
 
