@@ -53,6 +53,10 @@ Numerics: ``load`` turns on ``jax_enable_x64`` (float64 cases run in float64; a 
 setting), asks for the CPU platform when JAX has not started a backend yet, and arrays
 are placed and compiled under ``jax.default_device(cpu)``.  Convolutions and dots pass
 ``precision=lax.Precision.HIGHEST`` so no reduced-precision path is taken on any backend.
+
+Activations (issue 17): jax.nn.leaky_relu, elu, gelu(approximate=), silu, relu6,
+hard_sigmoid (relu6(x + 3) / 6 only) and hard_swish.  jax.nn.leaky_relu's derivative at 0
+is 1 (a conventions row; the kink case's backward is a declared strict xfail).
 """
 
 from __future__ import annotations
@@ -457,6 +461,37 @@ class JaxAdapter:
                 f"{np.unique(kept)[:5]}, not rate {rate} with 1/rate = {expected}"
             )
         self._stax_checked.add((rate, dtype.str))
+
+    # -- activations (issue 17) ---------------------------------------------------------
+
+    def leaky_relu(self, x, *, negative_slope):
+        nn, slope = self._lib().nn, float(negative_slope)
+        return self._call(lambda x: nn.leaky_relu(x, negative_slope=slope), {"x": x})
+
+    def elu(self, x, *, alpha=1.0):
+        nn, alpha = self._lib().nn, float(alpha)
+        return self._call(lambda x: nn.elu(x, alpha=alpha), {"x": x})
+
+    def gelu(self, x, *, approximate="none"):
+        nn, tanh = self._lib().nn, approximate == "tanh"
+        return self._call(lambda x: nn.gelu(x, approximate=tanh), {"x": x})
+
+    def silu(self, x):
+        return self._call(lambda x: self._jax.nn.silu(x), {"x": x})
+
+    def relu6(self, x):
+        return self._call(lambda x: self._jax.nn.relu6(x), {"x": x})
+
+    def hardsigmoid(self, x, *, slope=1 / 6, offset=0.5):
+        if (float(slope), float(offset)) != (1 / 6, 0.5):
+            raise Unsupported(
+                "jax.nn.hard_sigmoid has no parameters: it computes relu6(x + 3) / 6 "
+                f"(slope 1/6, offset 1/2), not slope={slope!r}, offset={offset!r}"
+            )
+        return self._call(lambda x: self._jax.nn.hard_sigmoid(x), {"x": x})
+
+    def hardswish(self, x):
+        return self._call(lambda x: self._jax.nn.hard_swish(x), {"x": x})
 
 
 def _flax_standardize(jax, x, axes, eps):

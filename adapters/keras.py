@@ -35,10 +35,20 @@ Dropout: Keras draws its own mask and cannot take the reference's.  The adapter 
 kept units (checking dropped units are exactly 0 and kept ones all equal), then computes
 ``x * mask * scale`` with Keras ops so autodiff gives the backward.  With
 ``training=False`` it runs the layer on ``x`` (which must be the identity).
+
+Activations (issue 17): LeakyReLU (Keras 2 calls the slope ``alpha``), ELU, and
+Activation("gelu" / "silu" / "relu6" / "hard_sigmoid" / "hard_swish"), the tanh GELU as
+Activation(keras.activations.gelu with approximate=True).  A name this Keras lacks is
+unsupported in Keras' words; hard_sigmoid is 0.2 x + 0.5 in Keras 2 and relu6(x + 3) / 6
+in Keras 3, so only that version's slope runs.  Backend-dependent refusals, each naming
+its entry in tests/known_divergences.py or its conventions row: float64 LeakyReLU slopes
+float32 cannot hold and float64 GELU on the tensorflow backend, the float64 hard-sigmoid
+gradient on the torch backend, and LeakyReLU's gradient at exact zeros on the jax backend.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from collections.abc import Callable
@@ -594,6 +604,100 @@ class KerasAdapter:
         return self._prepare(
             method, dtype, {"x": x_nhwc}, fn, nhwc=True, grad_layouts={"x": _to_nchw}
         )
+
+    # -- activations (issue 17) ---------------------------------------------------------
+
+    def leaky_relu(self, x, *, negative_slope):
+        dtype, slope, api = self._dtype(x), float(negative_slope), self.api
+        if api.backend == "tensorflow":  # Keras 2 and 3 call tf.nn.leaky_relu there
+            _refuse(common.float32_attribute("keras.layers.LeakyReLU", "alpha", slope, dtype))
+        # Keras 2 (tf.keras) calls the slope alpha; Keras 3 renamed it negative_slope.
+        kwargs = {"alpha" if api.tf_keras else "negative_slope": slope}
+        try:
+            layer = api.layers.LeakyReLU(**kwargs, dtype=dtype)
+        except ValueError as exc:  # Keras 3 refuses negative slopes
+            raise Unsupported(f"keras.layers.LeakyReLU: {common.exception_text(exc)}") from exc
+
+        def kink_rule():
+            if api.backend == "jax" and np.any(np.asarray(x) == 0):
+                return (
+                    "keras.layers.LeakyReLU on the jax backend is jax.nn.leaky_relu, "
+                    "where(x >= 0, x, negative_slope * x): its derivative at x == 0 is 1, "
+                    "the reference's (torch's, TF's) negative_slope; a convention "
+                    "(tests/conventions row leaky_relu_grad_at_zero), not compared here"
+                )
+            return None
+
+        fn = lambda v, call: layer(v["x"])  # noqa: E731
+        return self._prepare("leaky_relu", dtype, {"x": x}, fn, backward_rule=kink_rule)
+
+    def elu(self, x, *, alpha=1.0):
+        alpha = float(alpha)
+        return self._plain("elu", x, lambda L, dtype: L.ELU(alpha=alpha, dtype=dtype))
+
+    def gelu(self, x, *, approximate="none"):
+        dtype, api = self._dtype(x), self.api
+        if api.backend == "tensorflow":  # Keras 2 and 3 call tf.nn.gelu there
+            _refuse(common.tf_gelu_float64(api.tf, "keras gelu", dtype, TF_GELU_FLOAT64))
+
+        def layer(L, dtype):
+            if approximate == "none":
+                return L.Activation("gelu", dtype=dtype)  # keras.activations.gelu: erf
+            gelu_tanh = functools.partial(self.api.keras.activations.gelu, approximate=True)
+            return L.Activation(gelu_tanh, dtype=dtype)
+
+        return self._plain("gelu", x, layer)
+
+    def silu(self, x):
+        return self._plain("silu", x, lambda L, dtype: L.Activation(_named(L, "silu"), dtype=dtype))
+
+    def relu6(self, x):
+        return self._plain("relu6", x, lambda L, dt: L.Activation(_named(L, "relu6"), dtype=dt))
+
+    def hardsigmoid(self, x, *, slope=1 / 6, offset=0.5):
+        self.load()
+        # tf.keras 2 hard_sigmoid is clip(0.2 x + 0.5, 0, 1); Keras 3's is relu6(x + 3) / 6
+        # (keras/src/backend/*/nn.py; tensorflow/tensorflow#65381).
+        own = (0.2, 0.5) if self.api.tf_keras else (1 / 6, 0.5)
+        if (float(slope), float(offset)) != own:
+            raise Unsupported(
+                f"keras.layers.Activation('hard_sigmoid') in keras {self.api.version} computes "
+                f"clip({own[0]:.6g} x + {own[1]}, 0, 1) (Keras 2: 0.2 x + 0.5; Keras 3: "
+                f"relu6(x + 3) / 6), not slope={slope!r}, offset={offset!r}"
+            )
+        dtype, api = self._dtype(x), self.api
+        layer = api.layers.Activation("hard_sigmoid", dtype=dtype)
+
+        def torch_float64_rule():
+            if api.backend != "torch":  # Keras' torch backend calls torch's hardsigmoid
+                return None
+            from adapters.torch import hardsigmoid_float64_grad
+
+            return hardsigmoid_float64_grad(api.backend_module, dtype, TORCH_HARDSIGMOID_FLOAT64)
+
+        fn = lambda v, call: layer(v["x"])  # noqa: E731
+        return self._prepare("hardsigmoid", dtype, {"x": x}, fn, backward_rule=torch_float64_rule)
+
+    def hardswish(self, x):
+        name = "hard_swish"  # Keras 3's alias of hard_silu
+        return self._plain("hardswish", x, lambda L, dt: L.Activation(_named(L, name), dtype=dt))
+
+
+#: Keys of the entries in tests/known_divergences.py that this adapter refuses at run time:
+#: float64 GELU on the tensorflow backend, the float64 hard-sigmoid gradient on torch's.
+TF_GELU_FLOAT64 = "keras-tf-gelu-float64-constants-via-float32"
+TORCH_HARDSIGMOID_FLOAT64 = "keras-torch-hardsigmoid-float64-grad-float32-sixth"
+
+
+def _named(layers, name: str) -> str:
+    """``name`` if this Keras has an activation of that name, else ``Unsupported`` with
+    Keras' own error (Keras 2 lacks some of Keras 3's names)."""
+    try:
+        layers.Activation(name)
+    except ValueError as exc:
+        reason = f"keras.layers.Activation({name!r}): {common.exception_text(exc)}"
+        raise Unsupported(reason) from exc
+    return name
 
 
 class KerasOpsDepthwise:

@@ -45,6 +45,13 @@ tanh (scipy.special has no tanh; ``np.tanh`` is NumPy), linear (a matmul is NumP
 flatten (a reshape is NumPy), mse (no mean-squared-error loss), batchnorm2d (no
 batch-normalisation layer), dropout (no dropout layer), categorical_crossentropy (no
 loss on probabilities).
+
+Activations (issue 17): gelu with approximate="none" as ``0.5 x (1 + erf(x / sqrt 2))``
+(scipy.special.erf; the tanh form is unsupported: scipy.special has no tanh) and silu as
+``x * expit(x)``, backward in closed form.  No method for leaky_relu, relu6,
+hardsigmoid, hardswish (scipy.special has none of them; a NumPy ``where`` / ``clip`` would
+test NumPy against NumPy) or elu (scipy.special.expm1 exists, but ELU is the reference's
+own ``where(x > 0, x, alpha * expm1(x))``: the same NumPy-shaped code again).
 """
 
 from __future__ import annotations
@@ -188,6 +195,35 @@ class ScipyAdapter:
 
     def convolve2d(self, in1, in2, mode="full"):
         return self._signal("convolve2d", in1, in2, mode)
+
+    # -- activations (issue 17) ---------------------------------------------------------
+
+    def gelu(self, x, *, approximate="none"):
+        if approximate != "none":
+            raise Unsupported(
+                "scipy.special has erf but no tanh-approximate GELU (its tanh would be "
+                "NumPy's np.tanh, not SciPy)"
+            )
+        erf = self._lib().special.erf
+        # Python floats: NumPy scalars would promote float32 arrays to float64 (NEP 50).
+        root_half, inv_root_2pi = float(np.sqrt(0.5)), float(1.0 / np.sqrt(2.0 * np.pi))
+
+        def cdf():
+            return 0.5 * (1.0 + erf(x * root_half))
+
+        def grads(grad_out):
+            return {"x": grad_out * (cdf() + x * np.exp(-0.5 * x * x) * inv_root_2pi)}
+
+        return _ScipyCall(lambda: x * cdf(), grads)
+
+    def silu(self, x):
+        expit = self._lib().special.expit
+
+        def grads(grad_out):
+            s = expit(x)
+            return {"x": grad_out * s * (1 + x * (1 - s))}
+
+        return _ScipyCall(lambda: x * expit(x), grads)
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -37,6 +37,12 @@ cross-entropy on probabilities (tf.nn's crossentropies take logits), and -- from
 convolutions, which TensorFlow's CPU kernels refuse (a rule read by running a tiny
 case).  The SciPy view (``correlate``, ...) has no methods here, so it is unsupported by
 default.  Only float32 and float64 run.
+
+Activations (issue 17): tf.nn.leaky_relu (its alpha is a float32 attribute: float64 with
+a slope float32 does not hold is unsupported), tf.nn.elu (no alpha: alpha != 1 is
+unsupported), tf.nn.gelu(approximate=) (float64 refused while its constants pass through
+float32, a known divergence), tf.nn.silu, tf.nn.relu6.  tf.nn has no hard sigmoid or hard
+swish: no methods.
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ from adapters.base import Run, Unsupported, float_dtype
 from adapters.layout import hwio_to_oihw, nchw_to_nhwc, nhwc_to_nchw, oihw_to_hwio
 
 _DROPOUT_SEED = 1234
+#: Key of the float64 GELU entry in tests/known_divergences.py (activations, issue 17).
+TF_GELU_FLOAT64 = "tf-nn-gelu-float64-constants-via-float32"
 
 
 def _same(a):
@@ -361,6 +369,39 @@ class TfNnAdapter:
             return _reduce(tf, per_element, reduction)
 
         return _TfCall(tf, op, {"input": input})
+
+    # -- activations (issue 17) ---------------------------------------------------------
+
+    def leaky_relu(self, x, *, negative_slope):
+        tf, slope, x = self._framework(x=x), float(negative_slope), np.asarray(x)
+        reason = common.float32_attribute("tf.nn.leaky_relu", "alpha", slope, x.dtype)
+        if reason is not None:
+            raise Unsupported(reason)
+        return _TfCall(tf, lambda v: tf.nn.leaky_relu(v["x"], alpha=slope), {"x": x})
+
+    def elu(self, x, *, alpha=1.0):
+        tf = self._framework(x=x)
+        if float(alpha) != 1.0:
+            raise Unsupported(
+                f"tf.nn.elu has no alpha (it computes exp(x) - 1 for x < 0, alpha 1; "
+                f"tf.nn.elu docs): alpha={alpha!r} cannot be expressed"
+            )
+        return _TfCall(tf, lambda v: tf.nn.elu(v["x"]), {"x": np.asarray(x)})
+
+    def gelu(self, x, *, approximate="none"):
+        tf, tanh = self._framework(x=x), approximate == "tanh"
+        reason = common.tf_gelu_float64(tf, "tf.nn.gelu", np.asarray(x).dtype, TF_GELU_FLOAT64)
+        if reason is not None:
+            raise Unsupported(reason)
+        return _TfCall(tf, lambda v: tf.nn.gelu(v["x"], approximate=tanh), {"x": np.asarray(x)})
+
+    def silu(self, x):
+        tf = self._framework(x=x)
+        return _TfCall(tf, lambda v: tf.nn.silu(v["x"]), {"x": np.asarray(x)})
+
+    def relu6(self, x):
+        tf = self._framework(x=x)
+        return _TfCall(tf, lambda v: tf.nn.relu6(v["x"]), {"x": np.asarray(x)})
 
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:

@@ -47,10 +47,13 @@ class ErrorInput:
 class Fuzz:
     """Hypothesis fuzzing of one layer.  ``configs()`` is a strategy of JSON-able
     configurations ``{"attrs": ..., "seed": ..., ...}``; ``inputs(config)`` turns one into
-    float64 arrays, deterministically (so a failure's reproduction is its config)."""
+    float64 arrays, deterministically (so a failure's reproduction is its config).
+    ``share`` scales the Hypothesis profile's example count for this layer (a layer whose
+    configurations are few, e.g. an elementwise activation's, needs fewer)."""
 
     configs: Callable[[], Any]
     inputs: Callable[[Mapping[str, Any]], dict]
+    share: float = 1.0
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: declarations are module constants

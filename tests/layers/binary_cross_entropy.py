@@ -247,6 +247,7 @@ ERRORS = (
     ),
 )
 
+
 def _target_kind(target) -> str:
     """Hard labels (every target exactly 0 or 1) or soft ones."""
     return "hard 0/1" if np.isin(np.asarray(target), (0, 1)).all() else "soft"

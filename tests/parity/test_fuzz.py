@@ -104,6 +104,9 @@ def test_fuzz(request, layer, adapter_name):
     counts = {"forward": 0, "backward": 0}
     refusals: set[str] = set()
 
+    examples = max(1, round(hypothesis.settings().max_examples * info.fuzz.share))
+
+    @hypothesis.settings(max_examples=examples)
     @given(config=info.fuzz.configs(), dtype=st.sampled_from(list(info.dtypes)))
     def check(config, dtype):
         inputs = info.fuzz.inputs(config)
