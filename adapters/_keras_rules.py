@@ -215,11 +215,11 @@ def mse(adapter, pred, reduction: str, dtype: str) -> str | None:
 
 
 @_rule
-def loss_dtype(adapter, cls_name: str, dtype: str) -> str | None:
+def loss_dtype(api, cls_name: str, dtype: str) -> str | None:
     """A Keras 3 loss without a ``dtype`` argument (before Keras 3.6) computes in floatx:
-    another dtype cannot be asked of it."""
-    cls = getattr(adapter.api.losses, cls_name)
-    floatx = adapter.api.keras.config.floatx()
+    another dtype cannot be asked of it.  ``api`` is the adapter's ``_KerasApi``."""
+    cls = getattr(api.losses, cls_name)
+    floatx = api.keras.config.floatx()
     if dtype == floatx or "dtype" in inspect.signature(cls.__init__).parameters:
         return None
     return (

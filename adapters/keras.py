@@ -180,8 +180,12 @@ class _KerasApi:
             params = [w.value for w in weights]
 
             def jax_gradients():
-                _, pullback = jax.vjp(run, tensors, params)
-                grads_in, grads_w = pullback(seed)
+                out, pullback = jax.vjp(run, tensors, params)
+                # jax.vjp takes a cotangent of the output's own dtype only; a float64
+                # layer Keras computed in float32 (a declared bug, judged by the parity
+                # test) gets the float64 seed rounded to float32, as torch's autograd
+                # does by itself.
+                grads_in, grads_w = pullback(seed.astype(out.dtype))
                 return [*(grads_in[k] for k in tensors), *grads_w]
 
             return jax_gradients

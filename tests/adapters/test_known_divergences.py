@@ -80,4 +80,3 @@ def test_keras_rule_keys_are_declared():
     from adapters import _keras_rules  # imports no framework
 
     assert known_divergences.refused(_keras_rules.ONE_FILTER_CONV_GRAD).adapter == "keras"
-
