@@ -1,0 +1,137 @@
+"""The Keras parity cases on Keras' torch and jax backends, as child pytest runs.
+
+Keras reads KERAS_BACKEND once, when it is imported, and the default suite runs Keras on
+tensorflow.  So tests/parity/test_parity.py's Keras cases run again in one child process
+per other backend (``python -m pytest tests/parity/test_parity.py -m keras ...`` with
+KERAS_BACKEND set).  tests/conftest.py starts the children when collection ends and
+moves tests/parity/test_keras_backends.py, which reads their results, to the end of the
+run, so the children overlap the rest of the suite (one core does the suite, the other
+the children).  Under pytest-xdist each child starts when its test asks for it.
+
+``SELECTIONS`` is what each child runs, as a ``-k`` expression over test_parity ids:
+
+- torch: every Keras parity case, both dtypes, both directions (about 400 tests, ~15 s
+  of CPU);
+- jax: the float32 cases of every layer, both directions, and the float64 cases of the
+  layers that compute in float64 differently on that backend (batch norm, tanh, the
+  losses).  Keras on jax compiles each op for each new shape, about 0.2 s of CPU per
+  test, so all of it (~75 s of CPU) does not fit the default suite's budget; the
+  remaining float64 cases run in tox's py311-kerasjax.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.child_runs import ChildRuns
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The test module that reads the children's results (run last).
+MODULE = "tests/parity/test_keras_backends.py"
+BACKENDS = ("torch", "jax")
+SELECTIONS = {
+    "torch": "keras",
+    "jax": "keras and (float32 or batchnorm2d or tanh or cross_entropy or mse)",
+}
+TIMEOUT_S = 900
+
+_state: dict = {}
+
+
+def _junit_path(backend: str) -> Path:
+    if "dir" not in _state:
+        _state["dir"] = Path(tempfile.mkdtemp(prefix="cnn-parity-keras-"))
+    return _state["dir"] / f"{backend}.xml"
+
+
+def _command(backend: str) -> tuple[list[str], dict[str, str]]:
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/parity/test_parity.py",
+        "-m",
+        "keras",
+        "-k",
+        SELECTIONS[backend],
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--no-parity-report",
+        f"--junitxml={_junit_path(backend)}",
+    ]
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    return argv, env
+
+
+def runs() -> ChildRuns:
+    if "runs" not in _state:
+        _state["runs"] = ChildRuns(_command, timeout=TIMEOUT_S)
+    return _state["runs"]
+
+
+def start(items) -> None:
+    """Start the children of the selected backend tests (tests/conftest.py, at the end of
+    collection)."""
+    backends = {
+        item.callspec.params["backend"]
+        for item in items
+        if item.nodeid.startswith(MODULE) and hasattr(item, "callspec")
+    }
+    if backends:
+        runs().prefetch(b for b in BACKENDS if b in backends)
+
+
+def close() -> None:
+    if "runs" in _state:
+        _state.pop("runs").close()
+    if "dir" in _state:
+        shutil.rmtree(_state.pop("dir"), ignore_errors=True)
+
+
+@dataclass
+class ChildResults:
+    """A child run's outcomes by test id (``failed`` with the first lines of each
+    message)."""
+
+    passed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    xfailed: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def results(backend: str) -> tuple[int, ChildResults, str]:
+    """``(returncode, outcomes, output tail)`` of the child for ``backend``."""
+    done = runs().result(backend)
+    tail = (done.stdout + done.stderr)[-3000:]
+    path = _junit_path(backend)
+    if not path.is_file():
+        return done.returncode, ChildResults(), tail
+    return done.returncode, parse_junit(path.read_text()), tail
+
+
+def parse_junit(text: str) -> ChildResults:
+    out = ChildResults()
+    for case in ET.fromstring(text).iter("testcase"):
+        name = case.get("name", "")
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        skipped = case.find("skipped")
+        if problem is not None:
+            message = problem.get("message") or (problem.text or "")
+            out.failed[name] = "\n".join(message.splitlines()[:3])
+        elif skipped is not None and skipped.get("type") == "pytest.xfail":
+            out.xfailed[name] = skipped.get("message", "")
+        elif skipped is not None:
+            out.skipped[name] = skipped.get("message", "")
+        else:
+            out.passed.append(name)
+    return out

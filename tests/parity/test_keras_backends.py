@@ -1,0 +1,36 @@
+"""test_parity.py's Keras cases on Keras' torch and jax backends (child runs, see
+tests/keras_backend_runs.py for what each runs): every case there must pass, skip as
+unsupported with Keras' own rule, or xfail as a declared bug's own wrong value
+(tests/known_divergences.py).  This module runs last; its children ran meanwhile."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from tests import keras_backend_runs
+
+pytestmark = pytest.mark.keras
+
+
+@pytest.mark.parametrize("backend", keras_backend_runs.BACKENDS)
+def test_keras_parity_on_backend(backend):
+    if importlib.util.find_spec("keras") is None:
+        pytest.skip("keras is not installed")
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"KERAS_BACKEND={backend}: {backend} is not installed")
+    returncode, found, tail = keras_backend_runs.results(backend)
+    ran = len(found.passed) + len(found.failed) + len(found.xfailed) + len(found.skipped)
+    assert ran > 0, f"the KERAS_BACKEND={backend} child ran no test (exit {returncode}):\n{tail}"
+    missing = {k: v for k, v in found.skipped.items() if "not installed" in v}
+    if len(missing) == ran:
+        pytest.skip(f"KERAS_BACKEND={backend}: {next(iter(missing.values()))}")
+    failures = "\n".join(f"{name}:\n  {text}" for name, text in sorted(found.failed.items()))
+    assert not found.failed, (
+        f"{len(found.failed)} Keras parity test(s) failed with KERAS_BACKEND={backend} "
+        f"(rerun one with KERAS_BACKEND={backend} pytest tests/parity/test_parity.py -k "
+        f"'<id>'):\n{failures}"
+    )
+    assert found.passed, f"KERAS_BACKEND={backend}: no Keras parity test passed"
+    assert returncode == 0, f"the child exited {returncode}:\n{tail}"
