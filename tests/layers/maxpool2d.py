@@ -88,8 +88,9 @@ CASES = (
         padding=((0, 1), (1, 1)),
     ),
     # The two Hypothesis examples that caught Keras 3.8.0's torch-backend SAME pooling
-    # (its padding length ignored the stride; fixed by keras-team/keras#20774 in 3.9.0),
-    # kept as fixed cases so that detection never rests on fuzzing luck.
+    # (its padding length d(k-1) - (n-1) mod s is not TensorFlow's: -1 for kernel 1,
+    # stride 2 on 2 cells; keras-team/keras#20774, in 3.9.0), kept as fixed cases so that
+    # detection never rests on fuzzing luck.
     _case(
         "maxpool_same_k1x2_s2x1",
         210,
