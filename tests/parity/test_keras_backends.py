@@ -6,14 +6,58 @@ unsupported with Keras' own rule, or xfail as a declared bug's own wrong value
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 
 import pytest
 
 from tests import keras_backend_runs
 
-pytestmark = pytest.mark.keras
+_SAMPLE = """
+import pytest
+
+def test_passes():
+    pass
+
+def test_fails():
+    assert 1 == 2, "one is not two"
+
+def test_xfails():
+    pytest.xfail("a declared bug")
+
+def test_skips():
+    pytest.skip("unsupported by keras: a rule")
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("setup breaks")
+
+def test_errors(broken):
+    pass
+"""
 
 
+def test_child_outcomes_are_read_from_pytests_own_junit(tmp_path):
+    """The outcomes the backend tests judge come from a real pytest junit file."""
+    (tmp_path / "test_sample.py").write_text(_SAMPLE)
+    junit = tmp_path / "out.xml"
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+    )
+    found = keras_backend_runs.parse_junit(junit.read_text())
+    assert found.passed == ["test_passes"]
+    assert set(found.failed) == {"test_fails", "test_errors"}
+    assert "one is not two" in found.failed["test_fails"]
+    assert "setup breaks" in found.failed["test_errors"]
+    assert list(found.xfailed) == ["test_xfails"]
+    assert "a declared bug" in found.xfailed["test_xfails"]
+    assert list(found.skipped) == ["test_skips"]
+
+
+@pytest.mark.keras
 @pytest.mark.parametrize("backend", keras_backend_runs.BACKENDS)
 def test_keras_parity_on_backend(backend):
     if importlib.util.find_spec("keras") is None:
