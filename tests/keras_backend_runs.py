@@ -22,6 +22,8 @@ What each child runs (``selection(backend)``):
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import os
 import shutil
 import sys
@@ -91,6 +93,21 @@ def _command(backend: str) -> tuple[list[str], dict[str, str]]:
     return argv, env
 
 
+def unavailable(backend: str) -> str | None:
+    """Why the child for ``backend`` cannot run here, or None."""
+    if importlib.util.find_spec("keras") is None:
+        return "keras is not installed"
+    if importlib.util.find_spec(backend) is None:
+        return f"KERAS_BACKEND={backend}: {backend} is not installed"
+    try:
+        version = importlib.metadata.version("keras")
+    except importlib.metadata.PackageNotFoundError:
+        version = "2 (bundled with TensorFlow)"
+    if version.startswith("2"):
+        return f"Keras {version} (tf.keras) has only the tensorflow backend"
+    return None
+
+
 def runs() -> ChildRuns:
     if "runs" not in _state:
         _state["runs"] = ChildRuns(_command, timeout=TIMEOUT_S)
@@ -106,7 +123,7 @@ def start(items) -> None:
         if item.nodeid.startswith(MODULE) and hasattr(item, "callspec")
     }
     if backends:
-        runs().prefetch(b for b in BACKENDS if b in backends)
+        runs().prefetch(b for b in BACKENDS if b in backends and not unavailable(b))
 
 
 def close() -> None:

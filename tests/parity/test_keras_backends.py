@@ -5,7 +5,6 @@ unsupported with Keras' own rule, or xfail as a declared bug's own wrong value
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 
@@ -60,10 +59,9 @@ def test_child_outcomes_are_read_from_pytests_own_junit(tmp_path):
 @pytest.mark.keras
 @pytest.mark.parametrize("backend", keras_backend_runs.BACKENDS)
 def test_keras_parity_on_backend(backend):
-    if importlib.util.find_spec("keras") is None:
-        pytest.skip("keras is not installed")
-    if importlib.util.find_spec(backend) is None:
-        pytest.skip(f"KERAS_BACKEND={backend}: {backend} is not installed")
+    reason = keras_backend_runs.unavailable(backend)
+    if reason:
+        pytest.skip(reason)
     returncode, found, tail = keras_backend_runs.results(backend)
     ran = len(found.passed) + len(found.failed) + len(found.xfailed) + len(found.skipped)
     assert ran > 0, f"the KERAS_BACKEND={backend} child ran no test (exit {returncode}):\n{tail}"
