@@ -177,14 +177,6 @@ def refused(key: str) -> Divergence:
     raise KeyError(f"no enforced='unsupported' entry with key {key!r}")
 
 
-def declared(key: str) -> Divergence:
-    """The entry with this key, however enforced."""
-    for entry in DIVERGENCES:
-        if entry.key == key:
-            return entry
-    raise KeyError(f"no entry with key {key!r}")
-
-
 def marks(layer: str, case: str, adapter: str, dtype: str, direction: str) -> list:
     entry = find(layer, case, adapter, dtype, direction)
     if entry is None:
