@@ -88,7 +88,8 @@ def _command(backend: str) -> tuple[list[str], dict[str, str]]:
         "--no-parity-report",
         f"--junitxml={_junit_path(backend)}",
     ]
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": path}
     env.pop("PYTEST_XDIST_WORKER", None)
     return argv, env
 
