@@ -348,7 +348,9 @@ def _backend_installed(backend: str) -> bool:
 
 @pytest.fixture(scope="module")
 def backend_runs(request):
-    runs = ChildRuns(_backend_command, timeout=120)
+    # A hang guard: these children share the cores with the Keras-backend parity
+    # children (tests/keras_backend_runs.py), which start when collection ends.
+    runs = ChildRuns(_backend_command, timeout=300)
     runs.prefetch(b for b in selected_params(request, "backend") if _backend_installed(b))
     yield runs
     runs.close()
