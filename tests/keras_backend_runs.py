@@ -165,7 +165,8 @@ def parse_junit(text: str) -> ChildResults:
         skipped = case.find("skipped")
         if problem is not None:
             message = problem.get("message") or (problem.text or "")
-            out.failed[name] = "\n".join(message.splitlines()[:3])
+            lines = [line for line in message.splitlines() if line.strip()]
+            out.failed[name] = "\n".join(lines[:3])
         elif skipped is not None and skipped.get("type") == "pytest.xfail":
             out.xfailed[name] = skipped.get("message", "")
         elif skipped is not None:
