@@ -3,14 +3,17 @@
 Each rule returns a reason (a string) or None; the adapter's layer methods raise
 ``Unsupported`` with it, and ``_Prepared.backward`` does so for the rules that concern
 gradients only (``conv2d_backward``).  Every reason quotes Keras: an error it raises when
-asked directly (``common.refusal``), a line of its docstring, or what it did when a tiny
-case was run.  Nothing is emulated: a case Keras' arguments cannot express is reported,
-not rebuilt from other ops.
+asked directly (``common.refusal``), a line of its docstring, or the error it raised when
+a tiny case was run.  Nothing is emulated: a case Keras' arguments cannot express is
+reported, not rebuilt from other ops.
 
-The tiny cases (probes) run through the adapter object they are given, by its layer
-methods (``adapter.conv2d(...).forward()``), so this module never imports the adapter's
-module.  While a probe runs, every rule here stands aside (returns None): a probe asks
-what Keras itself does with the call, not what the rules would say about it.
+A probe (a tiny case run through Keras) refuses only on an exception, never on a number:
+a call that runs and returns a wrong value is a divergence for the parity test to judge
+(and, for a declared bug, for tests/known_divergences.py to recognise), not a reason to
+skip it.  The probes run through the adapter object they are given, by its layer methods
+(``adapter.conv2d(...).forward()``), so this module never imports the adapter's module.
+While a probe runs, every rule here stands aside (returns None): a probe asks what Keras
+itself does with the call, not what the rules would say about it.
 
 Importing this module imports no framework (tests/adapters/test_known_divergences.py).
 """
@@ -18,18 +21,16 @@ Importing this module imports no framework (tests/adapters/test_known_divergence
 from __future__ import annotations
 
 import contextlib
+import inspect
 import re
-import warnings
 from functools import cache, wraps
 
 import numpy as np
 
 from adapters import _tf_common as common
 
-#: Keys of the framework bugs this module refuses; each names an entry of
-#: tests/known_divergences.py (issue link, evidence test).
-FLOAT64_DEMOTED = "keras-float64-demoted-to-float32"
-SAME_AVERAGE_REPLICATES = "keras-torch-same-average-pool-replicates-edge"
+#: Key of the framework error this module refuses (an exception, not a wrong value); it
+#: names an entry of tests/known_divergences.py (evidence test).
 ONE_FILTER_CONV_GRAD = "keras-torch-one-filter-conv-grad-weight-contiguous"
 DEPTHWISE_STRIDE_DILATION = "keras-tf-depthwise-stride-dilation-wrong-output"
 LAYERNORM_NON_TRAILING = "keras-torch-layernorm-contiguous-non-trailing-axes"
@@ -260,20 +261,8 @@ def pooling(adapter, cls_name: str, size_hw, attrs, average: bool) -> str | None
         return f"keras.layers.{cls_name} has no dilation: " + common.refusal(
             lambda: getattr(L, cls_name)(pool_size=2, dilation_rate=dilation)
         )
-    padding = pool_padding(size_hw, attrs, average)
-    if padding is None:
+    if pool_padding(size_hw, attrs, average) is None:
         return _pool_reason(adapter, cls_name, size_hw, attrs, average)
-    if average and padding == "same":
-        kernel = common.pair(attrs["kernel_size"])
-        stride = common.pair(attrs.get("stride") or attrs["kernel_size"])
-        pads = common.padding_pairs("same", size_hw, kernel, stride)
-        if any(lo != hi for lo, hi in pads):
-            said = _same_average_probe(adapter)
-            if said:
-                return (
-                    f"keras.layers.AveragePooling2D 'same' on backend {adapter.api.backend} "
-                    f"with asymmetric padding {pads}: {said}"
-                )
     return None
 
 
@@ -296,29 +285,8 @@ def _pool_reason(adapter, cls_name, size_hw, attrs, average):
     )
 
 
-@cache
-def _same_average_probe(adapter) -> str | None:
-    """What AveragePooling2D(3, 2, 'same') gives on [10, 20]: SAME pads one cell on the
-    right, and averaging the real cells gives 15 (what Keras computes on tensorflow and
-    jax).  None when the backend gives that; otherwise what it gave."""
-    pool = adapter.api.layers.AveragePooling2D((1, 3), (1, 2), padding="same", dtype="float64")
-    x = np.array([10.0, 20.0]).reshape(1, 1, 2, 1)  # NHWC
-    got = float(adapter.api.numpy(pool(adapter.api.tensor(x))).ravel()[0])
-    if got == 15.0:
-        return None
-    said = (
-        f"on [10, 20] with pool 3, stride 2 it gives {got:.6g}, not the mean of the real cells 15"
-    )
-    if abs(got - 50 / 3) < 1e-9:
-        said += (
-            ": it pads with copies of the edge cell and averages them ((10 + 20 + 20) / 3; "
-            f"known framework bug {SAME_AVERAGE_REPLICATES!r} in tests/known_divergences.py)"
-        )
-    return said
-
-
 # --------------------------------------------------------------------------------------
-# Flatten, MeanSquaredError
+# Flatten, losses
 
 
 @_rule
@@ -368,79 +336,15 @@ def last_axis_mean(adapter, cls_name: str, pred, reduction: str, dtype: str) -> 
     )
 
 
-# --------------------------------------------------------------------------------------
-# float64
-
-
 @_rule
-def float64(adapter, method: str, prepared) -> str | None:
-    """Run a prepared float64 call forward: a backend that computes it, or part of it,
-    in another dtype is refused."""
-    with warnings.catch_warnings(record=True) as caught, _demotions() as demoted:
-        warnings.simplefilter("always")
-        try:
-            out = prepared.forward().result()
-        except Exception:
-            return None  # not a dtype question: let the run report it
-    backend = adapter.api.backend
-    if out.dtype != np.float64:
-        said = next((str(w.message) for w in caught if "float64" in str(w.message)), "")
-        return f"float64: keras {method} on backend {backend} computed in {out.dtype}" + (
-            f" ({' '.join(said.split())})" if said else ""
-        )
-    if demoted:
-        args, result = demoted[0]
-        return (
-            f"float64: keras {method} on backend {backend} computes part of it in {result}: "
-            f"keras.backend.result_type{args} returned {result!r} while it ran (Keras maps "
-            "64-bit dtypes to 32-bit on every backend but tensorflow, 'to be aligned with "
-            "JAX's default behavior': keras/src/backend/common/dtypes.py, "
-            f"BIT64_TO_BIT32_DTYPE; known framework bug {FLOAT64_DEMOTED!r} in "
-            "tests/known_divergences.py)"
-        )
-    return None
-
-
-def float64_result_type() -> str:
-    """What the installed Keras promotes two float64 operands to: ``"float32"`` where the
-    known bug ``FLOAT64_DEMOTED`` applies; ``"float64"`` on Keras 2 (tf.keras), which has
-    no ``keras.backend.result_type`` and computes float64 as float64."""
-    import keras
-
-    result_type = getattr(keras.backend, "result_type", None)
-    return "float64" if result_type is None else str(result_type("float64", "float64"))
-
-
-@contextlib.contextmanager
-def _demotions():
-    """Record Keras 3 type promotions that turn a float64 operand into a 32-bit result
-    (``(args, result)`` pairs) while the block runs.  Observes only: every call goes
-    through to Keras' own function.  Keras 2 (tf.keras) has no such function: nothing is
-    recorded."""
-    seen: list[tuple[tuple[str, ...], str]] = []
-    try:
-        from keras.src.backend.common import dtypes
-    except ImportError:
-        yield seen
-        return
-    original = dtypes._lattice_result_type  # what keras.backend.result_type calls
-
-    def spy(*args):
-        result = original(*args)
-        names = tuple(_dtype_name(dtypes, a) for a in args)
-        if "float64" in names and result in ("float32", "float16", "bfloat16"):
-            seen.append((names, result))
-        return result
-
-    dtypes._lattice_result_type = spy
-    try:
-        yield seen
-    finally:
-        dtypes._lattice_result_type = original
-
-
-def _dtype_name(dtypes, value) -> str:
-    try:
-        return dtypes.standardize_dtype(value)
-    except Exception:  # a Python scalar type or weak type: not a float64 operand
-        return str(value)
+def loss_dtype(api, cls_name: str, dtype: str) -> str | None:
+    """A Keras 3 loss without a ``dtype`` argument (before Keras 3.6) computes in floatx:
+    another dtype cannot be asked of it.  ``api`` is the adapter's ``_KerasApi``."""
+    cls = getattr(api.losses, cls_name)
+    floatx = api.keras.config.floatx()
+    if dtype == floatx or "dtype" in inspect.signature(cls.__init__).parameters:
+        return None
+    return (
+        f"{common.signature(cls.__init__, f'keras.losses.{cls_name}')} takes no dtype: the "
+        f"loss computes in keras.config.floatx() ({floatx!r}), so {dtype} cannot be asked"
+    )

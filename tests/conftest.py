@@ -24,6 +24,8 @@ Hypothesis profiles, and automatic per-adapter markers.
 - Markers: a parametrized test whose id has an adapter name as a dash-separated field
   (``conv2d-guide_5x5-torch-float32-forward``) gets ``pytest.mark.<adapter>``, so
   ``-m torch`` selects it.
+- Keras on its other backends: the child runs of tests/keras_backend_runs.py start when
+  collection ends, and the tests reading them run last.
 """
 
 from __future__ import annotations
@@ -213,6 +215,12 @@ def _fixed_seeds():
 
 
 def pytest_collection_modifyitems(config, items):
+    # The Keras-backend results are read last: their children run meanwhile.
+    from tests import keras_backend_runs
+
+    last = [i for i in items if i.nodeid.startswith(keras_backend_runs.MODULE)]
+    if last:
+        items[:] = [i for i in items if i not in last] + last
     known = set(adapters.names())
     for item in items:
         callspec = getattr(item, "callspec", None)
@@ -220,3 +228,18 @@ def pytest_collection_modifyitems(config, items):
             continue
         for field in set(callspec.id.split("-")) & known:
             item.add_marker(getattr(pytest.mark, field))
+
+
+def pytest_collection_finish(session):
+    # The Keras-backend children (tests/keras_backend_runs.py) start now, so that they
+    # run while the rest of the suite does; under xdist each starts when its test runs.
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        from tests import keras_backend_runs
+
+        keras_backend_runs.start(session.items)
+
+
+def pytest_sessionfinish(session):
+    from tests import keras_backend_runs
+
+    keras_backend_runs.close()

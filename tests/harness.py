@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from tests.tolerances import REL_ERR_FLOOR_EPS, Tolerance
 __all__ = [
     "DIRECTIONS",
     "DTYPES",
+    "Observed",
     "ParityError",
     "Unsupported",
     "assert_parity",
@@ -244,6 +246,32 @@ def describe_case(attrs: Mapping[str, Any], inputs: Mapping[str, Any]) -> str:
 # One whole comparison: framework vs reference, every output of one direction
 
 
+@dataclass(frozen=True)
+class Observed:
+    """One comparison's arrays, kept so that a failure can be recognised as a declared
+    bug's own wrong value (tests/known_divergences.py).  ``inputs`` are what the
+    implementation was given (cast to ``dtype``), ``reference_inputs`` the same values in
+    float64, ``grad_out`` the float64 values of the seed it was given (None forward);
+    ``actual`` / ``expected`` / ``bounds`` are keyed by output ("y" or input name)."""
+
+    adapter: Any
+    info: LayerInfo
+    direction: str
+    dtype: str
+    inputs: Mapping[str, np.ndarray]
+    reference_inputs: Mapping[str, np.ndarray]
+    attrs: Mapping[str, Any]
+    grad_out: np.ndarray | None
+    actual: Mapping[str, np.ndarray]
+    expected: Mapping[str, np.ndarray]
+    bounds: Mapping[str, Any]
+
+    def rerun(self):
+        """Run the implementation again on the same call; returns its result."""
+        seed = None if self.grad_out is None else self.grad_out.astype(self.dtype)
+        return run_adapter(self.adapter, self.info, self.direction, self.inputs, self.attrs, seed)
+
+
 def compare(
     adapter,
     layer: str,
@@ -259,6 +287,24 @@ def compare(
     outputs (worst ratio, largest errors) plus per-output stats and the tolerance rule;
     ``failure`` the first ``ParityError`` or None.  The caller decides how to report.
     Raises ``Unsupported`` when the implementation cannot run this comparison."""
+    stats, failure, _ = compare_observed(
+        adapter, layer, direction, inputs, attrs, dtype, label=label, repro=repro
+    )
+    return stats, failure
+
+
+def compare_observed(
+    adapter,
+    layer: str,
+    direction: str,
+    inputs: Mapping[str, np.ndarray],
+    attrs: Mapping[str, Any],
+    dtype: str,
+    *,
+    label: str,
+    repro: str,
+) -> tuple[dict, ParityError | None, Observed]:
+    """``compare``, also returning the comparison's arrays (``Observed``)."""
     info = _info(layer)
     fwd, bwd = info.forward, info.backward
     under_test = cast(inputs, dtype)
@@ -319,7 +365,20 @@ def compare(
         shapes={k: list(np.shape(v)) for k, v in inputs.items()},
         arrays=_arrays(inputs, expected, actual) if direction == "forward" else None,
     )
-    return stats, failure
+    observed = Observed(
+        adapter,
+        info,
+        direction,
+        dtype,
+        under_test,
+        ref_inputs,
+        attrs,
+        grad_out,
+        actual,
+        expected,
+        policy.bounds,
+    )
+    return stats, failure, observed
 
 
 def _first_failure(failures: Mapping[str, ParityError], repro: str) -> ParityError | None:

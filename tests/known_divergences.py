@@ -1,25 +1,30 @@
 """The one declared list of known divergences between a framework and the reference.
 
-A parity test whose comparison matches an entry runs as ``xfail(strict=True)``: it must
-fail, so a framework fix (or a wrong entry) shows up as XPASS, which fails the run.  A
-divergence that is not declared here is a plain failure.  Documented *conventions*
+A divergence that is not declared here is a plain failure.  Documented *conventions*
 (SAME vs symmetric padding, count_include_pad, momentum, ...) are not divergences: the
 reference reproduces each framework through its parameters (tests/conventions).
 
 Add an entry only with evidence: the failing test id, the measured error, and for a
 framework bug the link to the framework's issue.  Patterns are ``fnmatch`` patterns on
-the test id's fields.
+the test id's fields.  Each entry is enforced one of three ways:
 
-Some bugs cannot be an in-process strict xfail: one that kills the process (an abort in
-native code) would end the test run itself, and one that only some backends or releases
-have (Keras 3 on jax/torch, selected by KERAS_BACKEND at import) cannot be named by test
-id patterns.  Such an entry has ``enforced="unsupported"``: the adapter refuses the
-family (detecting the bug at run time where it can), its reason names the entry's
-``key``, and ``evidence`` names the test that shows the bug -- in a child process for a
-crash.  The crash's evidence fails once fixed; a run-time-detected bug's evidence checks
-that the adapter refuses exactly where the installed release has the bug, and skips,
-saying so, where it does not (the parity cases then run).
-tests/adapters/test_known_divergences.py checks the links.
+- ``"xfail"``: the matching parity tests run as ``xfail(strict=True)``: they must fail, so
+  a framework fix (or a wrong entry) shows up as XPASS, which fails the run.
+- ``"matched"``: for a bug only some releases or backends have (Keras 3 on jax/torch,
+  selected by KERAS_BACKEND at import), which test id patterns cannot name.  The parity
+  test runs; it xfails only when the entry's ``signature`` (tests/divergence_signatures.py)
+  finds the bug in the installed framework *and* explains the failing output as that
+  bug's own wrong value.  Any other wrong value fails.  Where the signature says the bug
+  must change this comparison's answer and the test passes, it fails as a strict xfail's
+  XPASS would.  Nothing is refused: a release without the bug runs the same tests, which
+  must then pass.
+- ``"unsupported"``: for a framework that raises or kills the process on a family of
+  calls (an abort in native code would end the test run itself).  The adapter refuses
+  the family, quoting the error where it can run it; its reason names the entry's
+  ``key``, and ``evidence`` names the test that shows the error (in a child process for a
+  crash).  A wrong *value* is never enforced this way.
+
+tests/adapters/test_known_divergences.py checks the links and the keys.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 import pytest
+
+from tests import divergence_signatures as signatures
 
 
 @dataclass(frozen=True)
@@ -40,13 +47,14 @@ class Divergence:
     direction: str = "*"
     #: The framework's issue for a framework bug, else None (documented limitation).
     issue: str | None = None
-    #: "xfail": the parity test runs and must fail.  "unsupported": the bug aborts the
-    #: process, so the adapter refuses the family instead (see the module docstring).
+    #: "xfail", "matched" or "unsupported" (see the module docstring).
     enforced: str = "xfail"
-    #: Short id an adapter's refusal quotes ("enforced" = "unsupported" only).
+    #: Short id: an adapter's refusal quotes it ("unsupported"); xfail reasons name it.
     key: str = ""
-    #: The test (``path::name``) that demonstrates the bug, for "unsupported" entries.
+    #: The test (``path::name``) that demonstrates the bug ("unsupported", "matched").
     evidence: str = ""
+    #: How to recognise the bug's wrong value ("matched" only).
+    signature: signatures.Signature | None = None
 
     def matches(self, layer: str, case: str, adapter: str, dtype: str, direction: str) -> bool:
         fields = zip(
@@ -80,13 +88,11 @@ DIVERGENCES: list[Divergence] = [
         enforced="unsupported",
         evidence="tests/adapters/test_jax_adapter.py::test_conv_backward_abort_family",
     ),
-    # The three Keras entries below are enforced by the Keras adapter's own rules
-    # (adapters/_keras_rules.py), which detect each bug at run time -- a dtype-promotion
-    # observer, a tiny probe -- on whichever backend KERAS_BACKEND selects, and drop the
-    # refusal once the bug is gone.  All three present with keras 3.15.1.  With keras
-    # 3.6.0 and 3.3.3 (tox environments) float64 is not demoted and the one-filter conv
-    # backward runs; 3.6.0's torch backend replicates the edge as 3.15.1 does, 3.3.3's
-    # gives another wrong value (10 for the probe below; refused without this key).
+    # The two Keras entries below are "matched": the parity tests run on every Keras
+    # release and backend, and xfail only where the signature's probe finds the bug and
+    # its model explains the failing output.  Both present with keras 3.15.1 (torch
+    # 2.13.0, jax 0.10.2) and absent on the tensorflow backend.  With keras 3.6.0 and
+    # 3.3.3 (tox tf218, tf216) float64 is not demoted.
     Divergence(
         key="keras-float64-demoted-to-float32",
         layer="*",
@@ -98,13 +104,16 @@ DIVERGENCES: list[Divergence] = [
             "in float32: keras.backend.result_type('float64', ...) returns 'float32' "
             "(keras/src/backend/common/dtypes.py maps 64-bit to 32-bit dtypes on every "
             "backend but tensorflow).  Measured with keras 3.15.1: on jax, "
-            "keras.ops.mean (MeanSquaredError, BatchNormalization) computes in float32 "
-            "and casts back, errors ~1e-7 relative; on torch, Dense's matmul returns "
-            "float32 (the bias add promotes it back to float64)"
+            "keras.ops.mean (MeanSquaredError, BatchNormalization) and tanh compute in "
+            "float32, errors ~1e-7 relative; on torch, Dense's matmul returns float32 (the "
+            "bias add promotes it back to float64).  Matched: Keras demoted a float64 "
+            "operand while the failing call ran and the error is within the layer's "
+            "float32 bound"
         ),
         issue="https://github.com/keras-team/keras/issues/23704",
-        enforced="unsupported",
-        evidence=("tests/adapters/test_keras_adapter.py::test_known_keras_backend_bugs_reproduce"),
+        enforced="matched",
+        evidence="tests/adapters/test_keras_adapter.py::test_known_keras_backend_bugs_reproduce",
+        signature=signatures.FLOAT64_DEMOTED,
     ),
     Divergence(
         key="keras-torch-same-average-pool-replicates-edge",
@@ -114,14 +123,18 @@ DIVERGENCES: list[Divergence] = [
         reason=(
             "keras.layers.AveragePooling2D(padding='same') on the torch backend pads "
             "asymmetric SAME padding with copies of the edge cells (torch's pad mode "
-            "'replicate') and averages them; tensorflow and jax average the real cells "
-            "only.  Measured with keras 3.15.1: [10, 20], pool 3, stride 2 gives 16.6667, "
-            "not 15.  Fixed upstream by keras-team/keras#23233 (merged 2026-07, not in "
-            "3.15.1)"
+            "'replicate', since keras-team/keras#19979 in Keras 3.5.0) and divides by "
+            "kh * kw; tensorflow and jax average the real cells only.  Measured with keras "
+            "3.15.1: [10, 20], pool 3, stride 2 gives 16.6667, not 15.  Fixed upstream by "
+            "this pull request (merged 2026-07, not in 3.15.1).  Matched: the output must "
+            "equal the edge-replicating average within the comparison's bound.  Keras "
+            "<= 3.4.1 has another bug there (keras-team/keras#19721: wrong shape when "
+            "H != W, zero padding counted), which is not declared and fails"
         ),
-        issue="https://github.com/keras-team/keras/issues/19721",
-        enforced="unsupported",
-        evidence=("tests/adapters/test_keras_adapter.py::test_known_keras_backend_bugs_reproduce"),
+        issue="https://github.com/keras-team/keras/pull/23233",
+        enforced="matched",
+        evidence="tests/adapters/test_keras_adapter.py::test_known_keras_backend_bugs_reproduce",
+        signature=signatures.SAME_AVERAGE_REPLICATES,
     ),
     Divergence(
         key="keras-tf-depthwise-stride-dilation-wrong-output",
@@ -268,7 +281,7 @@ DIVERGENCES: list[Divergence] = [
 
 
 def find(layer: str, case: str, adapter: str, dtype: str, direction: str) -> Divergence | None:
-    """The xfail entry matching a parity test id's fields (refused families never run)."""
+    """The "xfail" entry matching a parity test id's fields."""
     for entry in DIVERGENCES:
         if entry.enforced == "xfail" and entry.matches(layer, case, adapter, dtype, direction):
             return entry
@@ -287,5 +300,47 @@ def marks(layer: str, case: str, adapter: str, dtype: str, direction: str) -> li
     entry = find(layer, case, adapter, dtype, direction)
     if entry is None:
         return []
-    reason = entry.reason + (f" ({entry.issue})" if entry.issue else "")
-    return [pytest.mark.xfail(strict=True, reason=reason, raises=AssertionError)]
+    return [pytest.mark.xfail(strict=True, reason=_cite(entry), raises=AssertionError)]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the "matched" entries say about one parity comparison."""
+
+    #: The xfail reason: the failure is a present declared bug's own wrong value.
+    xfail: str | None = None
+    #: Why a pass is wrong: a present declared bug must have changed this answer.
+    stale: str | None = None
+    #: The key of the entry concerned, for the report.
+    key: str | None = None
+
+
+def judge(fields: tuple[str, str, str, str, str], observed, failed: bool) -> Verdict:
+    """Judge one parity comparison (``fields``: layer, case, adapter, dtype, direction;
+    ``observed``: ``tests.harness.Observed``) against the "matched" entries whose
+    patterns match and whose probe finds the bug in the installed framework."""
+    for entry in DIVERGENCES:
+        if entry.enforced != "matched" or not entry.matches(*fields):
+            continue
+        evidence = entry.signature.present(observed.adapter)
+        if evidence is None:
+            continue
+        if failed:
+            how = entry.signature.explains(observed)
+            if how is not None:
+                xfail = f"{entry.key} ({entry.issue}): {how}; {evidence}"
+                return Verdict(xfail=xfail, key=entry.key)
+        elif entry.signature.must_fail(observed):
+            return Verdict(
+                stale=(
+                    f"[XPASS(strict)] {entry.key}: {evidence}, and its model changes this "
+                    "comparison's answer beyond the bound, yet it passed: the entry in "
+                    f"tests/known_divergences.py or its model is out of date. {_cite(entry)}"
+                ),
+                key=entry.key,
+            )
+    return Verdict()
+
+
+def _cite(entry: Divergence) -> str:
+    return entry.reason + (f" ({entry.issue})" if entry.issue else "")

@@ -16,6 +16,7 @@ import pytest
 
 import adapters
 from adapters.base import FrameworkMissing, Unsupported, prepare
+from tests import divergence_signatures as signatures
 from tests.adapters.calls import backward, forward, refusal
 from tests.adapters.loops import conv2d_loop, conv2d_weight_grad_loop
 from tests.child_runs import ChildRuns, selected_params
@@ -65,12 +66,14 @@ def _runs(adapter, method, inputs, attrs={}):  # noqa: B006
 
 
 def _precision(adapter, method, inputs, attrs):
-    """``(dtype, rtol)`` for a check of what a layer computes: float64 at 1e-12 where
-    Keras computes the layer in float64 on this backend, else float32 at 1e-5 (about 80
-    float32 eps, for these few-term sums).  Keras on jax and torch computes some float64
-    layers in float32 (the adapter's float64 rule, tests/known_divergences.py)."""
-    reason = refusal(adapter, method, _cast(inputs, np.float64), attrs)
-    if reason is not None and reason.startswith("float64:"):
+    """``(dtype, rtol)`` for a check of what a layer computes (its formula, not its
+    precision): float64 at 1e-12 where Keras computes this call in float64 here, else
+    float32 at 1e-5 (about 80 float32 eps, for these few-term sums).  Keras on jax and
+    torch demotes float64 operands to float32 (keras-float64-demoted-to-float32 in
+    tests/known_divergences.py; the parity tests judge that precision), and Keras 3.3's
+    losses take no dtype (the adapter refuses float64 there)."""
+    refused = refusal(adapter, method, _cast(inputs, np.float64), attrs)
+    if signatures.float64_demoted(adapter) or refused is not None:
         return np.float32, 1e-5
     return np.float64, 1e-12
 
@@ -293,6 +296,7 @@ def test_prepared_runs_give_the_same_result_each_time(adapter):
 
 _SCRIPT = """
 import json, numpy as np, adapters
+from tests import divergence_signatures as signatures
 from tests.adapters.calls import backward, forward, refusal
 try:
     a = adapters.load("keras")
@@ -317,10 +321,12 @@ if not a.api.tf_keras:  # the known Keras 3 backend bugs (tests/known_divergence
     facts = {
         "result_type": keras.backend.result_type("float64", "float64"),
         "mean_float64_exact": float(keras.ops.convert_to_numpy(mean)) == (1 + tiny) / 2,
+        "float64_probe": signatures.float64_demoted(a),
         "bn_float64": refusal(a, "batchnorm2d", bn, {"training": True}),
         "avg_same_replicated": a.api.numpy(
             a.api.layers.AveragePooling2D((1, 3), (1, 2), padding="same", dtype="float64")(
                 a.api.tensor(np.array([10.0, 20.0]).reshape(1, 1, 2, 1)))).item(),
+        "avg_probe": signatures.same_average_replicates_edge(a),
         "avg_same": refusal(a, "avgpool2d", {"x": np.ones((1, 1, 2, 2))}, avg),
         "one_filter": refusal(a, "conv2d", one_filter, {}, "backward"),
         "ln_hw": refusal(a, "layernorm", {"x": np.ones((1, 2, 3, 2), "float32"),
@@ -345,7 +351,9 @@ def _backend_installed(backend: str) -> bool:
 
 @pytest.fixture(scope="module")
 def backend_runs(request):
-    runs = ChildRuns(_backend_command, timeout=120)
+    # A hang guard: these children share the cores with the Keras-backend parity
+    # children (tests/keras_backend_runs.py), which start when collection ends.
+    runs = ChildRuns(_backend_command, timeout=300)
     runs.prefetch(b for b in selected_params(request, "backend") if _backend_installed(b))
     yield runs
     runs.close()
@@ -384,11 +392,13 @@ def test_adapter_runs_on_each_keras_backend(backend, backend_runs):
     assert result["grads"] == {"x": [1, 2, 5, 5], "w": [3, 2, 3, 3]}
 
 
-# Evidence for the Keras entries of tests/known_divergences.py.  The adapter detects each
-# bug at run time; these tests show the bug where the installed versions have it (as
-# measured with keras 3.15.1, torch 2.13.0, jax 0.10.2) and check that the adapter
-# refuses exactly then.  Where a version does not have it they skip, saying so: the
-# parity cases then run, and once no supported version has it the entry goes.
+# Evidence for the Keras entries of tests/known_divergences.py, as measured with keras
+# 3.15.1, torch 2.13.0, jax 0.10.2.  The "matched" entries' probes must find each bug
+# exactly where the installed release has it, and the adapter must refuse none of it (a
+# wrong value is for the parity tests to judge: tests/parity/test_keras_backends.py runs
+# them on these backends).  The one-filter conv error is refused, quoting torch.  Where a
+# release does not have a bug the test skips, saying so; once no supported release has
+# it, the entry goes.
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
@@ -398,21 +408,21 @@ def test_known_keras_backend_bugs_reproduce(backend, backend_runs):
     result = _run_on_backend(backend_runs, backend)
     facts, absent = result["facts"], []
     # keras-float64-demoted-to-float32: float64 promotes to float32 and ops.mean rounds
-    # (in float64, mean([1, 2**-40]) is exact); batch norm's float64 is then refused.
+    # (in float64, mean([1, 2**-40]) is exact); the probe says so, the adapter runs it.
     demoted = facts["result_type"] == "float32"
     assert demoted == (facts["mean_float64_exact"] is False)
-    assert demoted == (rules.FLOAT64_DEMOTED in (facts["bn_float64"] or ""))
+    assert demoted == (facts["float64_probe"] is not None)
+    assert facts["bn_float64"] is None
     if not demoted:
-        absent.append(rules.FLOAT64_DEMOTED)
+        absent.append("keras-float64-demoted-to-float32")
     # keras-torch-same-average-pool-replicates-edge: mean([10, 20]) with one cell of
-    # right padding is 15; (10 + 20 + 20) / 3 when the edge cell is replicated.  Any
-    # value but 15 is refused; only 50/3 is this entry.
-    value = facts["avg_same_replicated"]
-    assert (value != 15.0) == (facts["avg_same"] is not None)
-    replicates = value == pytest.approx(50 / 3, rel=1e-12)
-    assert replicates == (rules.SAME_AVERAGE_REPLICATES in (facts["avg_same"] or ""))
+    # right padding is 15; (10 + 20 + 20) / 3 when the edge cell is replicated (Keras
+    # <= 3.4.1 gives 10: another bug, not declared).  Never refused.
+    replicates = facts["avg_same_replicated"] == pytest.approx(50 / 3, rel=1e-12)
+    assert replicates == (facts["avg_probe"] is not None)
+    assert facts["avg_same"] is None
     if backend == "torch" and not replicates:
-        absent.append(rules.SAME_AVERAGE_REPLICATES)
+        absent.append("keras-torch-same-average-pool-replicates-edge")
     # keras-torch-one-filter-conv-grad-weight-contiguous: torch's error, quoted.
     refused = rules.ONE_FILTER_CONV_GRAD in (facts["one_filter"] or "")
     if refused:

@@ -118,6 +118,27 @@ CASES = (
         kernel_size=3,
         stride=1,
     ),
+    # The two Hypothesis examples that caught Keras 3.8.0's torch-backend SAME pooling
+    # (its padding length d(k-1) - (n-1) mod s is not TensorFlow's: -1 for kernel 1,
+    # stride 2 on 2 cells; keras-team/keras#20774, in 3.9.0), kept as fixed cases so that
+    # detection never rests on fuzzing luck.
+    _case(
+        "maxpool_same_k1x2_s2x1",
+        213,
+        (1, 2, 2, 1),
+        kernel_size=(1, 2),
+        stride=(2, 1),
+        padding="same",
+        note="SAME on 2 x 1: no padding along H (k=1, s=2), one cell right along W.",
+    ),
+    _case(
+        "maxpool_same_k1x3",
+        214,
+        (1, 2, 1, 1),
+        kernel_size=(1, 3),
+        padding="same",
+        note="SAME on 1 x 1 with stride = kernel (1, 3): one cell each side along W.",
+    ),
 )
 
 _X = {"x": np.zeros((1, 2, 5, 5))}

@@ -4,7 +4,9 @@ every adapter that has the layer, against the reference, forward and backward.
 The declaration's strategy draws a JSON-able configuration (shapes, attributes in every
 form the reference accepts, a value seed); its ``inputs(config)`` turns it into values.
 A configuration the reference rejects, or the adapter cannot run forward, is discarded
-with ``assume``; backward is compared wherever the adapter runs it.
+with ``assume``; backward is compared wherever the adapter runs it.  A failing example
+whose output a present declared bug explains (tests/known_divergences.py, "matched") is
+counted as that bug, not as a failure; any other failure fails.
 
 A failing example prints the lines that rerun it once: in the ``ParityError``'s message,
 or, for a crash, attached with ``note()``.  Example counts come from the Hypothesis profile loaded
@@ -16,11 +18,12 @@ from __future__ import annotations
 import pytest
 
 import adapters
-from tests import layers
+from tests import known_divergences, layers
 from tests.harness import (
     DIRECTIONS,
     Unsupported,
     compare,
+    compare_observed,
     framework_version,
     jsonable,
     repro_call,
@@ -103,6 +106,7 @@ def test_fuzz(request, layer, adapter_name):
     worst: dict[str, dict | None] = {"forward": None, "backward": None}
     counts = {"forward": 0, "backward": 0}
     refusals: set[str] = set()
+    declared: set[str] = set()
 
     examples = max(1, round(hypothesis.settings().max_examples * info.fuzz.share))
 
@@ -115,7 +119,7 @@ def test_fuzz(request, layer, adapter_name):
         for direction in DIRECTIONS:
             repro = _repro(layer, adapter_name, dtype, direction, config)
             try:
-                stats, failure = compare(
+                stats, failure, observed = compare_observed(
                     adapter,
                     info,
                     direction,
@@ -133,6 +137,12 @@ def test_fuzz(request, layer, adapter_name):
                 # A crash carries no reproduction of its own (a ParityError does).
                 note(f"reproduce with:\n{repro}")
                 raise
+            if failure is not None:
+                fields = (layer, "fuzz", adapter_name, dtype, direction)
+                verdict = known_divergences.judge(fields, observed, failed=True)
+                if verdict.xfail:
+                    declared.add(verdict.key)
+                    continue
             counts[direction] += 1
             best = worst[direction]
             if best is None or (stats["err_to_bound"] or 0) > (best["err_to_bound"] or 0):
@@ -163,6 +173,7 @@ def test_fuzz(request, layer, adapter_name):
                 "provenance": "hypothesis (tests/parity/test_fuzz.py)",
                 "unsupported": None,
                 "examples": counts[direction],
+                "known_divergences": sorted(declared),
                 "attrs": stats["attrs"],
                 "repro": stats["repro"],
                 **{k: stats.get(k) for k in _FIELDS},

@@ -11,8 +11,11 @@ for the layer (the report's coverage lists the rest).  Outcomes:
 - skip "not installed": the framework is missing (the rest of the suite runs);
 - skip "unsupported by <adapter>: <reason>": the adapter cannot express the case and says
   why in the framework's own terms;
-- xfail (strict): a divergence declared in ``tests/known_divergences.py``;
-- fail: anything else, with the worst error, its index, the bound and a reproduction.
+- xfail: a divergence declared in ``tests/known_divergences.py``: by test id (strict), or
+  ("matched") only where the installed framework has the bug and the failing output is
+  that bug's own wrong value;
+- fail: anything else, with the worst error, its index, the bound and a reproduction; also
+  a pass where a present declared bug must have changed the answer (a stale entry).
 
 Each test appends ``("parity", record)`` to ``user_properties`` for the HTML report.
 """
@@ -27,7 +30,7 @@ from tests import known_divergences, layers
 from tests.harness import (
     DIRECTIONS,
     Unsupported,
-    compare,
+    compare_observed,
     framework_version,
     jsonable,
     label_for,
@@ -91,7 +94,7 @@ def test_parity(request, case_id, adapter_name, dtype, direction):
     record["framework_version"] = framework_version(adapter)
     label = label_for(case.layer, case_id, adapter_name, dtype, direction)
     try:
-        stats, failure = compare(
+        stats, failure, observed = compare_observed(
             adapter,
             case.layer,
             direction,
@@ -112,6 +115,13 @@ def test_parity(request, case_id, adapter_name, dtype, direction):
     record.update(stats)
     if record.get("arrays") is None:
         record.pop("arrays", None)
+    fields = (case.layer, case_id, adapter_name, dtype, direction)
+    verdict = known_divergences.judge(fields, observed, failed=failure is not None)
+    record["known_divergence"] = verdict.key
     properties.append(("parity", record))
     if failure is not None:
+        if verdict.xfail:
+            pytest.xfail(verdict.xfail)
         raise failure
+    if verdict.stale:
+        pytest.fail(verdict.stale)

@@ -1,0 +1,259 @@
+"""How to recognise a declared framework bug's own wrong value (tests/known_divergences.py).
+
+A ``Signature`` has three parts:
+
+- ``present(adapter)``: a tiny probe of the installed framework; a sentence of evidence
+  when it has the bug, else None.  It only selects which declared bug applies: nothing is
+  refused because of it.
+- ``explains(observed)``: given a failing comparison (``tests.harness.Observed``), how its
+  output is the bug's wrong value, or None.  A model of the bug predicts the wrong output
+  and the framework's must equal it within the comparison's own bound; any other wrong
+  value is not explained and fails.
+- ``must_fail(observed)``: True where the bug changes this comparison's answer beyond its
+  bound (so a pass means the entry is stale: the parity test fails, as a strict xfail's
+  XPASS would), False where it does not, None where the model cannot tell in advance.
+
+The models are NumPy written from the frameworks' source (cited at each), never the
+reference's code: they describe a wrong answer, not the right one.  Frameworks are reached
+only through the adapter object a probe is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Signature:
+    present: Callable[[Any], str | None]
+    explains: Callable[[Any], str | None]
+    must_fail: Callable[[Any], bool | None] = lambda observed: None
+
+
+def _worst_ratio(actual, predicted, bound) -> float:
+    """max |actual - predicted| / bound (0/0 counts as 0), or inf on a shape mismatch."""
+    a, p = np.asarray(actual, np.float64), np.asarray(predicted, np.float64)
+    if a.shape != p.shape:
+        return float("inf")
+    err = np.abs(a - p)
+    b = np.broadcast_to(np.asarray(bound, np.float64), err.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(err == 0, 0.0, err / b)
+    return float(np.max(np.where(np.isnan(ratio), np.inf, ratio), initial=0.0))
+
+
+# --------------------------------------------------------------------------------------
+# keras-torch-same-average-pool-replicates-edge
+
+
+def _keras(adapter):
+    return adapter.api if getattr(adapter, "name", None) == "keras" else None
+
+
+@cache
+def same_average_replicates_edge(adapter) -> str | None:
+    """AveragePooling2D((1, 3), (1, 2), 'same') on [10, 20]: SAME pads one cell on the
+    right; the mean of the real cells is 15, the edge-replicating average
+    (10 + 20 + 20) / 3."""
+    api = _keras(adapter)
+    if api is None or api.tf_keras:
+        return None
+    pool = api.layers.AveragePooling2D((1, 3), (1, 2), padding="same", dtype="float64")
+    got = float(api.numpy(pool(api.tensor(np.array([10.0, 20.0]).reshape(1, 1, 2, 1)))).ravel()[0])
+    if abs(got - 50 / 3) > 1e-12:
+        return None
+    return (
+        f"keras {api.version} on backend {api.backend}: AveragePooling2D((1, 3), (1, 2), "
+        f"'same') on [10, 20] gives {got:.6g} = (10 + 20 + 20) / 3"
+    )
+
+
+def _same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's SAME: out = ceil(size / stride), the odd cell after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def _replicated_average_setup(observed):
+    """(pads, kernel, stride) when the adapter asks Keras for an asymmetric 'same'
+    average pool, else None (symmetric SAME goes to torch's own padding, which is right)."""
+    from adapters import _keras_rules
+    from adapters._geometry import pair
+
+    x = observed.reference_inputs["x"]
+    attrs = observed.attrs
+    if _keras_rules.pool_padding(x.shape[2:], attrs, average=True) != "same":
+        return None
+    kernel = pair(attrs["kernel_size"])
+    stride = pair(attrs.get("stride") or attrs["kernel_size"])
+    pads = tuple(_same_pads(x.shape[2 + a], kernel[a], stride[a]) for a in (0, 1))
+    if all(lo == hi for lo, hi in pads):
+        return None
+    return pads, kernel, stride
+
+
+def replicated_average(x, grad_out, pads, kernel, stride):
+    """Keras' torch backend (keras/src/backend/torch/nn.py, ``_apply_same_padding``):
+    asymmetric SAME pooling pads every spatial axis with ``mode="replicate"`` and then
+    ``avg_pool2d(..., padding=0)`` divides every window by kh * kw.  Forward: that output
+    for NCHW ``x``; backward (``grad_out`` given): the gradient w.r.t. ``x``, each window's
+    share spread over its cells and the copies folded back onto the edge cells."""
+    (kh, kw), (sh, sw) = kernel, stride
+    padded = np.pad(x, ((0, 0), (0, 0), *pads), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(2, 3))
+    windows = windows[:, :, ::sh, ::sw]
+    if grad_out is None:
+        return {"y": windows.mean(axis=(-2, -1))}
+    d_padded = np.zeros_like(padded)
+    share = grad_out / (kh * kw)
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i, i + sh * (share.shape[2] - 1) + 1, sh)
+            cols = slice(j, j + sw * (share.shape[3] - 1) + 1, sw)
+            d_padded[:, :, rows, cols] += share
+    source_h = np.clip(np.arange(padded.shape[2]) - pads[0][0], 0, x.shape[2] - 1)
+    source_w = np.clip(np.arange(padded.shape[3]) - pads[1][0], 0, x.shape[3] - 1)
+    dx = np.zeros_like(x)
+    np.add.at(dx, (slice(None), slice(None), source_h[:, None], source_w[None, :]), d_padded)
+    return {"x": dx}
+
+
+def _replicated_prediction(observed):
+    setup = _replicated_average_setup(observed)
+    if setup is None:
+        return None
+    return replicated_average(observed.reference_inputs["x"], observed.grad_out, *setup)
+
+
+def _explains_replicated_average(observed) -> str | None:
+    predicted = _replicated_prediction(observed)
+    if predicted is None:
+        return None
+    ratios = {
+        k: _worst_ratio(observed.actual.get(k), p, observed.bounds[k]) for k, p in predicted.items()
+    }
+    worst = max(ratios.values())
+    if worst > 1.0:
+        return None
+    return (
+        "the framework's output equals the edge-replicating average (replicate padding, "
+        f"divisor kh * kw) within the comparison's bound (worst error/bound {worst:.3g})"
+    )
+
+
+def _replicated_average_must_fail(observed) -> bool:
+    predicted = _replicated_prediction(observed)
+    if predicted is None:
+        return False
+    return any(
+        _worst_ratio(p, observed.expected[k], observed.bounds[k]) > 1.0
+        for k, p in predicted.items()
+    )
+
+
+SAME_AVERAGE_REPLICATES = Signature(
+    present=same_average_replicates_edge,
+    explains=_explains_replicated_average,
+    must_fail=_replicated_average_must_fail,
+)
+
+
+# --------------------------------------------------------------------------------------
+# keras-float64-demoted-to-float32
+
+
+def keras_float64_result_type() -> str:
+    """What the installed Keras promotes two float64 operands to: ``"float32"`` where the
+    demotion applies; ``"float64"`` on Keras 2 (tf.keras), which has no
+    ``keras.backend.result_type`` and computes float64 as float64."""
+    import keras
+
+    result_type = getattr(keras.backend, "result_type", None)
+    return "float64" if result_type is None else str(result_type("float64", "float64"))
+
+
+@cache
+def float64_demoted(adapter) -> str | None:
+    api = _keras(adapter)
+    if api is None or api.tf_keras:
+        return None
+    promoted = keras_float64_result_type()
+    if promoted == "float64":
+        return None
+    return (
+        f"keras {api.version} on backend {api.backend}: keras.backend.result_type"
+        f"('float64', 'float64') is {promoted!r}"
+    )
+
+
+@contextlib.contextmanager
+def float64_demotions():
+    """Record Keras 3 type promotions that turn a float64 operand into a 32-bit result
+    (``(args, result)`` pairs) while the block runs.  Observes only: every call goes
+    through to Keras' own function (``keras.backend.result_type`` calls
+    ``keras/src/backend/common/dtypes.py::_lattice_result_type``)."""
+    seen: list[tuple[tuple[str, ...], str]] = []
+    try:
+        from keras.src.backend.common import dtypes
+    except ImportError:  # Keras 2 (tf.keras): no such promotion
+        yield seen
+        return
+    original = dtypes._lattice_result_type
+
+    def spy(*args):
+        result = original(*args)
+        names = tuple(_dtype_name(dtypes, a) for a in args)
+        if "float64" in names and result in ("float32", "float16", "bfloat16"):
+            seen.append((names, result))
+        return result
+
+    dtypes._lattice_result_type = spy
+    try:
+        yield seen
+    finally:
+        dtypes._lattice_result_type = original
+
+
+def _dtype_name(dtypes, value) -> str:
+    try:
+        return dtypes.standardize_dtype(value)
+    except Exception:  # a Python scalar type or weak type: not a float64 operand
+        return str(value)
+
+
+def _explains_float64_demotion(observed) -> str | None:
+    """Keras demoted a float64 operand while this very call ran, and the output is what
+    float32 arithmetic gives: within the layer's float32 bound (its dtype float32 or
+    float64).  An error beyond float32's bound is another bug."""
+    if observed.dtype != "float64":
+        return None
+    with float64_demotions() as demoted:
+        observed.rerun()
+    if not demoted:
+        return None
+    policy = observed.info.tolerance(
+        observed.direction, observed.reference_inputs, observed.attrs, "float32", observed.grad_out
+    )
+    worst = 0.0
+    for key, want in observed.expected.items():
+        got = observed.actual.get(key)
+        if got is None or np.asarray(got).dtype not in (np.float32, np.float64):
+            return None
+        worst = max(worst, _worst_ratio(got, want, policy.bounds[key]))
+    if worst > 1.0:
+        return None
+    args, result = demoted[0]
+    return (
+        f"keras.backend.result_type{args} returned {result!r} while it ran, and the error "
+        f"is within the layer's float32 bound (worst error/float32 bound {worst:.3g})"
+    )
+
+
+FLOAT64_DEMOTED = Signature(present=float64_demoted, explains=_explains_float64_demotion)
