@@ -34,6 +34,10 @@ probabilities (tf.nn's crossentropy takes logits), and -- from ``backward`` only
 forward runs -- gradients of grouped and dilated convolutions, which TensorFlow's CPU
 kernels refuse (a rule read by running a tiny case).  The SciPy view (``correlate``, ...)
 has no methods here, so it is unsupported by default.  Only float32 and float64 run.
+
+resize2d: ``tf.image.resize`` to the output size (NHWC); adapters/_resize_rules.py
+refuses what it cannot say, quoting its docs: half-pixel centres only, Keys' a = -0.5
+with taps outside the image dropped, float32 results for every method but nearest.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from adapters import _resize_rules as resize_rules
 from adapters import _tf_common as common
 from adapters import _tf_nn_rules as rules
 from adapters.base import Run, Unsupported, float_dtype
@@ -318,6 +323,41 @@ class TfNnAdapter:
             return _reduce(tf, tf.square(v["pred"] - target), reduction)
 
         return _TfCall(tf, op, {"pred": pred})
+
+    # -- resize (issue 16) --------------------------------------------------------------
+    def resize2d(
+        self,
+        x,
+        *,
+        size=None,
+        scale=None,
+        mode="nearest",
+        coordinate_transformation_mode="half_pixel",
+        nearest_mode="round_prefer_floor",
+        cubic_coeff_a=-0.75,
+        antialias=False,
+    ):
+        """tf.image.resize to the call's output size (method and antialias from
+        adapters._resize_rules), NHWC inside."""
+        tf = self._framework(x=x)
+        x = np.asarray(x)
+        request = resize_rules.Request.of(
+            x,
+            size,
+            scale,
+            mode,
+            coordinate_transformation_mode,
+            nearest_mode,
+            cubic_coeff_a,
+            antialias,
+        )
+        method = resize_rules.tf_plan(request, x.dtype)
+        size, antialias = list(request.sizes), bool(antialias)
+        return _nhwc_call(
+            tf,
+            lambda v: tf.image.resize(v["x"], size, method=method, antialias=antialias),
+            {"x": x},
+        )
 
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:

@@ -124,6 +124,16 @@ CASES = (
         nearest_mode="round_prefer_ceil",
         note="pytorch_half_pixel reads index 0 at output length 1.",
     ),
+    _case(
+        "resize_nearest_exact_tie",
+        1618,
+        (1, 1, 2, 3),
+        size=(41, 3),
+        nearest_mode="round_prefer_ceil",
+        note="Output row 20 of 2 -> 41 sits exactly halfway: (20 + 1/2) * 2/41 - 1/2 = 1/2, "
+        "which round_prefer_ceil sends to row 1.  Frameworks computing it in float32 "
+        "(2/41 rounds down) read row 0 (tests/known_divergences.py).",
+    ),
     _case("resize_bilinear_up2", 1606, (1, 2, 4, 5), scale=2, mode="linear"),
     _case(
         "resize_bilinear_align_corners",
@@ -135,12 +145,15 @@ CASES = (
         note="torch align_corners=True; scipy.ndimage.zoom grid_mode=False.",
     ),
     _case(
-        "resize_bilinear_pytorch_half_pixel_down",
+        "resize_bilinear_pytorch_half_pixel_scale",
         1608,
         (1, 2, 6, 5),
-        size=(4, 3),
+        scale=0.6,
         mode="linear",
         coordinate_transformation_mode="pytorch_half_pixel",
+        note="floor(6 * 0.6) = floor(5 * 0.6) = 3, but the coordinates divide by 0.6, not "
+        "by 3/6 and 3/5 (ONNX scales, torch scale_factor); APIs that take only the output "
+        "size (tf.image, jax.image, Keras) cannot say it.",
     ),
     _case(
         "resize_linear_asymmetric",
@@ -159,30 +172,13 @@ CASES = (
         coordinate_transformation_mode="tf_half_pixel_for_nn",
     ),
     _case(
-        "resize_bilinear_scale_not_size_ratio",
-        1611,
-        (1, 1, 5, 7),
-        scale=0.6,
-        mode="linear",
-        note="floor(5 * 0.6) = 3 and floor(7 * 0.6) = 4, but the coordinates divide by 0.6, "
-        "not by 3/5 and 4/7 (ONNX scales, torch scale_factor).",
-    ),
-    _case(
         "resize_bilinear_up_down",
         1612,
         (1, 2, 3, 6),
         size=(7, 2),
         mode="linear",
-        note="One axis upsampled, one downsampled.",
-    ),
-    _case(
-        "resize_bilinear_down_no_antialias",
-        1613,
-        (1, 1, 8, 6),
-        size=(3, 4),
-        mode="linear",
-        note="Downsampling without antialiasing: jax.image.resize needs antialias=False "
-        "for this (its default True stretches the kernel).",
+        note="One axis upsampled, one downsampled without antialiasing: jax.image.resize "
+        "needs antialias=False for this (its default True stretches the kernel).",
     ),
     _case(
         "resize_linear_antialias_up",
@@ -371,17 +367,6 @@ DECLARED = (
                 {"x": ((32, 16, 28, 28), "normal")},
                 _SEED_SHAPES,
                 {"scale": 2, "mode": "linear"},
-            ),
-            BenchShape(
-                "resize2d",
-                "up2-nearest-b32",
-                {"x": ((32, 16, 28, 28), "normal")},
-                _SEED_SHAPES,
-                {
-                    "scale": 2,
-                    "coordinate_transformation_mode": "asymmetric",
-                    "nearest_mode": "floor",
-                },
             ),
         ),
         attributes={
