@@ -443,11 +443,24 @@ def keras_plan(request: Request, backend: str, dtype: str) -> dict:
     factors = tuple(axis.m // axis.n for axis in request.axes)
     integer = all(axis.m == f * axis.n for axis, f in zip(request.axes, factors, strict=True))
     if integer and not request.antialias:
+        layer = "UpSampling2D"
         upsampling = keras_upsampling_nearest(factors) if request.mode == "nearest" else resampler
+    else:
+        layer, upsampling = "Resizing", resampler
+    try:
         check(upsampling, request)
-        return {"layer": "UpSampling2D", "factors": factors, "interpolation": interpolation}
-    check(resampler, request)
-    return {"layer": "Resizing", "interpolation": interpolation}
+    except Unsupported as exc:
+        via = (
+            ""
+            if upsampling.name.startswith("keras")
+            else (
+                f"keras.layers.{layer} calls keras.ops.image.resize, on backend {backend} "
+                f"{resampler.name}: "
+            )
+        )
+        raise Unsupported(f"{via}{exc}") from None
+    plan = {"layer": layer, "interpolation": interpolation}
+    return {**plan, "factors": factors} if layer == "UpSampling2D" else plan
 
 
 def pair(value) -> tuple:

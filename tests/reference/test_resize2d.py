@@ -6,6 +6,7 @@ the input size, the output size from a scale, IEEE propagation, dtypes)."""
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -166,7 +167,7 @@ def test_integers_compute_in_float64():
 
 def test_axis_matrices_are_cached_read_only():
     matrix = resize2d.axis_matrix(
-        3, 5, resize2d.Fraction(5, 3), "linear", "half_pixel", "floor", -0.75, False
+        3, 5, Fraction(5, 3), "linear", "half_pixel", "floor", -0.75, False
     )
     assert not matrix.flags.writeable
     with pytest.raises(ValueError, match="read-only"):
