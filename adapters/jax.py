@@ -42,6 +42,10 @@ means a call used in one direction (every parity test) compiles only that one.
 - correlate / convolve / correlate2d / convolve2d (``reference.signal``):
   ``jax.scipy.signal``.  No ``categorical_crossentropy`` method: JAX has no such loss.
 
+- resize2d: ``jax.image.resize`` to the output shape, ``antialias`` always passed (its
+  default is True), 'cubic-pytorch' for A = -0.75; adapters/_resize_rules.py refuses
+  what it cannot say (half-pixel centres only, taps outside the image dropped).
+
 Unsupported (``adapters.base.Unsupported``): dtypes other than float32 / float64; dropout
 in training with p = 1 (stax's rate would be 0 and its formula divides by it).  Raised
 from ``backward`` only, so the forward runs: conv2d strided on both axes with any
@@ -67,6 +71,7 @@ from typing import Any
 
 import numpy as np
 
+from adapters import _resize_rules as resize_rules
 from adapters._geometry import ceil_mode_windows, padded_high, padding_pairs, pair
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
 from adapters.layout import sorted_axes
@@ -407,6 +412,44 @@ class JaxAdapter:
             return (y * gamma + beta).transpose(0, 3, 1, 2)
 
         return self._call(fn, {"x": x, "gamma": gamma, "beta": beta})
+
+    # -- resize (issue 16) ---------------------------------------------------------------
+
+    def resize2d(
+        self,
+        x,
+        *,
+        size=None,
+        scale=None,
+        mode="nearest",
+        coordinate_transformation_mode="half_pixel",
+        nearest_mode="round_prefer_floor",
+        cubic_coeff_a=-0.75,
+        antialias=False,
+    ):
+        """jax.image.resize to the call's output shape, with ``antialias`` passed explicitly
+        (its default is True); method from adapters._resize_rules."""
+        jax = self._lib()
+        x = np.asarray(x)
+        request = resize_rules.Request.of(
+            x,
+            size,
+            scale,
+            mode,
+            coordinate_transformation_mode,
+            nearest_mode,
+            cubic_coeff_a,
+            antialias,
+        )
+        methods = getattr(jax.image, "ResizeMethod", None)
+        method = resize_rules.jax_plan(request, hasattr(methods, "CUBIC_PYTORCH"))
+        shape = (*x.shape[:2], *request.sizes)
+        antialias, highest = bool(antialias), jax.lax.Precision.HIGHEST
+
+        def fn(x):
+            return jax.image.resize(x, shape, method, antialias=antialias, precision=highest)
+
+        return self._call(fn, {"x": x})
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -30,6 +30,10 @@ tensorflow / tf.keras -> tf.GradientTape over the inputs and ``layer.trainable_w
 jax -> ``layer.stateless_call`` inside ``jax.vjp``; torch -> ``layer.stateless_call`` on
 tensors with ``requires_grad`` and ``torch.autograd.grad``.
 
+resize2d: ``UpSampling2D`` for integer factors without antialias, else ``Resizing``;
+both call the backend's ``keras.ops.image.resize``, so adapters/_resize_rules.py applies
+that backend's rules (tf.image.resize, jax.image.resize or torch's interpolate).
+
 Dropout: Keras draws its own mask and cannot take the reference's.  The adapter runs
 ``keras.layers.Dropout(p, seed=...)`` in training mode on ones to read the value it gives
 kept units (checking dropped units are exactly 0 and kept ones all equal), then computes
@@ -58,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from adapters import _keras_rules as rules
+from adapters import _resize_rules as resize_rules
 from adapters import _tf_common as common
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
 from adapters.layout import NCHW_AXIS_IN_NHWC, NCHW_TO_NHWC, NHWC_TO_NCHW, sorted_axes
@@ -499,6 +504,54 @@ class KerasAdapter:
             lambda v, call: call(v["x"]),
             layer=gn,
             weight_names=("gamma", "beta"),
+
+    # -- resize (issue 16) --------------------------------------------------------------
+    def resize2d(
+        self,
+        x,
+        *,
+        size=None,
+        scale=None,
+        mode="nearest",
+        coordinate_transformation_mode="half_pixel",
+        nearest_mode="round_prefer_floor",
+        cubic_coeff_a=-0.75,
+        antialias=False,
+    ):
+        """UpSampling2D for integer factors without antialias, else Resizing (layer and
+        interpolation from adapters._resize_rules, by backend), channels_last."""
+        dtype = self._dtype(x)
+        request = resize_rules.Request.of(
+            x,
+            size,
+            scale,
+            mode,
+            coordinate_transformation_mode,
+            nearest_mode,
+            cubic_coeff_a,
+            antialias,
+        )
+        plan = resize_rules.keras_plan(request, self.api.backend, dtype)
+        L = self.api.layers
+        if plan["layer"] == "UpSampling2D":
+            layer = L.UpSampling2D(
+                plan["factors"], interpolation=plan["interpolation"], dtype=dtype
+            )
+        else:
+            options = {"interpolation": plan["interpolation"], "dtype": dtype}
+            if antialias:
+                if "antialias" not in inspect.signature(L.Resizing.__init__).parameters:
+                    raise Unsupported(
+                        "this Keras has no antialias option: "
+                        + common.signature(L.Resizing.__init__, "keras.layers.Resizing")
+                    )
+                options["antialias"] = True
+            layer = L.Resizing(*request.sizes, **options)
+        return self._prepare(
+            "resize2d",
+            dtype,
+            {"x": x.transpose(NCHW_TO_NHWC)},
+            lambda v, call: layer(v["x"]),
             nhwc=True,
             grad_layouts={"x": _to_nchw},
         )

@@ -34,6 +34,11 @@ What each layer is made of (and why it is an independent check of the reference)
   (the seeds' SciPy example); their backward is expressed with the same functions
   through the "full" output (see ``_signal_grads``).
 
+- resize2d: ``scipy.ndimage.zoom`` (order 0 or 1, mode='nearest') where its own grid
+  (grid_mode=True: half-pixel; False: corners) gives the call's coordinates, else
+  ``map_coordinates`` at them; cubic (a B-spline in SciPy) and antialiased downsampling
+  are refused, and so is the backward (no adjoint in scipy.ndimage).
+
 Unsupported, from ``backward`` (the forward runs): conv2d and avgpool2d with a stride
 other than 1 (scipy.signal has no strided correlation; the backward above is written for
 stride 1); maxpool2d (the gradient needs each window's argmax, which
@@ -60,6 +65,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from adapters import _resize_rules as resize_rules
 from adapters._geometry import padding_pairs, pair, window_count
 from adapters.base import FrameworkMissing, Run, Unsupported
 
@@ -224,6 +230,42 @@ class ScipyAdapter:
             return {"x": grad_out * s * (1 + x * (1 - s))}
 
         return _ScipyCall(lambda: x * expit(x), grads)
+
+    # -- resize (issue 16) --------------------------------------------------------------
+
+    def resize2d(
+        self,
+        x,
+        *,
+        size=None,
+        scale=None,
+        mode="nearest",
+        coordinate_transformation_mode="half_pixel",
+        nearest_mode="round_prefer_floor",
+        cubic_coeff_a=-0.75,
+        antialias=False,
+    ):
+        """scipy.ndimage.zoom where its own grid gives the call's coordinates, else
+        map_coordinates at them; order 0 or 1, mode='nearest' (the edge repeats)."""
+        ndimage = self._lib().ndimage
+        x = np.asarray(x)
+        request = resize_rules.Request.of(
+            x,
+            size,
+            scale,
+            mode,
+            coordinate_transformation_mode,
+            nearest_mode,
+            cubic_coeff_a,
+            antialias,
+        )
+        plan = resize_rules.scipy_plan(request)
+        order = 0 if mode == "nearest" else 1
+        return _ScipyCall(
+            lambda: _resize2d(ndimage, x, request.sizes, plan, order),
+            None,
+            backward_refusal=resize_rules.SCIPY_BACKWARD,
+        )
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -494,3 +536,29 @@ def _signal_grads(signal, fn, grad_out, in1, in2, mode):
         grad_x = correlate(g_full, w, mode="valid")
         grad_w = correlate(g_full, x, mode="valid")
     return {"in1": grad_x, "in2": np.ascontiguousarray(grad_w)}
+
+
+def _resize2d(ndimage, x, sizes, plan, order):
+    """x (N, C, H, W) resized on H and W by zoom (grid_mode as planned) or map_coordinates."""
+    if "zoom" in plan:
+        factors = (1, 1, sizes[0] / x.shape[2], sizes[1] / x.shape[3])
+        y = ndimage.zoom(x, factors, order=order, mode="nearest", grid_mode=plan["zoom"])
+        if y.shape[2:] != tuple(sizes):
+            raise Unsupported(
+                f"scipy.ndimage.zoom gave shape {y.shape[2:]}, not {tuple(sizes)}: its output "
+                "shape is round(in * zoom)"
+            )
+        return y
+    rows, cols = (np.asarray(c) for c in plan["map_coordinates"])
+    grid = np.stack(np.meshgrid(rows, cols, indexing="ij"))
+    return np.stack(
+        [
+            np.stack(
+                [
+                    ndimage.map_coordinates(image, grid, order=order, mode="nearest")
+                    for image in x[n]
+                ]
+            )
+            for n in range(x.shape[0])
+        ]
+    )

@@ -43,6 +43,10 @@ a slope float32 does not hold is unsupported), tf.nn.elu (no alpha: alpha != 1 i
 unsupported), tf.nn.gelu(approximate=) (float64 refused while its constants pass through
 float32, a known divergence), tf.nn.silu, tf.nn.relu6.  tf.nn has no hard sigmoid or hard
 swish: no methods.
+
+resize2d: ``tf.image.resize`` to the output size (NHWC); adapters/_resize_rules.py
+refuses what it cannot say, quoting its docs: half-pixel centres only, Keys' a = -0.5
+with taps outside the image dropped, float32 results for every method but nearest.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from adapters import _resize_rules as resize_rules
 from adapters import _tf_common as common
 from adapters import _tf_nn_rules as rules
 from adapters.base import Run, Unsupported, float_dtype
@@ -402,6 +407,41 @@ class TfNnAdapter:
     def relu6(self, x):
         tf = self._framework(x=x)
         return _TfCall(tf, lambda v: tf.nn.relu6(v["x"]), {"x": np.asarray(x)})
+
+    # -- resize (issue 16) --------------------------------------------------------------
+    def resize2d(
+        self,
+        x,
+        *,
+        size=None,
+        scale=None,
+        mode="nearest",
+        coordinate_transformation_mode="half_pixel",
+        nearest_mode="round_prefer_floor",
+        cubic_coeff_a=-0.75,
+        antialias=False,
+    ):
+        """tf.image.resize to the call's output size (method and antialias from
+        adapters._resize_rules), NHWC inside."""
+        tf = self._framework(x=x)
+        x = np.asarray(x)
+        request = resize_rules.Request.of(
+            x,
+            size,
+            scale,
+            mode,
+            coordinate_transformation_mode,
+            nearest_mode,
+            cubic_coeff_a,
+            antialias,
+        )
+        method = resize_rules.tf_plan(request, x.dtype)
+        size, antialias = list(request.sizes), bool(antialias)
+        return _nhwc_call(
+            tf,
+            lambda v: tf.image.resize(v["x"], size, method=method, antialias=antialias),
+            {"x": x},
+        )
 
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:

@@ -40,6 +40,12 @@ What is unsupported, and why (each reason quotes torch's own rule or error):
 
 None of these rules concerns gradients only, so every refusal comes from the layer method.
 
+resize2d: ``torch.nn.Upsample`` (``F.interpolate`` for antialias=True) by ``size`` or by
+``scale_factor``; adapters/_resize_rules.py picks 'nearest' / 'nearest-exact' /
+'bilinear' / 'bicubic' and align_corners where torch computes the call's numbers, and
+otherwise refuses quoting torch's rule (its coordinate and index formulas, A = -0.75,
+antialias dropping the filter's outside taps).
+
 Dropout: torch draws its own mask and cannot take an injected one.  So the adapter runs
 ``torch.nn.Dropout(p)`` in training mode on a tensor of ones (fixed seed, global RNG
 state restored) to read the value torch gives kept units, checks that dropped units are
@@ -66,6 +72,7 @@ from typing import Any
 
 import numpy as np
 
+from adapters import _resize_rules as resize_rules
 from adapters._geometry import is_symmetric, padding_pairs, pair
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
 from adapters.layout import sorted_axes
@@ -378,6 +385,47 @@ class TorchAdapter:
         else:
             loss, name = self._torch.nn.BCELoss(reduction=reduction), "BCELoss"
         return self._prepared(loss, t, f"torch.nn.{name}", differentiable=("input",))
+
+    # -- resize (issue 16) ---------------------------------------------------------------
+
+    def resize2d(
+        self,
+        x,
+        *,
+        size=None,
+        scale=None,
+        mode="nearest",
+        coordinate_transformation_mode="half_pixel",
+        nearest_mode="round_prefer_floor",
+        cubic_coeff_a=-0.75,
+        antialias=False,
+    ):
+        """torch.nn.Upsample (F.interpolate with antialias=True), by ``size`` or by
+        ``scale_factor``; mode and align_corners from adapters._resize_rules."""
+        t = self._tensors(x=x)
+        request = resize_rules.Request.of(
+            np.asarray(x),
+            size,
+            scale,
+            mode,
+            coordinate_transformation_mode,
+            nearest_mode,
+            cubic_coeff_a,
+            antialias,
+        )
+        plan = resize_rules.torch_plan(request, given_scale=scale is not None)
+        if scale is None:
+            geometry = {"size": request.sizes}
+        else:
+            geometry = {"scale_factor": tuple(float(s) for s in resize_rules.pair(scale))}
+        if antialias:
+            F = self._torch.nn.functional
+
+            def interpolate(x):
+                return F.interpolate(x, **geometry, **plan, antialias=True)
+
+            return self._prepared(interpolate, t, "torch.nn.functional.interpolate")
+        return self._prepared(self._torch.nn.Upsample(**geometry, **plan), t, "torch.nn.Upsample")
 
     # -- helpers ---------------------------------------------------------------------------
 

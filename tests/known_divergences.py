@@ -280,6 +280,73 @@ DIVERGENCES: list[Divergence] = [
 ]
 
 
+# Nearest resizing at an exact tie: every framework below computes the source coordinate in
+# float32, whatever the input dtype, and reads the other neighbour (the reference computes
+# it exactly).  Measured on 1-D resizes with in <= 32, out <= 64 (half_pixel,
+# round_prefer_ceil, i.e. floor((i + 0.5) * in/out)): torch 'nearest-exact' and
+# tf.image.resize flip at 33 size pairs, jax.image.resize at 48, the first at 2 -> 41;
+# torch 'nearest' (floor(i * in/out)) at 5, the first at 14 -> 46.  onnxruntime has the
+# same class of bug for 20 -> 6 (microsoft/onnxruntime#28291, onnx/onnx#7841).
+_TIE = (
+    "At an exact tie of nearest resizing the source coordinate is computed in float32 and "
+    "lands on the other side: 2 -> 41, output row 20 samples (20 + 1/2) * 2/41 - 1/2 = 1/2 "
+    "exactly, which round_prefer_ceil (the rule of this framework's nearest mode) sends to "
+    "row 1; "
+)
+_TIE_SEARCHED = (
+    "No upstream issue found for this framework as of 2026-11 (searched: nearest resize "
+    "float32 rounding exact tie wrong index; the same class of bug in onnxruntime: "
+    "https://github.com/microsoft/onnxruntime/issues/28291)"
+)
+DIVERGENCES += [
+    Divergence(
+        layer="resize2d",
+        case="resize_nearest_exact_tie",
+        adapter="torch",
+        reason=(
+            f"{_TIE}torch.nn.functional.interpolate(mode='nearest-exact') computes "
+            "floor((i + 0.5) * scale) with a float32 scale = in/out "
+            "(aten/src/ATen/native/UpSample.h, nearest_neighbor_exact_compute_source_index) "
+            f"and reads row 0 (torch 2.13.0, float32 and float64 inputs).  {_TIE_SEARCHED}"
+        ),
+    ),
+    Divergence(
+        layer="resize2d",
+        case="resize_nearest_exact_tie",
+        adapter="tensorflow",
+        reason=(
+            f"{_TIE}tf.image.resize(method='nearest') computes floor((i + 0.5) * scale) with "
+            "a float32 scale = in/out (ResizeNearestNeighbor, half_pixel_centers=True; "
+            "CalculateResizeScale) and reads row 0 (tensorflow 2.21, float32 and float64 "
+            f"inputs).  {_TIE_SEARCHED}"
+        ),
+    ),
+    Divergence(
+        layer="resize2d",
+        case="resize_nearest_exact_tie",
+        adapter="keras",
+        reason=(
+            f"{_TIE}keras.layers.Resizing(interpolation='nearest') calls its backend's resize "
+            "(tf.image.resize on tensorflow, jax.image.resize on jax, torch 'nearest-exact' "
+            "on torch), each computing the coordinate in float32, and reads row 0 (keras "
+            f"3.15.1 on tensorflow 2.21, float32 and float64).  {_TIE_SEARCHED}"
+        ),
+    ),
+    Divergence(
+        layer="resize2d",
+        case="resize_nearest_exact_tie",
+        adapter="jax",
+        reason=(
+            f"{_TIE}jax.image.resize(method='nearest') computes (i + 0.5) * in / out in "
+            "float32 ('this computation produces the wrong result on CPU and GPU when using "
+            "float64. Use float32 until the bug is fixed', jax/_src/image/scale.py, "
+            f"_resize_nearest) and reads row 0 (jax 0.10.2, float32 and float64).  "
+            f"{_TIE_SEARCHED}"
+        ),
+    ),
+]
+
+
 def find(layer: str, case: str, adapter: str, dtype: str, direction: str) -> Divergence | None:
     """The "xfail" entry matching a parity test id's fields."""
     for entry in DIVERGENCES:
