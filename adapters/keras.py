@@ -504,6 +504,9 @@ class KerasAdapter:
             lambda v, call: call(v["x"]),
             layer=gn,
             weight_names=("gamma", "beta"),
+            nhwc=True,
+            grad_layouts={"x": _to_nchw},
+        )
 
     # -- resize (issue 16) --------------------------------------------------------------
     def resize2d(
