@@ -12,13 +12,21 @@ The target's dtype decides which (integer -> indices, float -> probabilities), a
 torch.  ``reduction``: "mean" divides the summed loss by N*d1*...*dk for both target
 kinds (torch with no weights), "sum", or "none" (shape (N, d1, ..., dk)).
 log_softmax is ``x - max - log(sum(exp(x - max)))``, so logits of 1e4 stay finite.
+
+Empty inputs follow torch: "none" and "sum" give an empty array and 0; "mean" over empty
+logits is NaN, also with zero classes and probability targets, where torch fills NaN
+whenever ``logits`` is empty (pytorch/pytorch aten/src/ATen/native/LossNLL.cpp,
+``cross_entropy_loss_prob_target``: ``if (input.sym_numel()==0) ... fill_(NaN)``).
+Class indices with zero classes are out of range, as in torch.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from reference._checks import float_array, grad_out_array
+from reference._checks import as_array, float_array, grad_out_array
 from reference._checks import reduction as check_reduction
 
 #: Keras's fuzz factor, ``keras.config.epsilon()`` (keras/src/backend/config.py,
@@ -33,7 +41,7 @@ def _prepare(logits, target, reduction):
             f"logits must have shape (N, C) or (N, C, d1, ...), got shape {logits.shape}"
         )
     check_reduction(reduction)
-    target = np.asarray(target)
+    target = as_array("target", target)
     if np.issubdtype(target.dtype, np.integer):
         want = logits.shape[:1] + logits.shape[2:]
         if target.shape != want:
@@ -62,6 +70,8 @@ def _prepare(logits, target, reduction):
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    if logits.size == 0:
+        return logits.copy()  # np.max has no identity
     shifted = logits - np.max(logits, axis=1, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
 
@@ -72,11 +82,21 @@ def _one_hot(target: np.ndarray, n_classes: int, dtype) -> np.ndarray:
     return (np.expand_dims(target, 1) == classes).astype(dtype)
 
 
-def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
+def _reduce(loss: np.ndarray, reduction: str, empty_input: bool = False) -> np.ndarray:
+    """``empty_input``: the loss came from an empty input, whose "mean" torch makes NaN."""
     if reduction == "none":
         return loss
     total = np.sum(loss)
-    return np.asarray(total / loss.size if reduction == "mean" else total, dtype=loss.dtype)
+    if reduction == "sum":
+        return np.asarray(total, dtype=loss.dtype)
+    if empty_input or loss.size == 0:
+        return np.asarray(np.nan, dtype=loss.dtype)
+    return np.asarray(total / loss.size, dtype=loss.dtype)
+
+
+def _per_loss(g: np.ndarray, count: int) -> np.ndarray:
+    """ "mean"'s ``g / count``; with no loss at all the gradient is empty anyway."""
+    return g / count if count else g
 
 
 def forward(logits, target, *, reduction="mean") -> np.ndarray:
@@ -87,7 +107,7 @@ def forward(logits, target, *, reduction="mean") -> np.ndarray:
         loss = -np.take_along_axis(logp, np.expand_dims(target, 1), axis=1)[:, 0]
     else:
         loss = -np.sum(target * logp, axis=1)
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction, logits.size == 0)
 
 
 def backward(grad_out, logits, target, *, reduction="mean") -> dict[str, np.ndarray]:
@@ -99,7 +119,7 @@ def backward(grad_out, logits, target, *, reduction="mean") -> dict[str, np.ndar
     loss_shape = logits.shape[:1] + logits.shape[2:]
     g = grad_out_array(grad_out, loss_shape if reduction == "none" else (), dtype)
     if reduction == "mean":
-        g = g / int(np.prod(loss_shape))
+        g = _per_loss(g, math.prod(loss_shape))
     softmax = np.exp(_log_softmax(logits))
     if is_index:
         d = softmax - _one_hot(target, logits.shape[1], dtype)
@@ -170,7 +190,7 @@ def categorical_crossentropy_backward(
     loss_shape = probs.shape[:axis] + probs.shape[axis + 1 :]
     g = grad_out_array(grad_out, loss_shape if reduction == "none" else (), dtype)
     if reduction == "mean":
-        g = g / int(np.prod(loss_shape))
+        g = _per_loss(g, math.prod(loss_shape))
     s = np.sum(probs, axis=axis, keepdims=True)
     p = probs / s
     low, high = _clip_bounds(dtype)
