@@ -282,11 +282,14 @@ def window2d(
     dilation=1,
     ceil_mode: bool = False,
     kernel_name: str = "kernel_size",
+    every_window_real: bool = False,
 ) -> Window2d:
     """Validate every window attribute and return the geometry of both axes.
 
     ``kernel_name`` is the parameter named when the kernel is too large (conv2d's kernel
-    comes from the weight's shape).
+    comes from the weight's shape).  ``every_window_real`` (the pools): raise unless
+    every window holds a real cell (``require_real_cell``), checked before the size of
+    the output.
     """
     kernel = pair(kernel_name, kernel_size)
     strides = pair("stride", stride)
@@ -304,6 +307,8 @@ def window2d(
             )
         out = output_length(size_hw[a], kernel[a], strides[a], dilations[a], *pads[a], ceil_mode)
         axes.append(Axis(size_hw[a], kernel[a], strides[a], dilations[a], *pads[a], out))
+    if every_window_real:
+        require_real_cell(Window2d(*axes), padding)
     if axes[0].out * axes[1].out > MAX_WINDOWS:
         raise ValueError(
             f"padding {padding!r}, stride {stride!r} and {kernel_name} {kernel_size!r} give "

@@ -28,7 +28,7 @@ import numbers
 import numpy as np
 
 from reference._checks import flag, float_array, nonempty_feature_map
-from reference._windows import Window2d, require_real_cell, window2d
+from reference._windows import Window2d, window2d
 
 #: torch's divisor_override is an int64 (``std::optional<int64_t>`` in AvgPool2d).
 _INT64_MAX = 2**63 - 1
@@ -53,8 +53,8 @@ def _prepare(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divi
         stride=kernel_size if stride is None else stride,
         padding=padding,
         ceil_mode=ceil_mode,
+        every_window_real=True,
     )
-    require_real_cell(geometry, padding)
     divisor = _divisor(geometry, count_include_pad, divisor_override, x.dtype)
     return x, geometry, divisor
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference._checks import float_array, nonempty_feature_map
-from reference._windows import Window2d, require_real_cell, window2d
+from reference._windows import Window2d, window2d
 
 
 def _prepare(x, kernel_size, stride, padding, dilation, ceil_mode):
@@ -40,8 +40,8 @@ def _prepare(x, kernel_size, stride, padding, dilation, ceil_mode):
         padding=padding,
         dilation=dilation,
         ceil_mode=ceil_mode,
+        every_window_real=True,
     )
-    require_real_cell(geometry, padding)
     return x, geometry
 
 

@@ -125,6 +125,22 @@ ERRORS = (
         direction="backward",
         grad_out=np.zeros((1, 2, 2, 2)),
     ),
+    # Empty axes: torch pools only an empty batch ("Expected 3D or 4D (batch mode) tensor
+    # with optional 0 dim batch size").  The ceil_mode one crashed with an IndexError.
+    _bad(
+        "max_empty_channels", r"x shape \(2, 0, 5, 5\) has an empty", {"x": np.zeros((2, 0, 5, 5))}
+    ),
+    _bad(
+        "max_empty_height_ceil_mode",
+        r"x shape \(1, 1, 0, 4\) has an empty",
+        {"x": np.zeros((1, 1, 0, 4))},
+        kernel_size=(2, 1),
+        padding=((0, 2), (0, 0)),
+        ceil_mode=True,
+    ),
+    _bad("max_ceil_mode_int", r"ceil_mode must be a bool, got -1", ceil_mode=-1),
+    # Was an OverflowError building a per-window list of 2e18 entries.
+    _bad("max_padding_beyond_any_window", r"padding 10{18} leaves window 0", padding=10**18),
 )
 
 
