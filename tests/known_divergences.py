@@ -4,7 +4,10 @@ A parity test whose comparison matches an entry runs as ``xfail(strict=True)``: 
 fail, so a framework fix (or a wrong entry) shows up as XPASS, which fails the run.  A
 divergence that is not declared here is a plain failure.  Documented *conventions*
 (SAME vs symmetric padding, count_include_pad, momentum, ...) are not divergences: the
-reference reproduces each framework through its parameters (tests/conventions).
+reference reproduces each framework through its parameters (tests/conventions).  A
+convention the reference has no parameter for (what max pooling does with NaN) is
+declared here as a strict xfail whose ``convention`` names its row in the conventions
+table, which computes both sides; such an entry needs no issue.
 
 Add an entry only with evidence: the failing test id, the measured error, and for a
 framework bug the link to the framework's issue.  Patterns are ``fnmatch`` patterns on
@@ -47,6 +50,9 @@ class Divergence:
     key: str = ""
     #: The test (``path::name``) that demonstrates the bug, for "unsupported" entries.
     evidence: str = ""
+    #: The conventions row (tests/conventions/table.py id) of a documented difference the
+    #: reference cannot take as a parameter; such an entry is not a bug.
+    convention: str | None = None
 
     def matches(self, layer: str, case: str, adapter: str, dtype: str, direction: str) -> bool:
         fields = zip(
@@ -148,6 +154,69 @@ DIVERGENCES: list[Divergence] = [
 ]
 
 
+_NAN_CASES = "maxpool_nan*"
+
+
+def _nan_convention(adapter: str, direction: str, case: str, row: str, what: str) -> Divergence:
+    return Divergence(
+        layer="maxpool2d",
+        case=case,
+        adapter=adapter,
+        direction=direction,
+        reason=f"documented convention (conventions row {row}): {what}",
+        convention=row,
+    )
+
+
+DIVERGENCES += [
+    *(
+        _nan_convention(
+            adapter,
+            "forward",
+            _NAN_CASES,
+            "maxpool_nan_forward",
+            f"{adapter}'s max pooling drops NaN: a window holding NaN gives the max of its "
+            "other cells where the reference (as torch and JAX) gives NaN",
+        )
+        for adapter in ("tensorflow", "keras")
+    ),
+    _nan_convention(
+        "scipy",
+        "forward",
+        _NAN_CASES,
+        "maxpool_nan_forward",
+        "scipy.ndimage.maximum_filter keeps a NaN only where it comes first in its scan",
+    ),
+    *(
+        _nan_convention(
+            adapter,
+            "backward",
+            _NAN_CASES,
+            "maxpool_nan_grad",
+            f"{adapter} sends a NaN window's gradient to its first cell if that is NaN, else "
+            "to the first maximum of the other cells; the reference to the first NaN",
+        )
+        for adapter in ("tensorflow", "keras")
+    ),
+    _nan_convention(
+        "jax",
+        "backward",
+        _NAN_CASES,
+        "maxpool_nan_grad",
+        "jax.vjp of lax.reduce_window(max) sends a NaN window's gradient to the first maximum "
+        "after its last NaN (that NaN if it ends the window); the reference to the first NaN",
+    ),
+    _nan_convention(
+        "torch",
+        "backward",
+        "maxpool_nan_several",
+        "maxpool_nan_grad",
+        "torch sends the gradient of a window with several NaNs to the last one; the "
+        "reference to the first",
+    ),
+]
+
+
 def find(layer: str, case: str, adapter: str, dtype: str, direction: str) -> Divergence | None:
     """The xfail entry matching a parity test id's fields (refused families never run)."""
     for entry in DIVERGENCES:
@@ -169,4 +238,6 @@ def marks(layer: str, case: str, adapter: str, dtype: str, direction: str) -> li
     if entry is None:
         return []
     reason = entry.reason + (f" ({entry.issue})" if entry.issue else "")
+    if entry.convention:
+        reason += " (tests/conventions/table_nan.py)"
     return [pytest.mark.xfail(strict=True, reason=reason, raises=AssertionError)]

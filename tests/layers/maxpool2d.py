@@ -27,6 +27,22 @@ def tolerance(direction, inputs, attrs, dtype, grad_out):
     )
 
 
+def _nan_windows(counts, shape=(2, 2, 4, 6)):
+    """Tie-free values; each 2x2 window gets a NaN count drawn from ``counts``, at random
+    cells."""
+
+    def make(rng):
+        x = distinct(rng, shape)
+        windows = x.reshape(shape[0], shape[1], shape[2] // 2, 2, shape[3] // 2, 2)
+        for index in np.ndindex(shape[0], shape[1], shape[2] // 2, shape[3] // 2):
+            n, c, i, j = index
+            for cell in rng.permutation(4)[: rng.choice(counts)]:
+                windows[n, c, i, cell // 2, j, cell % 2] = np.nan
+        return {"x": x}
+
+    return make
+
+
 def _case(case_id, seed, shape, offset=0.0, note="", **attrs):
     make = lambda rng: {"x": distinct(rng, shape, offset)}  # noqa: E731
     return generated(case_id, "maxpool2d", seed, make, note, **attrs)
@@ -86,6 +102,34 @@ CASES = (
         kernel_size=2,
         stride=2,
         padding=((0, 1), (1, 1)),
+    ),
+    *(
+        generated(
+            case_id,
+            "maxpool2d",
+            seed,
+            _nan_windows(counts),
+            note,
+            tags=frozenset({"kink"}),
+            kernel_size=2,
+        )
+        for case_id, seed, counts, note in (
+            (
+                "maxpool_nan",
+                210,
+                (0, 1),
+                "Half the 2x2 windows hold one NaN, anywhere: the window is NaN and its "
+                "gradient goes to the NaN (torch, JAX); TF/Keras drop NaN (conventions "
+                "rows maxpool_nan_forward, maxpool_nan_grad).",
+            ),
+            (
+                "maxpool_nan_several",
+                211,
+                (0, 1, 2, 4),
+                "Windows with 0, 1, 2 or 4 NaNs: the reference sends the gradient to the "
+                "first NaN, torch to the last (conventions row maxpool_nan_grad).",
+            ),
+        )
     ),
 )
 
