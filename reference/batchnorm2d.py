@@ -1,6 +1,8 @@
 """2-D batch normalisation, NCHW, statistics per channel over (N, H, W).
 
-``y = gamma * (x - mean) / sqrt(var + eps) + beta`` with
+``y = gamma * (x - mean) / sqrt(var + eps) + beta`` (normalise, then scale: with
+gamma = +-inf, +-inf where torch/TF fold the shift and give NaN: conventions row
+batchnorm_infinite_gamma) with
 - ``training=True``: the batch mean and the *biased* batch variance (divide by
   N*H*W), as torch and Keras both normalise in training;
 - ``training=False``: ``running_mean`` and ``running_var``.

@@ -112,7 +112,9 @@ def forward(logits, target, *, reduction="mean") -> np.ndarray:
 
 def backward(grad_out, logits, target, *, reduction="mean") -> dict[str, np.ndarray]:
     """``{"logits": g * (softmax(logits) * sum_c t_c - t)}`` with ``t`` the one-hot of
-    the indices or the probabilities; g is divided by the loss count for "mean"."""
+    the indices or the probabilities; g is divided by the loss count for "mean".  The
+    factor is formed first, so an infinite g gives +-inf (frameworks' autodiff gives
+    NaN there: conventions row crossentropy_grad_infinite_g)."""
     logits_in = logits
     logits, target, is_index = _prepare(logits, target, reduction)
     dtype = logits.dtype

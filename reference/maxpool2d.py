@@ -19,7 +19,9 @@ with optional 0 dim batch size").
 
 Backward: each window sends its gradient to exactly one cell, the first maximum in
 row-major window order (torch and TF on CPU); overlapping windows accumulate.  A window
-holding NaN outputs NaN and sends its gradient to its first NaN cell.
+holding NaN outputs NaN (torch, JAX; TF and Keras drop NaN) and sends its gradient to its
+first NaN cell (NumPy's argmax; torch picks the last NaN, JAX and TF other cells):
+conventions rows maxpool_nan_forward and maxpool_nan_grad (tests/conventions/table_nan.py).
 """
 
 from __future__ import annotations
