@@ -230,15 +230,35 @@ class Axis:
         With ``dilation == 1`` or ``size >= dilation``, a window holds a real cell exactly
         when its span meets the input (some tap of any run of ``dilation`` cells lands on
         one), and both ends of that test move one way with ``o``: two O(1) checks.
-        Otherwise every window is counted (O(out)).
+        Otherwise (``size < dilation``) a window meets at most one cell, so the windows
+        reading each cell (``readers``) are disjoint progressions, and windows ``0..o``
+        are all covered exactly when the progressions hold ``o + 1`` of them: a
+        binary search, O(size * log(out)).
         """
         if self.dilation == 1 or self.size >= self.dilation:
             if self.span - 1 < self.pad_lo:
                 return 0  # window 0 ends before the first cell
             beyond = (self.size - 1 + self.pad_lo) // self.stride + 1  # first start > size - 1
             return beyond if beyond < self.out else None
-        empty = np.flatnonzero(self.real_counts() == 0)
-        return int(empty[0]) if empty.size else None
+        runs = [r for i in range(self.size) if (r := self.readers(i)) is not None]
+
+        def covered(last: int) -> int:  # windows 0..last that read a cell
+            return sum(
+                min((r.stop - 1 - r.start) // r.step, (last - r.start) // r.step) + 1
+                for r in runs
+                if r.start <= last
+            )
+
+        if covered(self.out - 1) == self.out:
+            return None
+        lo, hi = 0, self.out - 1  # the answer lies in [lo, hi]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if covered(mid) == mid + 1:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,13 @@ ERRORS = (
     _bad("max_ceil_mode_int", r"ceil_mode must be a bool, got -1", ceil_mode=-1),
     # Was an OverflowError building a per-window list of 2e18 entries.
     _bad("max_padding_beyond_any_window", r"padding 10{18} leaves window 0", padding=10**18),
+    # Dilation beyond the image: only a few of the 5e17 windows meet it (was a MemoryError).
+    _bad(
+        "max_dilation_beyond_the_input",
+        r"padding 10{18} leaves window 3 along height",
+        dilation=10**18,
+        padding=10**18,
+    ),
 )
 
 

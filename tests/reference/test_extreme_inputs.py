@@ -235,9 +235,10 @@ def test_bool_attributes_take_numpy_bools_and_refuse_ints(attribute):
 @pytest.mark.parametrize(("p", "scale"), [(0.99995, 20000.0), (1 - 1e-8, np.inf)])
 def test_float16_dropout_near_one(p, scale):
     """1 - p was rounded to float16 first: to 0 for p = 1 - 1e-8, which made dropped
-    units 0/0 = NaN (for 0.99995 it is a subnormal, still close enough).  torch 2.13 (torch.nn.functional.dropout on float16, run here) gives 0 for dropped
-    units and 20000 / inf for kept ones of value 1: the scale 1/(1 - p) applied in float32
-    and rounded once."""
+    units 0/0 = NaN (for 0.99995 it is a subnormal, still close enough).  torch 2.13
+    (torch.nn.functional.dropout on float16, run here) gives 0 for dropped units and
+    20000 / inf for kept ones of value 1: the scale 1/(1 - p) applied in float32 and
+    rounded once."""
     x = np.array([1.0, -2.0, 0.5, 1.0], np.float16)
     mask = np.array([True, False, False, True])
     for y in (dropout.forward(x, p=p, mask=mask), dropout.backward(x, x, p=p, mask=mask)["x"]):

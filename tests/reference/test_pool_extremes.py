@@ -12,6 +12,7 @@ subprocess with a generous timeout guards the cases that used to hang.
 
 from __future__ import annotations
 
+import itertools
 import math
 import subprocess
 import sys
@@ -140,6 +141,28 @@ def test_conv2d_huge_dilation_reads_only_the_centre_tap():
         grads["x"], np.broadcast_to(w[:, :, 1, 1].sum(0)[None, :, None, None], x.shape), rtol=1e-13
     )
     assert _peak_bytes(lambda: conv2d.forward(x, w, b, **attrs)) < 1 << 16
+
+
+def test_first_empty_window_matches_a_brute_force_search():
+    """Axis.first_empty_window's closed forms (dilation 1 or an input at least a dilation
+    wide) and its binary search (a dilation wider than the input) against trying every
+    window, on every small geometry."""
+    checked = 0
+    for size, k, stride, d, lo, hi, ceil_mode in itertools.product(
+        range(1, 5), range(1, 4), range(1, 4), range(1, 6), range(5), range(5), (False, True)
+    ):
+        span = (k - 1) * d + 1
+        if span > size + lo + hi:
+            continue
+        out = _windows.output_length(size, k, stride, d, lo, hi, ceil_mode)
+        axis = _windows.Axis(size, k, stride, d, lo, hi, out)
+        starts = [o * stride - lo for o in range(out)]
+        empty = [
+            o for o, t in enumerate(starts) if not any(0 <= t + j * d < size for j in range(k))
+        ]
+        assert axis.first_empty_window() == (empty[0] if empty else None), axis
+        checked += 1
+    assert checked > 5000
 
 
 # -- cell-major pairs against the plain loops --------------------------------------------
