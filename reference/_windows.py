@@ -207,8 +207,9 @@ class Axis:
     def _starts(self) -> np.ndarray:
         """Window starts ``o*stride - pad_lo`` (int64, or Python ints when they are huge)."""
         big = max(self.out * self.stride, self.pad_lo, self.span, self.size + self.pad_hi)
-        dtype = np.int64 if big < _INT64_SAFE else object
-        return np.arange(self.out).astype(dtype) * self.stride - self.pad_lo
+        if big < _INT64_SAFE:
+            return np.arange(self.out, dtype=np.int64) * self.stride - self.pad_lo
+        return np.arange(self.out).astype(object) * self.stride - self.pad_lo
 
     def real_counts(self) -> np.ndarray:
         """Per output position, how many taps fall on real input cells."""
