@@ -44,9 +44,11 @@ NAN_ROWS: tuple[Convention, ...] = (
             "for NaN inputs)",
         ),
         notes=(
-            "The parity cases maxpool_nan and maxpool_nan_several hold NaN windows: "
-            "tests/known_divergences.py declares the tensorflow, keras and scipy columns as "
-            "strict xfails naming this row."
+            "Keras is listed for its TensorFlow backend; on KERAS_BACKEND=jax or torch it "
+            "pools as that framework does (the test and the declared xfails follow the "
+            "backend).  The parity cases maxpool_nan and maxpool_nan_several hold NaN "
+            "windows: tests/known_divergences.py declares the columns that differ as strict "
+            "xfails naming this row."
         ),
     ),
     Convention(
@@ -83,7 +85,8 @@ NAN_ROWS: tuple[Convention, ...] = (
         notes=(
             "Four rules, none the reference's in general: torch agrees when a window holds one "
             "NaN (parity case maxpool_nan), TF when its first cell is the NaN, JAX when the "
-            "last is.  The parity columns that differ are strict xfails naming this row."
+            "last is; Keras follows its backend.  The parity columns that differ are strict "
+            "xfails naming this row."
         ),
     ),
     Convention(
