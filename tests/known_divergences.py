@@ -2,7 +2,10 @@
 
 A divergence that is not declared here is a plain failure.  Documented *conventions*
 (SAME vs symmetric padding, count_include_pad, momentum, ...) are not divergences: the
-reference reproduces each framework through its parameters (tests/conventions).
+reference reproduces each framework through its parameters (tests/conventions).  A
+convention the reference has no parameter for (what max pooling does with NaN) is
+declared here as a strict xfail whose ``convention`` names its row in the conventions
+table, which computes both sides; such an entry needs no issue.
 
 Add an entry only with evidence: the failing test id, the measured error, and for a
 framework bug the link to the framework's issue.  Patterns are ``fnmatch`` patterns on
@@ -29,6 +32,7 @@ tests/adapters/test_known_divergences.py checks the links and the keys.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -55,6 +59,9 @@ class Divergence:
     evidence: str = ""
     #: How to recognise the bug's wrong value ("matched" only).
     signature: signatures.Signature | None = None
+    #: The conventions row (tests/conventions/table.py id) of a documented difference the
+    #: reference cannot take as a parameter; such an entry is not a bug.
+    convention: str | None = None
 
     def matches(self, layer: str, case: str, adapter: str, dtype: str, direction: str) -> bool:
         fields = zip(
@@ -347,6 +354,76 @@ DIVERGENCES += [
 ]
 
 
+_NAN_CASES = "maxpool_nan*"
+
+#: The backend Keras runs its layers on (read once, at import, by keras and by
+#: adapters/keras.py): Keras's max pooling treats NaN as that framework does.
+_KERAS_BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def _nan_convention(adapter: str, direction: str, case: str, row: str, what: str) -> Divergence:
+    return Divergence(
+        layer="maxpool2d",
+        case=case,
+        adapter=adapter,
+        direction=direction,
+        reason=f"documented convention (conventions row {row}): {what}",
+        convention=row,
+    )
+
+
+def _maxpool_nan_conventions(framework: str, adapter: str) -> list[Divergence]:
+    """How ``framework``'s max pooling departs from the reference's on the NaN cases,
+    declared for ``adapter`` (the framework's own, or Keras on that backend)."""
+    forward, backward = "maxpool_nan_forward", "maxpool_nan_grad"
+    if framework == "tensorflow":
+        return [
+            _nan_convention(
+                adapter, "forward", _NAN_CASES, forward,
+                "TF's max pooling drops NaN: a window holding NaN gives the max of its other "
+                "cells where the reference (as torch and JAX) gives NaN",
+            ),
+            _nan_convention(
+                adapter, "backward", _NAN_CASES, backward,
+                "TF sends a NaN window's gradient to its first cell if that is NaN, else to "
+                "the first maximum of the other cells; the reference to the first NaN",
+            ),
+        ]  # fmt: skip
+    if framework == "jax":
+        return [
+            _nan_convention(
+                adapter, "backward", _NAN_CASES, backward,
+                "jax.vjp of lax.reduce_window(max) sends a NaN window's gradient to the first "
+                "maximum after its last NaN (that NaN if it ends the window); the reference "
+                "to the first NaN",
+            )
+        ]  # fmt: skip
+    if framework == "torch":
+        return [
+            _nan_convention(
+                adapter, "backward", "maxpool_nan_several", backward,
+                "torch sends the gradient of a window with several NaNs to the last one; the "
+                "reference to the first",
+            )
+        ]  # fmt: skip
+    return []
+
+
+DIVERGENCES += [
+    *_maxpool_nan_conventions("tensorflow", "tensorflow"),
+    *_maxpool_nan_conventions("jax", "jax"),
+    *_maxpool_nan_conventions("torch", "torch"),
+    *_maxpool_nan_conventions(_KERAS_BACKEND, "keras"),
+    _nan_convention(
+        "scipy",
+        "forward",
+        _NAN_CASES,
+        "maxpool_nan_forward",
+        "scipy.ndimage.maximum_filter keeps a NaN only where it comes first in its scan",
+    ),
+]
+
+
 def find(layer: str, case: str, adapter: str, dtype: str, direction: str) -> Divergence | None:
     """The "xfail" entry matching a parity test id's fields."""
     for entry in DIVERGENCES:
@@ -367,7 +444,10 @@ def marks(layer: str, case: str, adapter: str, dtype: str, direction: str) -> li
     entry = find(layer, case, adapter, dtype, direction)
     if entry is None:
         return []
-    return [pytest.mark.xfail(strict=True, reason=_cite(entry), raises=AssertionError)]
+    reason = _cite(entry)
+    if entry.convention:
+        reason += " (tests/conventions/table_nan.py)"
+    return [pytest.mark.xfail(strict=True, reason=reason, raises=AssertionError)]
 
 
 @dataclass(frozen=True)

@@ -18,42 +18,12 @@ is the place to widen it; each record also carries the versions actually run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from tests.conventions.rows import KERAS_315 as _KERAS_315
+from tests.conventions.rows import TORCH_213 as _TORCH_213
+from tests.conventions.rows import Convention, Side
+from tests.conventions.table_nan import NAN_ROWS
 
-
-@dataclass(frozen=True)
-class Side:
-    """One side of a row: the frameworks showing it, the API call, and the reference call
-    (with ``params``) that reproduces it."""
-
-    frameworks: tuple[str, ...]
-    api: str
-    reference: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Convention:
-    id: str
-    title: str
-    a: Side
-    b: Side
-    #: The documented difference, as a formula in both sides' outputs.
-    difference: str
-    versions: str
-    sources: tuple[str, ...]
-    notes: str = ""
-    #: A test elsewhere that asserts the row (the row's test here calls it).
-    tested_by: str | None = None
-
-    def frameworks(self) -> str:
-        return f"{' / '.join(self.a.frameworks)} vs {' / '.join(self.b.frameworks)}"
-
-
-_TORCH_213 = "torch 2.13.0"
-_KERAS_315 = "keras 3.15 (TF backend), tensorflow 2.21"
+__all__ = ["ROW", "ROWS", "Convention", "Side"]
 
 ROWS: tuple[Convention, ...] = (
     Convention(
@@ -730,6 +700,7 @@ ACTIVATION_ROWS: tuple[Convention, ...] = (
 )
 
 ROWS = (*ROWS, *ACTIVATION_ROWS)
+ROWS += NAN_ROWS
 
 ROW: dict[str, Convention] = {row.id: row for row in ROWS}
 assert len(ROW) == len(ROWS), "row ids must be unique"
