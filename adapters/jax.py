@@ -57,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from adapters._decoder_geometry import transpose_crops
 from adapters._geometry import ceil_mode_windows, padded_high, padding_pairs, pair
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
 
@@ -355,6 +356,64 @@ class JaxAdapter:
 
     def convolve2d(self, in1, in2, mode="full"):
         return self._signal("convolve2d", in1, in2, mode)
+
+    # -- decoder layers (issue 16) -------------------------------------------------------
+
+    def conv_transpose2d(
+        self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
+    ):
+        """``lax.conv_transpose(..., transpose_kernel=True)`` (the gradient of the conv
+        with kernel ``w``, torch's and Keras' convention), with JAX's own "SAME" for
+        "same" and explicit pairs otherwise; grouped, ``lax.conv_general_dilated`` with
+        ``lhs_dilation`` (conv_transpose has no groups) and the kernel flipped and
+        regrouped by hand, as users write it."""
+        lax = self._lib().lax
+        stride, dilation, groups = pair(stride), pair(dilation), int(groups)
+        kernel = np.shape(w)[2:]
+        pads, extras = transpose_crops(
+            np.shape(x)[2:], kernel, stride, padding, output_padding, dilation
+        )
+        # lax pads the stretched input: k_eff - 1 - crop before, and after it the same
+        # plus the output padding (negative values crop).
+        spans = [(k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True)]
+        lax_pairs = [
+            (span - 1 - lo, span - 1 - hi + extra)
+            for span, (lo, hi), extra in zip(spans, pads, extras, strict=True)
+        ]
+        same = isinstance(padding, str) and padding.lower() == "same"
+        dims = ("NCHW", "OIHW", "NCHW")
+        highest = lax.Precision.HIGHEST
+
+        def fn(x, w, b=None):
+            if groups == 1:
+                y = lax.conv_transpose(
+                    x,
+                    w,
+                    stride,
+                    "SAME" if same else lax_pairs,
+                    rhs_dilation=dilation,
+                    dimension_numbers=dims,
+                    transpose_kernel=True,
+                    precision=highest,
+                )
+            else:
+                c_in, cog, kh, kw = w.shape
+                flipped = w.reshape(groups, c_in // groups, cog, kh, kw).transpose(0, 2, 1, 3, 4)
+                flipped = flipped.reshape(groups * cog, c_in // groups, kh, kw)[:, :, ::-1, ::-1]
+                y = lax.conv_general_dilated(
+                    x,
+                    flipped,
+                    window_strides=(1, 1),
+                    padding=lax_pairs,
+                    lhs_dilation=stride,
+                    rhs_dilation=dilation,
+                    dimension_numbers=dims,
+                    feature_group_count=groups,
+                    precision=highest,
+                )
+            return y if b is None else y + b[None, :, None, None]
+
+        return self._call(fn, {"x": x, "w": w, "b": b})
 
     # -- helpers ---------------------------------------------------------------------------
 

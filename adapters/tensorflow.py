@@ -44,7 +44,9 @@ from typing import Any
 import numpy as np
 
 from adapters import _tf_common as common
+from adapters import _tf_nn_decoder_rules as decoder_rules
 from adapters import _tf_nn_rules as rules
+from adapters._decoder_geometry import transpose_crops, transpose_out
 from adapters.base import Run, Unsupported, float_dtype
 from adapters.layout import hwio_to_oihw, nchw_to_nhwc, nhwc_to_nchw, oihw_to_hwio
 
@@ -318,6 +320,48 @@ class TfNnAdapter:
             return _reduce(tf, tf.square(v["pred"] - target), reduction)
 
         return _TfCall(tf, op, {"pred": pred})
+
+    # -- decoder layers (issue 16) --------------------------------------------------------
+    def conv_transpose2d(
+        self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
+    ):
+        """tf.nn.conv2d_transpose with ``output_shape`` the reference's output size:
+        "SAME" for "same", "VALID" or explicit pairs otherwise."""
+        tf = self._framework(x=x, w=w)
+        x, w = np.asarray(x), np.asarray(w)
+        strides, dilations = common.pair(stride), common.pair(dilation)
+        pads, extras = transpose_crops(
+            x.shape[2:], w.shape[2:], strides, padding, output_padding, dilations
+        )
+        out_hw = [
+            transpose_out(x.shape[2 + a], w.shape[2 + a], strides[a], dilations[a], *pads[a],
+                          extras[a])
+            for a in (0, 1)
+        ]  # fmt: skip
+        tf_padding = decoder_rules.transpose_padding(tf, padding, pads, extras, strides)
+        decoder_rules.transpose_kernels(self, tf_padding, int(groups), strides, dilations, x.dtype)
+        output_shape = [x.shape[0], *out_hw, w.shape[1] * int(groups)]
+        # conv2d_transpose's filters are [height, width, output_channels, in_channels];
+        # grouped, the in-depth of the conv2d it transposes is C_out / groups.
+        arrays = {"x": x, "w": w.transpose(2, 3, 1, 0)}
+        if b is not None:
+            arrays["b"] = np.asarray(b)
+
+        def op(v):
+            y = tf.nn.conv2d_transpose(
+                v["x"], v["w"], output_shape, list(strides), tf_padding, dilations=list(dilations)
+            )
+            return tf.nn.bias_add(y, v["b"]) if "b" in v else y
+
+        return _nhwc_call(
+            tf,
+            op,
+            arrays,
+            weight_layouts={"w": lambda g: g.transpose(3, 2, 0, 1)},
+            gradient_rule=lambda: decoder_rules.transpose_kernels(
+                self, tf_padding, int(groups), strides, dilations, x.dtype, "backward"
+            ),
+        )
 
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:

@@ -1,0 +1,92 @@
+"""Slow, obviously-correct loop versions of the decoder layers (issue 16), proof (c).
+
+Plain Python loops over every input pixel and kernel tap (transposed convolution), every
+output cell (adaptive pooling) and every padded cell (padding).  They share no code with
+``reference/``: each reads its layer's definition directly (the scatter formula, torch's
+window bounds, each padding mode's source index).  Backward passes accumulate
+explicitly, one element at a time.
+
+The transposed convolution takes its crop already resolved, ``((top, bottom), (left,
+right))``, and pairs for stride, output padding and dilation; ``same_crop`` resolves
+``"same"`` from the TF rule, written out again here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def same_crop(size_hw, kernel, stride, dilation):
+    """TF conv2d_transpose SAME (output in*stride): crop ``(total//2, total - total//2)``
+    of ``total = max(k_eff - stride, 0)`` and ``max(stride - k_eff, 0)`` output padding."""
+    crops, extras = [], []
+    for a in range(2):
+        k_eff = (_pair(kernel)[a] - 1) * _pair(dilation)[a] + 1
+        s = _pair(stride)[a]
+        total = max(k_eff - s, 0)
+        crops.append((total // 2, total - total // 2))
+        extras.append(max(s - k_eff, 0))
+    return tuple(crops), tuple(extras)
+
+
+def _out_size(size, k, s, d, lo, hi, extra):
+    return (size - 1) * s + (k - 1) * d + 1 - lo - hi + extra
+
+
+def conv_transpose2d_forward(x, w, b, stride, crops, extras, dilation, groups):
+    """Scatter each input pixel's weighted kernel; keep the cells inside the output."""
+    n, c_in, h, wd = x.shape
+    _, cog, kh, kw = w.shape
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    (top, bottom), (left, right) = crops
+    oh = _out_size(h, kh, sh, dh, top, bottom, extras[0])
+    ow = _out_size(wd, kw, sw, dw, left, right, extras[1])
+    cig = c_in // groups
+    y = np.zeros((n, cog * groups, oh, ow), dtype=x.dtype)
+    for b_ in range(n):
+        for c in range(c_in):
+            g = c // cig
+            for i in range(h):
+                for j in range(wd):
+                    for o in range(cog):
+                        for ky in range(kh):
+                            for kx in range(kw):
+                                r, col = i * sh + ky * dh - top, j * sw + kx * dw - left
+                                if 0 <= r < oh and 0 <= col < ow:
+                                    y[b_, g * cog + o, r, col] += x[b_, c, i, j] * w[c, o, ky, kx]
+    if b is not None:
+        y += b[None, :, None, None]
+    return y
+
+
+def conv_transpose2d_backward(grad_out, x, w, b, stride, crops, dilation, groups):
+    """The same scatter, read backwards: each (input pixel, tap) pair that landed inside
+    the output contributes ``g * w`` to dx and ``g * x`` to dw."""
+    n, c_in, h, wd = x.shape
+    _, cog, kh, kw = w.shape
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    (top, _), (left, _) = crops
+    oh, ow = grad_out.shape[2:]
+    cig = c_in // groups
+    dx, dw_ = np.zeros_like(x), np.zeros_like(w)
+    for b_ in range(n):
+        for c in range(c_in):
+            g = c // cig
+            for i in range(h):
+                for j in range(wd):
+                    for o in range(cog):
+                        for ky in range(kh):
+                            for kx in range(kw):
+                                r, col = i * sh + ky * dh - top, j * sw + kx * dw - left
+                                if 0 <= r < oh and 0 <= col < ow:
+                                    go = grad_out[b_, g * cog + o, r, col]
+                                    dx[b_, c, i, j] += go * w[c, o, ky, kx]
+                                    dw_[c, o, ky, kx] += go * x[b_, c, i, j]
+    grads = {"x": dx, "w": dw_}
+    if b is not None:
+        grads["b"] = grad_out.sum(axis=(0, 2, 3))
+    return grads
