@@ -401,5 +401,89 @@ ROWS: tuple[Convention, ...] = (
     ),
 )
 
+# -- decoder layers (issue 16); asserted in test_conventions_decoder.py ----------------------
+
+DECODER_ROWS: tuple[Convention, ...] = (
+    Convention(
+        id="conv_transpose_same_vs_torch",
+        title="Transposed convolution 'same' (Keras, tf.nn, JAX) as torch padding / "
+        "output_padding, and where torch has none",
+        a=Side(
+            ("torch",),
+            "torch.nn.ConvTranspose2d(k, stride=2, padding=1, output_padding=0 if k is even "
+            "else 1)",
+            "conv_transpose2d.forward(x, w, b, stride=2, padding=1, output_padding=0 | 1)",
+            {
+                "stride": 2,
+                "by_crop": {
+                    "even": {"padding": 1, "output_padding": 0},
+                    "odd": {"padding": 1, "output_padding": 1},
+                },
+            },
+        ),
+        b=Side(
+            ("keras", "tensorflow", "jax"),
+            "keras Conv2DTranspose(k, strides=2, padding='same') / tf.nn.conv2d_transpose("
+            "output_shape=n*2, padding='SAME') / lax.conv_transpose(..., 'SAME')",
+            "conv_transpose2d.forward(x, w, b, stride=2, padding='same')",
+            {"stride": 2, "padding": "same"},
+        ),
+        difference=(
+            "'same' gives n*s cells and crops c = max(k - s, 0) cells of the full scatter, "
+            "c // 2 at the top/left and the odd one at the bottom/right. Even c (k = 4, "
+            "s = 2): torch padding c/2, output_padding 0 is identical. Odd c (k = 3): no "
+            "torch padding crops unevenly; padding (c+1)/2 with output_padding 1 gives the "
+            "same n*s cells shifted by one, torch[o] = same[o + 1]"
+        ),
+        versions=(
+            f"{_TORCH_213}; {_KERAS_315}; jax 0.10.2. Keras' torch backend before 3.15 "
+            "computed the shifted torch form for 'same' (known divergence "
+            "keras-torch-conv-transpose-same-shifted, keras-team/keras#22876)"
+        ),
+        sources=(
+            "https://www.tensorflow.org/api_docs/python/tf/nn/conv2d_transpose (the "
+            "gradient of conv2d; 'SAME' per tf.nn Notes on padding)",
+            "https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html "
+            "(padding on both sides; output_padding 'added to one side of the output shape')",
+            "https://github.com/keras-team/keras/pull/22876",
+        ),
+        notes=(
+            "ONNX's ConvTranspose auto_pad SAME_UPPER crops the same way (its "
+            "test_convtranspose_autopad_same example is the declared case "
+            "onnx_convtranspose_autopad_same)."
+        ),
+    ),
+    Convention(
+        id="conv_transpose_valid_vs_torch",
+        title="Transposed convolution 'valid' (Keras) vs torch padding=0 when stride > kernel",
+        a=Side(
+            ("torch",),
+            "torch.nn.ConvTranspose2d(k, stride=s)  # padding=0, output_padding=0",
+            "conv_transpose2d.forward(x, w, b, stride=s)",
+            {"padding": 0, "output_padding": 0},
+        ),
+        b=Side(
+            ("keras",),
+            "keras Conv2DTranspose(k, strides=s, padding='valid')  # output_padding=None",
+            "conv_transpose2d.forward(x, w, b, stride=s, output_padding=max(s - k, 0))",
+            {"padding": "valid", "output_padding": "max(s - k, 0)"},
+        ),
+        difference=(
+            "torch gives (n-1)s + k cells, Keras max(s, k) - k more: keras[:, :, :n_t, :n_t] "
+            "= torch, and the s - k extra rows and columns (s > k) hold the bias alone; "
+            "for s <= k the two agree"
+        ),
+        versions=f"{_TORCH_213}; {_KERAS_315}",
+        sources=(
+            "keras-team/keras keras/src/backend/common/backend_utils.py "
+            "_get_output_shape_given_tf_padding ('valid': output_padding defaults to "
+            "max(kernel_size, strides) - kernel_size)",
+            "https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html",
+        ),
+    ),
+)
+
+ROWS = (*ROWS, *DECODER_ROWS)
+
 ROW: dict[str, Convention] = {row.id: row for row in ROWS}
 assert len(ROW) == len(ROWS), "row ids must be unique"

@@ -19,7 +19,7 @@ import pytest
 import adapters
 from adapters.layout import dense_rows_chw_to_hwc, nchw_to_nhwc
 from reference import maxpool2d, relu
-from tests.conventions import probes, test_conventions_training
+from tests.conventions import probes, test_conventions_decoder, test_conventions_training
 from tests.conventions import support as s
 from tests.conventions.table import ROW
 from tests.harness import seed_for
@@ -257,5 +257,6 @@ def test_every_row_has_a_test():
     """Each row id names a ``test_<id>`` in one of the two modules (a row added to the
     table without its assertion fails here)."""
     names = set(globals()) | set(vars(test_conventions_training))
+    names |= set(vars(test_conventions_decoder))
     missing = [row for row in ROW if f"test_{row}" not in names]
     assert not missing, f"rows without a test_<id>: {missing}"
