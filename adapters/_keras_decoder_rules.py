@@ -131,6 +131,18 @@ def same_shift(adapter, padding: str, stride) -> str | None:
     )
 
 
+@_rule
+def no_adaptive_layer(adapter, cls_name: str) -> str | None:
+    """A Keras without the adaptive pooling layers (older releases have only the global
+    ones, which are adaptive pooling to 1x1)."""
+    if hasattr(adapter.api.layers, cls_name):
+        return None
+    return (
+        f"keras {adapter.api.version} has no keras.layers.{cls_name} (only the global "
+        "pooling layers, which pool to 1x1)"
+    )
+
+
 #: Conv2DTranspose(1, 3, strides=2, padding="same") on the row [1, 10, 100] with a kernel
 #: of ones: the full scatter is [1, 1, 11, 10, 110, 100, 100] and TensorFlow's SAME keeps
 #: its first six cells (tf.nn.conv2d_transpose; hand-derived).

@@ -18,6 +18,14 @@ import numpy as np
 from adapters._decoder_geometry import transpose_crops
 from adapters._geometry import pair
 
+#: Why SciPy has no adaptive pooling (the layers are methods so the report states it).
+NO_ADAPTIVE_POOLING = (
+    "scipy has no adaptive pooling: scipy.ndimage's uniform_filter / maximum_filter and "
+    "scipy.signal's correlate2d slide one fixed window, while torch's adaptive windows "
+    "[floor(i*in/out), ceil((i+1)*in/out)) overlap and change length when out does not "
+    "divide in"
+)
+
 
 def _dilate(kernel: np.ndarray, dilation) -> np.ndarray:
     dh, dw = dilation

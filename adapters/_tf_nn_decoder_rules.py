@@ -95,3 +95,15 @@ def _kernel_refusal(tf, grouped, dilated, strided, kind, dtype, direction) -> st
     except Exception as exc:  # TensorFlow's own refusal, whatever its type
         return common.exception_text(exc)
     return None
+
+
+def no_adaptive_pooling(tf, kind: str) -> str:
+    """Why tf.nn has no adaptive pooling."""
+    op = tf.nn.avg_pool2d if kind == "avg" else tf.nn.max_pool2d
+    name = f"tf.nn.{op.__name__}"
+    return (
+        f"tf.nn has no adaptive pooling: {common.signature(op, name)} takes one fixed ksize "
+        "and strides for every window, while torch's adaptive windows [floor(i*in/out), "
+        "ceil((i+1)*in/out)) overlap and change length when out does not divide in (the "
+        "adaptive layers are Keras', AdaptiveAveragePooling2D / AdaptiveMaxPooling2D)"
+    )

@@ -415,6 +415,9 @@ class JaxAdapter:
 
         return self._call(fn, {"x": x, "w": w, "b": b})
 
+    def adaptive_avgpool2d(self, x, *, output_size):
+        raise Unsupported(_no_adaptive_pooling(self._lib()))
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _lib(self):
@@ -468,6 +471,18 @@ class JaxAdapter:
                 f"{np.unique(kept)[:5]}, not rate {rate} with 1/rate = {expected}"
             )
         self._stax_checked.add((rate, dtype.str))
+
+
+def _no_adaptive_pooling(jax) -> str:
+    """Why JAX has no adaptive pooling (kept as methods so the report states it)."""
+    import inspect
+
+    parameters = ", ".join(inspect.signature(jax.lax.reduce_window).parameters)
+    return (
+        f"jax has no adaptive pooling: lax.reduce_window({parameters}) slides one fixed "
+        "window with fixed strides, while torch's adaptive windows [floor(i*in/out), "
+        "ceil((i+1)*in/out)) overlap and change length when out does not divide in"
+    )
 
 
 def _refuse_dtype(*arrays) -> None:

@@ -473,6 +473,25 @@ class KerasAdapter:
             ),
         )
 
+    def adaptive_avgpool2d(self, x, *, output_size):
+        return self._adaptive("adaptive_avgpool2d", "Average", x, output_size)
+
+    def _adaptive(self, method, kind, x, output_size):
+        """Global{kind}Pooling2D(keepdims=True) for a 1x1 output, else Adaptive{kind}
+        Pooling2D where this Keras has it."""
+        dtype = self._dtype(x)
+        size = common.pair(output_size)
+        L = self.api.layers
+        if size == (1, 1):
+            pool = getattr(L, f"Global{kind}Pooling2D")(keepdims=True, dtype=dtype)
+        else:
+            _refuse(decoder_rules.no_adaptive_layer(self, f"Adaptive{kind}Pooling2D"))
+            pool = getattr(L, f"Adaptive{kind}Pooling2D")(size, dtype=dtype)
+        x_nhwc, fn = x.transpose(NCHW_TO_NHWC), lambda v, call: pool(v["x"])
+        return self._prepare(
+            method, dtype, {"x": x_nhwc}, fn, nhwc=True, grad_layouts={"x": _to_nchw}
+        )
+
     # -- shared set-up ----------------------------------------------------------------
     def _dtype(self, *arrays) -> str:
         """The call's floating dtype, refused unless Keras runs it here."""

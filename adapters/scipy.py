@@ -207,6 +207,9 @@ class ScipyAdapter:
             lambda g: decoder.conv_transpose2d_grads(signal, g, x, w, b, *geometry),
         )
 
+    def adaptive_avgpool2d(self, x, *, output_size):
+        raise Unsupported(decoder.NO_ADAPTIVE_POOLING)
+
     # -- helpers --------------------------------------------------------------------------
 
     def _lib(self):

@@ -90,3 +90,41 @@ def conv_transpose2d_backward(grad_out, x, w, b, stride, crops, dilation, groups
     if b is not None:
         grads["b"] = grad_out.sum(axis=(0, 2, 3))
     return grads
+
+
+def adaptive_window(i: int, size: int, out: int) -> tuple[int, int]:
+    """torch's adaptive window ``i``: [floor(i*size/out), ceil((i+1)*size/out)), read off
+    the formula with Python's exact fractions of integers."""
+    from fractions import Fraction
+    from math import ceil, floor
+
+    return floor(Fraction(i * size, out)), ceil(Fraction((i + 1) * size, out))
+
+
+def _adaptive_cells(x, output_size):
+    """Yield ``(n, c, i, j, cells)``, cells the window's ``(row, col)`` in row-major order."""
+    n, c, h, w = x.shape
+    oh, ow = _pair(output_size)
+    for b_ in range(n):
+        for ch in range(c):
+            for i in range(oh):
+                r0, r1 = adaptive_window(i, h, oh)
+                for j in range(ow):
+                    c0, c1 = adaptive_window(j, w, ow)
+                    cells = [(r, col) for r in range(r0, r1) for col in range(c0, c1)]
+                    yield b_, ch, i, j, cells
+
+
+def adaptive_avgpool2d_forward(x, output_size):
+    y = np.zeros((*x.shape[:2], *_pair(output_size)), dtype=x.dtype)
+    for b_, ch, i, j, cells in _adaptive_cells(x, output_size):
+        y[b_, ch, i, j] = sum(x[b_, ch, r, col] for r, col in cells) / len(cells)
+    return y
+
+
+def adaptive_avgpool2d_backward(grad_out, x, output_size):
+    dx = np.zeros_like(x)
+    for b_, ch, i, j, cells in _adaptive_cells(x, output_size):
+        for r, col in cells:
+            dx[b_, ch, r, col] += grad_out[b_, ch, i, j] / len(cells)
+    return dx
