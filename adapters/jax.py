@@ -418,6 +418,9 @@ class JaxAdapter:
     def adaptive_avgpool2d(self, x, *, output_size):
         raise Unsupported(_no_adaptive_pooling(self._lib()))
 
+    def adaptive_maxpool2d(self, x, *, output_size):
+        raise Unsupported(_no_adaptive_pooling(self._lib()))
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _lib(self):

@@ -476,6 +476,9 @@ class KerasAdapter:
     def adaptive_avgpool2d(self, x, *, output_size):
         return self._adaptive("adaptive_avgpool2d", "Average", x, output_size)
 
+    def adaptive_maxpool2d(self, x, *, output_size):
+        return self._adaptive("adaptive_maxpool2d", "Max", x, output_size)
+
     def _adaptive(self, method, kind, x, output_size):
         """Global{kind}Pooling2D(keepdims=True) for a 1x1 output, else Adaptive{kind}
         Pooling2D where this Keras has it."""

@@ -210,6 +210,9 @@ class ScipyAdapter:
     def adaptive_avgpool2d(self, x, *, output_size):
         raise Unsupported(decoder.NO_ADAPTIVE_POOLING)
 
+    def adaptive_maxpool2d(self, x, *, output_size):
+        raise Unsupported(decoder.NO_ADAPTIVE_POOLING)
+
     # -- helpers --------------------------------------------------------------------------
 
     def _lib(self):

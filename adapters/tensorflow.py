@@ -367,6 +367,9 @@ class TfNnAdapter:
         # Kept as a method (not left missing) so the report states TensorFlow's reason.
         raise Unsupported(decoder_rules.no_adaptive_pooling(self._framework(x=x), "avg"))
 
+    def adaptive_maxpool2d(self, x, *, output_size):
+        raise Unsupported(decoder_rules.no_adaptive_pooling(self._framework(x=x), "max"))
+
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:
     """A call on an NCHW ``x``: it and the output (and their gradients) are NHWC inside."""

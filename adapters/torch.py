@@ -362,6 +362,10 @@ class TorchAdapter:
         pool = self._lib().nn.AdaptiveAvgPool2d(pair(output_size))
         return self._prepared(pool, self._tensors(x=x), "torch.nn.AdaptiveAvgPool2d")
 
+    def adaptive_maxpool2d(self, x, *, output_size):
+        pool = self._lib().nn.AdaptiveMaxPool2d(pair(output_size))
+        return self._prepared(pool, self._tensors(x=x), "torch.nn.AdaptiveMaxPool2d")
+
     def _transpose_refusal(self, name: str, x_shape, w_shape, **kwargs) -> str:
         """torch's own error for a ConvTranspose2d call with these shapes and arguments."""
         torch = self._lib()

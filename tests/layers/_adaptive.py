@@ -55,6 +55,17 @@ def spread_abs(g, x_shape, output_size) -> np.ndarray:
     return dx
 
 
+def first_max_spread(g, x, output_size) -> np.ndarray:
+    """|g| sent to each window's first maximum (row-major), accumulated."""
+    dx = np.zeros(x.shape)
+    n, c = np.indices(x.shape[:2])
+    for i, j, r, col in windows(x.shape, output_size):
+        width = col.stop - col.start
+        first = x[:, :, r, col].reshape(*x.shape[:2], -1).argmax(axis=2)
+        dx[n, c, r.start + first // width, col.start + first % width] += np.abs(g[:, :, i, j])
+    return dx
+
+
 #: The 5x5 input 0..24 pooled to 3x3: rows and columns [0, 2), [1, 4), [3, 5).
 HAND_X = np.arange(25.0).reshape(1, 1, 5, 5)
 HAND_PROVENANCE = (

@@ -128,3 +128,22 @@ def adaptive_avgpool2d_backward(grad_out, x, output_size):
         for r, col in cells:
             dx[b_, ch, r, col] += grad_out[b_, ch, i, j] / len(cells)
     return dx
+
+
+def adaptive_maxpool2d_forward(x, output_size):
+    y = np.zeros((*x.shape[:2], *_pair(output_size)), dtype=x.dtype)
+    for b_, ch, i, j, cells in _adaptive_cells(x, output_size):
+        y[b_, ch, i, j] = max(x[b_, ch, r, col] for r, col in cells)
+    return y
+
+
+def adaptive_maxpool2d_backward(grad_out, x, output_size):
+    """The first strict maximum of each window (row-major) takes its gradient."""
+    dx = np.zeros_like(x)
+    for b_, ch, i, j, cells in _adaptive_cells(x, output_size):
+        best = cells[0]
+        for r, col in cells[1:]:
+            if x[b_, ch, r, col] > x[b_, ch, best[0], best[1]]:
+                best = (r, col)
+        dx[b_, ch, best[0], best[1]] += grad_out[b_, ch, i, j]
+    return dx

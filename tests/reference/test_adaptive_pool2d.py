@@ -1,13 +1,13 @@
-"""Adaptive average pooling proven on its own, without any framework:
+"""Adaptive average and max pooling proven on their own, without any framework:
 
-- (a) golden values: ONNX's GlobalAveragePool example and a 5x5 -> 3x3 example
-  derived by hand from torch's window formula are declared cases
-  (tests/layers/adaptive_avgpool2d.py), run by test_golden.py; here, the windows themselves
+- (a) golden values: ONNX's GlobalAveragePool / GlobalMaxPool examples and a 5x5 -> 3x3
+  example derived by hand from torch's window formula are declared cases
+  (tests/layers/adaptive_*pool2d.py), run by test_golden.py; here, the windows themselves
   against the formula read with exact fractions;
 - (b) float64 central differences over output sizes that divide the input, that do not
   (overlapping windows) and that exceed it;
 - (c) the plain loops of tests/reference/loops_decoder.py on seeded configurations;
-- where the sizes divide, the fixed-window avgpool2d gives the same numbers.
+- where the sizes divide, the fixed-window avgpool2d / maxpool2d give the same numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import itertools
 import numpy as np
 import pytest
 
-from reference import _adaptive, adaptive_avgpool2d, avgpool2d
+from reference import _adaptive, adaptive_avgpool2d, adaptive_maxpool2d, avgpool2d, maxpool2d
 from tests.gradcheck import check_backward
 from tests.reference import loops_decoder as loops
 
@@ -77,6 +77,29 @@ def test_adaptive_pools_match_loops(seed):
         loops.adaptive_avgpool2d_backward(grad_out, x, output_size),
         f"avg {what} dx",
     )
+    np.testing.assert_array_equal(
+        adaptive_maxpool2d.forward(x, output_size=output_size),
+        loops.adaptive_maxpool2d_forward(x, output_size),
+        err_msg=f"max {what}",
+    )
+    _close(
+        adaptive_maxpool2d.backward(grad_out, x, output_size=output_size)["x"],
+        loops.adaptive_maxpool2d_backward(grad_out, x, output_size),
+        f"max {what} dx",
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_adaptive_max_ties_go_to_the_first_maximum(seed):
+    rng = np.random.default_rng(4000 + seed)
+    x = rng.integers(0, 3, size=(2, 2, 7, 5)).astype(np.float64)
+    output_size = [(3, 2), (4, 3), (2, 2)][seed % 3]
+    grad_out = rng.standard_normal((2, 2, *output_size))
+    _close(
+        adaptive_maxpool2d.backward(grad_out, x, output_size=output_size)["x"],
+        loops.adaptive_maxpool2d_backward(grad_out, x, output_size),
+        f"tied adaptive max {output_size}",
+    )
 
 
 SIZES = [(1, 1), (2, 3), (3, 2), (4, 5), 2]
@@ -92,11 +115,12 @@ def test_adaptive_pools_gradcheck(shape, size_index):
     x = _tie_free(rng, (2, 2, *shape))
     attrs = {"output_size": output_size}
     check_backward(adaptive_avgpool2d.forward, adaptive_avgpool2d.backward, {"x": x}, attrs)
+    check_backward(adaptive_maxpool2d.forward, adaptive_maxpool2d.backward, {"x": x}, attrs)
 
 
 @pytest.mark.parametrize(("shape", "output_size"), [((8, 6), (4, 3)), ((9, 9), 3), ((4, 6), 1)])
 def test_dividing_sizes_are_fixed_windows(shape, output_size):
-    """in % out == 0: the windows are kernel = stride = in / out, as avgpool2d."""
+    """in % out == 0: the windows are kernel = stride = in / out, as avgpool2d/maxpool2d."""
     rng = np.random.default_rng(5)
     x = _tie_free(rng, (2, 3, *shape))
     out = output_size if isinstance(output_size, tuple) else (output_size, output_size)
@@ -106,11 +130,15 @@ def test_dividing_sizes_are_fixed_windows(shape, output_size):
         avgpool2d.forward(x, kernel_size=kernel),
         "avg",
     )
+    np.testing.assert_array_equal(
+        adaptive_maxpool2d.forward(x, output_size=output_size),
+        maxpool2d.forward(x, kernel_size=kernel),
+    )
 
 
 def test_float32_stays_float32():
     x = np.random.default_rng(3).standard_normal((2, 3, 7, 5)).astype(np.float32)
-    for layer in (adaptive_avgpool2d,):
+    for layer in (adaptive_avgpool2d, adaptive_maxpool2d):
         y = layer.forward(x, output_size=(3, 2))
         assert y.dtype == np.float32
         assert layer.backward(np.ones_like(y), x, output_size=(3, 2))["x"].dtype == np.float32
@@ -125,3 +153,9 @@ def test_nan_and_inf_reach_only_their_windows():
     assert avg[0, 0, 1, 1] == np.inf
     assert avg[0, 0, 0, 1] == 0
     assert avg[0, 0, 1, 0] == 0
+    top = adaptive_maxpool2d.forward(x, output_size=2)
+    assert np.isnan(top[0, 0, 0, 0])
+    assert top[0, 0, 1, 1] == np.inf
+    dx = adaptive_maxpool2d.backward(np.ones((1, 1, 2, 2)), x, output_size=2)["x"]
+    assert dx[0, 0, 0, 0] == 1
+    assert dx[0, 0, :2, :2].sum() == 1
