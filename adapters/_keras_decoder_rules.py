@@ -143,6 +143,19 @@ def no_adaptive_layer(adapter, cls_name: str) -> str | None:
     )
 
 
+@_rule
+def zero_padding_only(adapter, mode: str, value) -> str | None:
+    """keras.layers.ZeroPadding2D pads with zeros only (keras.ops.pad has modes, but no
+    layer does)."""
+    if mode == "constant" and value == 0:
+        return None
+    said = common.doc_line(adapter.api.layers.ZeroPadding2D, "Zero-padding")
+    return (
+        f"Keras' one padding layer is keras.layers.ZeroPadding2D (`{said}`): it has no mode "
+        f"and no value, so mode {mode!r} with value {value!r} is not a Keras layer"
+    )
+
+
 #: Conv2DTranspose(1, 3, strides=2, padding="same") on the row [1, 10, 100] with a kernel
 #: of ones: the full scatter is [1, 1, 11, 10, 110, 100, 100] and TensorFlow's SAME keeps
 #: its first six cells (tf.nn.conv2d_transpose; hand-derived).

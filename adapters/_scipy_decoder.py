@@ -26,6 +26,13 @@ NO_ADAPTIVE_POOLING = (
     "divide in"
 )
 
+#: Why SciPy has no padding layer.
+NO_PAD = (
+    "scipy has no padding function: scipy.ndimage applies its boundary modes ('reflect', "
+    "'mirror', 'nearest', 'wrap', 'constant') inside its filters and returns arrays of the "
+    "input's size; np.pad is NumPy's, not SciPy's"
+)
+
 
 def _dilate(kernel: np.ndarray, dilation) -> np.ndarray:
     dh, dw = dilation

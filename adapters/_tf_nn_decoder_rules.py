@@ -97,6 +97,18 @@ def _kernel_refusal(tf, grouped, dilated, strided, kind, dtype, direction) -> st
     return None
 
 
+_TF_PAD_MODES = {"constant": "CONSTANT", "reflect": "REFLECT", "symmetric": "SYMMETRIC"}
+
+
+def pad_mode(tf, mode: str) -> str:
+    """tf.pad's name for the reference's mode, or ``Unsupported`` quoting tf.pad."""
+    if mode in _TF_PAD_MODES:
+        return _TF_PAD_MODES[mode]
+    raise Unsupported(
+        f"tf.pad has no {mode!r} mode: `{common.doc_line(tf.pad, 'mode:')}` (tf.pad docs)"
+    )
+
+
 def no_adaptive_pooling(tf, kind: str) -> str:
     """Why tf.nn has no adaptive pooling."""
     op = tf.nn.avg_pool2d if kind == "avg" else tf.nn.max_pool2d

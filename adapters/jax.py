@@ -415,6 +415,15 @@ class JaxAdapter:
 
         return self._call(fn, {"x": x, "w": w, "b": b})
 
+    def pad2d(self, x, *, padding, mode="constant", value=0.0):
+        """``jnp.pad`` with NumPy's mode names: constant, reflect, edge, symmetric, wrap."""
+        jnp = self._lib().numpy
+        pads = ((0, 0), (0, 0), *padding_pairs(padding, (0, 0), (1, 1), (1, 1)))
+        name = _JNP_PAD_MODES[mode]
+        if name == "constant":
+            return self._call(lambda x: jnp.pad(x, pads, constant_values=value), {"x": x})
+        return self._call(lambda x: jnp.pad(x, pads, mode=name), {"x": x})
+
     def adaptive_avgpool2d(self, x, *, output_size):
         raise Unsupported(_no_adaptive_pooling(self._lib()))
 
@@ -474,6 +483,16 @@ class JaxAdapter:
                 f"{np.unique(kept)[:5]}, not rate {rate} with 1/rate = {expected}"
             )
         self._stax_checked.add((rate, dtype.str))
+
+
+#: The reference's pad modes by jnp.pad's (NumPy's) names.
+_JNP_PAD_MODES = {
+    "constant": "constant",
+    "reflect": "reflect",
+    "replicate": "edge",
+    "symmetric": "symmetric",
+    "circular": "wrap",
+}
 
 
 def _no_adaptive_pooling(jax) -> str:

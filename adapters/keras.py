@@ -479,6 +479,17 @@ class KerasAdapter:
     def adaptive_maxpool2d(self, x, *, output_size):
         return self._adaptive("adaptive_maxpool2d", "Max", x, output_size)
 
+    def pad2d(self, x, *, padding, mode="constant", value=0.0):
+        """ZeroPadding2D, the one Keras padding layer: constant mode with zeros."""
+        dtype = self._dtype(x)
+        _refuse(decoder_rules.zero_padding_only(self, mode, value))
+        pads = common.padding_pairs(padding, x.shape[2:], (1, 1), (1, 1))
+        pad = self.api.layers.ZeroPadding2D(pads, dtype=dtype)
+        x_nhwc, fn = x.transpose(NCHW_TO_NHWC), lambda v, call: pad(v["x"])
+        return self._prepare(
+            "pad2d", dtype, {"x": x_nhwc}, fn, nhwc=True, grad_layouts={"x": _to_nchw}
+        )
+
     def _adaptive(self, method, kind, x, output_size):
         """Global{kind}Pooling2D(keepdims=True) for a 1x1 output, else Adaptive{kind}
         Pooling2D where this Keras has it."""

@@ -207,6 +207,9 @@ class ScipyAdapter:
             lambda g: decoder.conv_transpose2d_grads(signal, g, x, w, b, *geometry),
         )
 
+    def pad2d(self, x, *, padding, mode="constant", value=0.0):
+        raise Unsupported(decoder.NO_PAD)
+
     def adaptive_avgpool2d(self, x, *, output_size):
         raise Unsupported(decoder.NO_ADAPTIVE_POOLING)
 

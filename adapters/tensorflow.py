@@ -363,6 +363,20 @@ class TfNnAdapter:
             ),
         )
 
+    def pad2d(self, x, *, padding, mode="constant", value=0.0):
+        """tf.pad on NHWC: CONSTANT (with constant_values), REFLECT, SYMMETRIC."""
+        tf = self._framework(x=x)
+        x = np.asarray(x)
+        tf_mode = decoder_rules.pad_mode(tf, mode)
+        (top, bottom), (left, right) = common.padding_pairs(padding, x.shape[2:], (1, 1), (1, 1))
+        paddings = [[0, 0], [top, bottom], [left, right], [0, 0]]
+        fill = x.dtype.type(value)
+
+        def op(v):
+            return tf.pad(v["x"], paddings, mode=tf_mode, constant_values=fill)
+
+        return _nhwc_call(tf, op, {"x": x})
+
     def adaptive_avgpool2d(self, x, *, output_size):
         # Kept as a method (not left missing) so the report states TensorFlow's reason.
         raise Unsupported(decoder_rules.no_adaptive_pooling(self._framework(x=x), "avg"))

@@ -366,6 +366,26 @@ class TorchAdapter:
         pool = self._lib().nn.AdaptiveMaxPool2d(pair(output_size))
         return self._prepared(pool, self._tensors(x=x), "torch.nn.AdaptiveMaxPool2d")
 
+    def pad2d(self, x, *, padding, mode="constant", value=0.0):
+        t = self._tensors(x=x)
+        functional = self._torch.nn.functional
+        (top, bottom), (left, right) = padding_pairs(padding, (0, 0), (1, 1), (1, 1))
+        pads = (left, right, top, bottom)  # F.pad starts from the last axis
+        if mode not in ("constant", "reflect", "replicate", "circular"):
+            try:
+                functional.pad(self._torch.zeros(1, 1, 2, 2), (1, 1, 1, 1), mode=mode)
+                said = "it ran, yet the adapter lists only four modes"
+            except Exception as exc:  # torch's own refusal, whatever its type
+                said = f"{type(exc).__name__}: {exc}"
+            raise Unsupported(
+                f"torch.nn.functional.pad has the modes 'constant', 'reflect', 'replicate' "
+                f"and 'circular'; mode {mode!r}: {said}"
+            )
+        # torch refuses a value in the other modes ('Padding mode ... doesn't take in value').
+        fill = float(value) if mode == "constant" else None
+        pad = lambda x: functional.pad(x, pads, mode=mode, value=fill)  # noqa: E731
+        return self._prepared(pad, t, f"torch.nn.functional.pad(mode={mode!r})")
+
     def _transpose_refusal(self, name: str, x_shape, w_shape, **kwargs) -> str:
         """torch's own error for a ConvTranspose2d call with these shapes and arguments."""
         torch = self._lib()

@@ -147,3 +147,45 @@ def adaptive_maxpool2d_backward(grad_out, x, output_size):
                 best = (r, col)
         dx[b_, ch, best[0], best[1]] += grad_out[b_, ch, i, j]
     return dx
+
+
+def pad_source(i: int, n: int, mode: str) -> int | None:
+    """The input cell that padded position ``i`` (relative to the first input cell, so
+    negative before it) copies along an axis of ``n`` cells, or None for a constant."""
+    if 0 <= i < n:
+        return i
+    if mode == "constant":
+        return None
+    if mode == "replicate":
+        return 0 if i < 0 else n - 1
+    if mode == "circular":
+        return i % n
+    if mode == "reflect":  # mirrored on the edge cell, which is not repeated
+        return -i if i < 0 else 2 * (n - 1) - i
+    return -i - 1 if i < 0 else 2 * n - 1 - i  # symmetric: the edge cell repeated
+
+
+def _padded_cells(x_shape, pads, mode):
+    """Yield ``((r, c) padded, (r, c) source or None)`` over the whole padded plane."""
+    (top, bottom), (left, right) = pads
+    h, w = x_shape[2:]
+    for r in range(top + h + bottom):
+        for c in range(left + w + right):
+            sr, sc = pad_source(r - top, h, mode), pad_source(c - left, w, mode)
+            yield (r, c), None if sr is None or sc is None else (sr, sc)
+
+
+def pad2d_forward(x, pads, mode, value=0.0):
+    (top, bottom), (left, right) = pads
+    y = np.empty((*x.shape[:2], top + x.shape[2] + bottom, left + x.shape[3] + right), x.dtype)
+    for (r, c), source in _padded_cells(x.shape, pads, mode):
+        y[:, :, r, c] = value if source is None else x[:, :, source[0], source[1]]
+    return y
+
+
+def pad2d_backward(grad_out, x, pads, mode):
+    dx = np.zeros_like(x)
+    for (r, c), source in _padded_cells(x.shape, pads, mode):
+        if source is not None:
+            dx[:, :, source[0], source[1]] += grad_out[:, :, r, c]
+    return dx
