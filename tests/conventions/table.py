@@ -481,6 +481,70 @@ DECODER_ROWS: tuple[Convention, ...] = (
             "https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html",
         ),
     ),
+    Convention(
+        id="adaptive_pool_vs_fixed_window",
+        title="Adaptive pooling's windows vs the fixed kernel/stride that ports use",
+        a=Side(
+            ("torch", "keras"),
+            "torch.nn.AdaptiveAvgPool2d(4) / AdaptiveMaxPool2d(4) / keras "
+            "AdaptiveAveragePooling2D(4) / AdaptiveMaxPooling2D(4)",
+            "adaptive_avgpool2d.forward(x, output_size=4) (and adaptive_maxpool2d)",
+            {"output_size": 4},
+        ),
+        b=Side(
+            ("torch",),
+            "torch.nn.AvgPool2d(k, stride=s) / MaxPool2d(k, stride=s), s = in // out, "
+            "k = in - (out - 1) s",
+            "avgpool2d.forward(x, kernel_size=k, stride=s) (and maxpool2d)",
+            {"stride": "in // out", "kernel_size": "in - (out - 1) * stride"},
+        ),
+        difference=(
+            "A pools [floor(i in/out), ceil((i+1) in/out)), B pools [i s, i s + k): equal "
+            "windows, so equal outputs, exactly when out divides in; for 10 -> 4, A "
+            "[0,3) [2,5) [5,8) [7,10) against B (s 2, k 4) [0,4) [2,6) [4,8) [6,10): no "
+            "window agrees and every average differs"
+        ),
+        versions=f"{_TORCH_213}; {_KERAS_315} (AdaptiveAveragePooling2D / "
+        "AdaptiveMaxPooling2D: Keras 3 releases that have them)",
+        sources=(
+            "https://github.com/keras-team/keras-cv/issues/512 (tensorflow-addons' "
+            "fixed-window adaptive pooling matches torch only when the output divides "
+            "the input)",
+            "https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveAvgPool2d.html",
+            "pytorch/pytorch aten/src/ATen/native/AdaptiveAveragePooling.cpp "
+            "(start_index = floor(a*b/c), end_index = ceil((a+1)*b/c))",
+        ),
+    ),
+    Convention(
+        id="pad_mode_names",
+        title="Padding mode names: reflect (edge not repeated) vs symmetric (edge "
+        "repeated), replicate = edge, circular = wrap",
+        a=Side(
+            ("torch", "tensorflow", "jax"),
+            "F.pad(mode='reflect') / tf.pad(mode='REFLECT') / jnp.pad(mode='reflect'); "
+            "F.pad 'replicate' = jnp.pad 'edge'; F.pad 'circular' = jnp.pad 'wrap'",
+            "pad2d.forward(x, padding, mode='reflect' | 'replicate' | 'circular')",
+            {"modes": ["reflect", "replicate", "circular"]},
+        ),
+        b=Side(
+            ("tensorflow", "jax"),
+            "tf.pad(mode='SYMMETRIC') / jnp.pad(mode='symmetric'); torch's F.pad has no such mode",
+            "pad2d.forward(x, padding, mode='symmetric')",
+            {"modes": ["symmetric"]},
+        ),
+        difference=(
+            "same name, same numbers across frameworks (bit for bit); reflect's k-th "
+            "padded cell copies x[k], symmetric's x[k - 1]: sym[:p] = ref[1:p + 1] at "
+            "every edge, interiors equal; torch refuses 'symmetric'"
+        ),
+        versions=f"{_TORCH_213}; tensorflow 2.21; jax 0.10.2",
+        sources=(
+            "https://www.tensorflow.org/api_docs/python/tf/pad (REFLECT, SYMMETRIC)",
+            "https://pytorch.org/docs/stable/generated/torch.nn.functional.pad.html",
+            "https://numpy.org/doc/stable/reference/generated/numpy.pad.html (reflect, "
+            "symmetric, edge, wrap)",
+        ),
+    ),
 )
 
 ROWS = (*ROWS, *DECODER_ROWS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from adapters.base import Unsupported
 from tests.conventions import decoder_probes
 from tests.conventions import support as s
 from tests.conventions.table import ROW
@@ -90,3 +91,89 @@ def test_conv_transpose_valid_vs_torch(request, k, stride):
     np.testing.assert_array_equal(tail, np.broadcast_to(bias[..., 0], tail.shape))
     s.widen(rec, a, b[..., :n_a, :n_a])
     rec["keras_extra_cells"] = extra
+
+
+@pytest.mark.parametrize("kind", ["avg", "max"])
+@pytest.mark.parametrize("size", [10, 8], ids=["not_dividing", "dividing"])
+def test_adaptive_pool_vs_fixed_window(request, kind, size):
+    row = ROW["adaptive_pool_vs_fixed_window"]
+    out = row.a.params["output_size"]
+    rec = s.start_record(request, row, fixture=f"x (2,2,{size},{size}) float32, out {out}")
+    torch = s.need("torch")
+    names = ["torch", *s.available(["keras"])]
+    s.note_versions(rec, names)
+    # Distinct multiples of 1/4: no ties, exact in float32.
+    cells = _rng(f"{row.id}_{kind}_{size}").permutation(4 * size * size)
+    inputs = {"x": (cells.reshape(2, 2, size, size) * 0.25).astype(np.float32)}
+    adaptive, fixed = f"adaptive_{kind}pool2d", f"{kind}pool2d"
+    stride = size // out
+    params_b = {"kernel_size": size - (out - 1) * stride, "stride": stride}
+    results = {}
+    for name in names:
+        a = s.run(s.need(name), adaptive, inputs, row.a.params)
+        bound = s.side(rec, f"{name} adaptive", a, adaptive, inputs, row.a.params, "float32")
+        results[name] = a, bound
+    b = s.run(torch, fixed, inputs, params_b)
+    bound_b = s.side(rec, "torch fixed window", b, fixed, inputs, params_b, "float32")
+    # The windows, per axis: torch's adaptive ones against i*s + [0, k).
+    starts_a = [(i * size) // out for i in range(out)]
+    ends_a = [-((-(i + 1) * size) // out) for i in range(out)]
+    starts_b = [i * stride for i in range(out)]
+    ends_b = [start + params_b["kernel_size"] for start in starts_b]
+    same = np.array([sa == sb and ea == eb for sa, ea, sb, eb in
+                     zip(starts_a, ends_a, starts_b, ends_b, strict=True)])  # fmt: skip
+    both = np.outer(same, same)
+    for name, (a, bound_a) in results.items():
+        s.assert_within(a[..., both], b[..., both], (bound_a + bound_b)[..., both], "same windows")
+        differ = np.abs(a - b)[..., ~both] > (bound_a + bound_b)[..., ~both]
+        if kind == "avg":
+            assert differ.all(), f"{name}: every output of a differing window differs"
+        else:
+            assert differ.any() or both.all(), f"{name}: the windows' maxima must show"
+        s.widen(rec, a, b)
+    assert both.all() == (size % out == 0), "the windows agree exactly when out divides in"
+    rec["adaptive_windows"] = list(zip(starts_a, ends_a, strict=True))
+    rec["fixed_windows"] = list(zip(starts_b, ends_b, strict=True))
+
+
+def test_pad_mode_names(request):
+    row = ROW["pad_mode_names"]
+    rec = s.start_record(request, row, fixture="x (1,2,4,5) float32, pads ((2, 3), (3, 1))")
+    layers = s.available(["torch", "tensorflow", "jax"])
+    s.note_versions(rec, layers)
+    x = _rng(row.id).standard_normal((1, 2, 4, 5)).astype(np.float32)
+    pads = ((2, 3), (3, 1))
+    got, refused = {}, {}
+    modes = row.a.params["modes"] + row.b.params["modes"]
+    for name, adapter in layers.items():
+        for mode in modes:
+            try:
+                y = s.run(adapter, "pad2d", {"x": x}, {"padding": pads, "mode": mode})
+            except Unsupported as exc:
+                refused[f"{name} {mode}"] = str(exc)
+                continue
+            s.side(rec, f"{name} {mode}", y, "pad2d", {"x": x}, {"padding": pads, "mode": mode},
+                   "float32")  # fmt: skip
+            got[(name, mode)] = y
+    # Each name's results agree bit for bit across frameworks.
+    for mode in modes:
+        ys = [y for (_, m), y in got.items() if m == mode]
+        assert ys, f"no framework ran {mode}"
+        for y in ys[1:]:
+            np.testing.assert_array_equal(y, ys[0], err_msg=mode)
+    assert "torch symmetric" in refused or "torch" not in layers, "torch has no 'symmetric'"
+    # reflect vs symmetric: the symmetric band is the reflect band one cell closer to the
+    # edge (padded cell k copies x[k - 1], not x[k]): sym[:top] = ref[1:top + 1], and so
+    # on at each edge, over the other axis' interior; the interior itself is equal.
+    ref = next(y for (_, m), y in got.items() if m == "reflect")
+    sym = next(y for (_, m), y in got.items() if m == "symmetric")
+    (top, bottom), (left, right) = pads
+    rows, cols = slice(top, -bottom), slice(left, -right)
+    np.testing.assert_array_equal(sym[:, :, :top, cols], ref[:, :, 1 : top + 1, cols])
+    np.testing.assert_array_equal(sym[:, :, -bottom:, cols], ref[:, :, -bottom - 1 : -1, cols])
+    np.testing.assert_array_equal(sym[:, :, rows, :left], ref[:, :, rows, 1 : left + 1])
+    np.testing.assert_array_equal(sym[:, :, rows, -right:], ref[:, :, rows, -right - 1 : -1])
+    np.testing.assert_array_equal(sym[:, :, rows, cols], ref[:, :, rows, cols])
+    assert s.max_abs(sym, ref) > 0, "the bands differ"
+    s.widen(rec, ref, sym)
+    rec["refused"] = refused
