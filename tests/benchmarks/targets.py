@@ -6,7 +6,9 @@ Targets (float32, same inputs for both):
 
 - conv2d forward, x (32, 16, 28, 28), w (32, 16, 3, 3), b (32,), padding 1: <= 2.0x torch;
 - conv2d backward (dx, dw, db) on the same shape: <= 2.5x torch autograd;
-- maxpool2d 2x2 / 2 on (32, 32, 28, 28), forward and backward: <= 2.0x torch.
+- maxpool2d 2x2 / 2 on (32, 32, 28, 28), forward and backward: <= 2.0x torch;
+- conv_transpose2d, x (32, 16, 28, 28) upsampled 2x by w (16, 16, 4, 4), stride 2,
+  padding 1, forward and backward (dx, dw, db): <= 3.0x torch (issue 16).
 
 Both sides are the benchmarks' own callables (each adapter's prepared ``Run.call``: the
 torch adapter's ``torch.nn`` module, the reference package through the same Protocol), on
@@ -58,11 +60,13 @@ TARGETS = (
     Target("conv2d backward (dx, dw, db)", "conv2d-large-b32", "backward", 2.5),
     Target("maxpool2d forward", "maxpool2d-large-b32", "forward", 2.0),
     Target("maxpool2d backward", "maxpool2d-large-b32", "backward", 2.0),
+    Target("conv_transpose2d forward", "conv_transpose2d-upsample2x-b32", "forward", 3.0),
+    Target("conv_transpose2d backward", "conv_transpose2d-upsample2x-b32", "backward", 3.0),
 )
 
 
-#: The differentiable inputs of the two target layers (the keys their backward returns).
-_GRAD_KEYS = {"conv2d": ("x", "w", "b"), "maxpool2d": ("x",)}
+#: The differentiable inputs of the target layers (the keys their backward returns).
+_GRAD_KEYS = {"conv2d": ("x", "w", "b"), "maxpool2d": ("x",), "conv_transpose2d": ("x", "w", "b")}
 
 
 def _torch_backward_only(shape) -> Callable[[], object]:
@@ -77,6 +81,8 @@ def _torch_backward_only(shape) -> Callable[[], object]:
     F = torch.nn.functional
     if shape.layer == "conv2d":
         out = F.conv2d(tensors["x"], tensors["w"], tensors["b"], padding=shape.attrs["padding"])
+    elif shape.layer == "conv_transpose2d":
+        out = F.conv_transpose2d(tensors["x"], tensors["w"], tensors["b"], **shape.attrs)
     else:
         out = F.max_pool2d(tensors["x"], shape.attrs["kernel_size"], shape.attrs.get("stride"))
     seed = torch.from_numpy(common.grad_out_of(shape))
