@@ -297,7 +297,14 @@ CASES = (
         padding=1,
         output_padding=1,
     ),
-    _case("ct_groups2", 1608, _ct(2, 4, 3, 3, 4, 2, 2, groups=2), stride=2, groups=2),
+    _case(
+        "ct_groups2",
+        1608,
+        _ct(2, 4, 3, 3, 4, 2, 2, groups=2),
+        stride=2,
+        output_padding=(1, 0),
+        groups=2,
+    ),
 )
 
 # ---------------------------------------------------------------------------------------

@@ -137,7 +137,7 @@ def _case(case_id, seed, shape, note="", **attrs):
 
 CASES = (
     *GOLDEN,
-    _case("pad_constant_value", 1630, (2, 2, 4, 5), padding=((1, 2), (0, 3)), value=-1.5),
+    _case("pad_constant_value", 1630, (2, 2, 4, 5), padding=1, value=-1.5),
     _case(
         "pad_reflect_limit",
         1631,
@@ -162,7 +162,7 @@ CASES = (
         padding=((2, 2), (3, 1)),
         mode="symmetric",
     ),
-    _case("pad_circular", 1634, (1, 2, 3, 4), padding=((1, 2), (3, 0)), mode="circular"),
+    _case("pad_circular", 1634, (1, 2, 3, 4), padding=2, mode="circular"),
 )
 
 # ---------------------------------------------------------------------------------------
