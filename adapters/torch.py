@@ -330,6 +330,7 @@ class TorchAdapter:
                 "bottom/right than from the top/left"
             )
         torch_padding, torch_output_padding = torch_args
+        shapes = np.shape(x), np.shape(w)
         x, w, b = t["x"], t["w"], t["b"]
         kwargs = {
             "stride": pair(stride),
@@ -340,8 +341,7 @@ class TorchAdapter:
         }
         limits = [max(s, d) for s, d in zip(kwargs["stride"], kwargs["dilation"], strict=True)]
         if any(op >= limit for op, limit in zip(torch_output_padding, limits, strict=True)):
-            refused = self._transpose_refusal(name, np.shape(x), np.shape(w), **kwargs)
-            raise Unsupported(f"{name}: {refused}")
+            raise Unsupported(f"{name}: {self._transpose_refusal(name, *shapes, **kwargs)}")
         conv = self._torch.nn.ConvTranspose2d(
             w.shape[0],
             w.shape[1] * groups,
@@ -372,15 +372,15 @@ class TorchAdapter:
         (top, bottom), (left, right) = padding_pairs(padding, (0, 0), (1, 1), (1, 1))
         pads = (left, right, top, bottom)  # F.pad starts from the last axis
         if mode not in ("constant", "reflect", "replicate", "circular"):
+            # The modes F.pad documents; ask torch about any other (a release that adds
+            # the mode lifts the refusal by itself).
             try:
                 functional.pad(self._torch.zeros(1, 1, 2, 2), (1, 1, 1, 1), mode=mode)
-                said = "it ran, yet the adapter lists only four modes"
             except Exception as exc:  # torch's own refusal, whatever its type
-                said = f"{type(exc).__name__}: {exc}"
-            raise Unsupported(
-                f"torch.nn.functional.pad has the modes 'constant', 'reflect', 'replicate' "
-                f"and 'circular'; mode {mode!r}: {said}"
-            )
+                raise Unsupported(
+                    "torch.nn.functional.pad has the modes 'constant', 'reflect', 'replicate' "
+                    f"and 'circular'; mode {mode!r}: {type(exc).__name__}: {exc}"
+                ) from None
         # torch refuses a value in the other modes ('Padding mode ... doesn't take in value').
         fill = float(value) if mode == "constant" else None
         pad = lambda x: functional.pad(x, pads, mode=mode, value=fill)  # noqa: E731
