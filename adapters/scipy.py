@@ -66,6 +66,7 @@ from collections.abc import Callable
 import numpy as np
 
 from adapters import _resize_rules as resize_rules
+from adapters import _scipy_decoder as decoder
 from adapters._geometry import padding_pairs, pair, window_count
 from adapters.base import FrameworkMissing, Run, Unsupported
 
@@ -281,6 +282,33 @@ class ScipyAdapter:
             lambda: function(in1, in2, mode=mode),
             lambda g: _signal_grads(signal, name, g, in1, in2, mode),
         )
+
+    def conv_transpose2d(
+        self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
+    ):
+        """At stride 1 only: a full ``scipy.signal.convolve2d`` per channel pair
+        (adapters/_scipy_decoder.py)."""
+        signal = self._lib().signal
+        if pair(stride) != (1, 1):
+            raise Unsupported(
+                f"stride {stride!r}: scipy.signal has no fractionally strided (transposed) "
+                "convolution; at stride 1 a transposed convolution is convolve2d(x, w, "
+                "'full'), which is what this adapter runs"
+            )
+        geometry = (padding, output_padding, dilation, int(groups))
+        return _ScipyCall(
+            lambda: decoder.conv_transpose2d(signal, x, w, b, *geometry),
+            lambda g: decoder.conv_transpose2d_grads(signal, g, x, w, b, *geometry),
+        )
+
+    def pad2d(self, x, *, padding, mode="constant", value=0.0):
+        raise Unsupported(decoder.NO_PAD)
+
+    def adaptive_avgpool2d(self, x, *, output_size):
+        raise Unsupported(decoder.NO_ADAPTIVE_POOLING)
+
+    def adaptive_maxpool2d(self, x, *, output_size):
+        raise Unsupported(decoder.NO_ADAPTIVE_POOLING)
 
 
 def _same(value):

@@ -73,6 +73,7 @@ from typing import Any
 import numpy as np
 
 from adapters import _resize_rules as resize_rules
+from adapters._decoder_geometry import torch_transpose_padding, transpose_crops
 from adapters._geometry import is_symmetric, padding_pairs, pair
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
 from adapters.layout import sorted_axes
@@ -496,6 +497,95 @@ class TorchAdapter:
     def hardswish(self, x):
         module = self._lib().nn.Hardswish()
         return self._prepared(module, self._tensors(x=x), "torch.nn.Hardswish")
+
+    def conv_transpose2d(
+        self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
+    ):
+        t = self._tensors(x=x, w=w, b=b)
+        name = "torch.nn.ConvTranspose2d"
+        pads, extras = transpose_crops(
+            np.shape(x)[2:], np.shape(w)[2:], stride, padding, output_padding, dilation
+        )
+        torch_args = torch_transpose_padding(pads, extras)
+        if torch_args is None:
+            said = ""
+            if isinstance(padding, str):
+                refused = self._transpose_refusal(name, np.shape(x), np.shape(w), padding=padding)
+                said = f"it takes no padding string ({refused}); "
+            raise Unsupported(
+                f"{name}: {said}'padding controls the amount of implicit zero padding on both "
+                "sides for dilation * (kernel_size - 1) - padding number of points' and "
+                "'output_padding controls the additional size added to one side of the output "
+                f"shape' ({name} docs), so it cannot crop {pads}: more cells from the "
+                "bottom/right than from the top/left"
+            )
+        torch_padding, torch_output_padding = torch_args
+        shapes = np.shape(x), np.shape(w)
+        x, w, b = t["x"], t["w"], t["b"]
+        kwargs = {
+            "stride": pair(stride),
+            "padding": torch_padding,
+            "output_padding": torch_output_padding,
+            "dilation": pair(dilation),
+            "groups": groups,
+        }
+        limits = [max(s, d) for s, d in zip(kwargs["stride"], kwargs["dilation"], strict=True)]
+        if any(op >= limit for op, limit in zip(torch_output_padding, limits, strict=True)):
+            raise Unsupported(f"{name}: {self._transpose_refusal(name, *shapes, **kwargs)}")
+        conv = self._torch.nn.ConvTranspose2d(
+            w.shape[0],
+            w.shape[1] * groups,
+            kernel_size=tuple(w.shape[2:]),
+            bias=b is not None,
+            dtype=w.dtype,
+            **kwargs,
+        )
+        params = {"w": conv.weight}
+        with self._torch.no_grad():
+            conv.weight.copy_(w)
+            if b is not None:
+                conv.bias.copy_(b)
+                params["b"] = conv.bias
+        return self._prepared(conv, {"x": x}, name, params=params)
+
+    def adaptive_avgpool2d(self, x, *, output_size):
+        pool = self._lib().nn.AdaptiveAvgPool2d(pair(output_size))
+        return self._prepared(pool, self._tensors(x=x), "torch.nn.AdaptiveAvgPool2d")
+
+    def adaptive_maxpool2d(self, x, *, output_size):
+        pool = self._lib().nn.AdaptiveMaxPool2d(pair(output_size))
+        return self._prepared(pool, self._tensors(x=x), "torch.nn.AdaptiveMaxPool2d")
+
+    def pad2d(self, x, *, padding, mode="constant", value=0.0):
+        t = self._tensors(x=x)
+        functional = self._torch.nn.functional
+        (top, bottom), (left, right) = padding_pairs(padding, (0, 0), (1, 1), (1, 1))
+        pads = (left, right, top, bottom)  # F.pad starts from the last axis
+        if mode not in ("constant", "reflect", "replicate", "circular"):
+            # The modes F.pad documents; ask torch about any other (a release that adds
+            # the mode lifts the refusal by itself).
+            try:
+                functional.pad(self._torch.zeros(1, 1, 2, 2), (1, 1, 1, 1), mode=mode)
+            except Exception as exc:  # torch's own refusal, whatever its type
+                raise Unsupported(
+                    "torch.nn.functional.pad has the modes 'constant', 'reflect', 'replicate' "
+                    f"and 'circular'; mode {mode!r}: {type(exc).__name__}: {exc}"
+                ) from None
+        # torch refuses a value in the other modes ('Padding mode ... doesn't take in value').
+        fill = float(value) if mode == "constant" else None
+        pad = lambda x: functional.pad(x, pads, mode=mode, value=fill)  # noqa: E731
+        return self._prepared(pad, t, f"torch.nn.functional.pad(mode={mode!r})")
+
+    def _transpose_refusal(self, name: str, x_shape, w_shape, **kwargs) -> str:
+        """torch's own error for a ConvTranspose2d call with these shapes and arguments."""
+        torch = self._lib()
+        groups = kwargs.get("groups", 1)
+        channels = (w_shape[0], w_shape[1] * groups, tuple(w_shape[2:]))
+        try:
+            torch.nn.ConvTranspose2d(*channels, **kwargs)(torch.zeros(tuple(x_shape)))
+        except Exception as exc:  # torch's own refusal, whatever its type
+            return f"{type(exc).__name__}: {exc}"
+        raise AssertionError(f"{name} accepted {kwargs}, which this adapter reports as refused")
 
 
 #: Key of the float64 Hardsigmoid gradient entry in tests/known_divergences.py.

@@ -421,6 +421,48 @@ DIVERGENCES += [
         "maxpool_nan_forward",
         "scipy.ndimage.maximum_filter keeps a NaN only where it comes first in its scan",
     ),
+    # Decoder layers (issue 16).
+    Divergence(
+        key="keras-torch-conv-transpose-same-shifted",
+        layer="conv_transpose2d",
+        case="*",
+        adapter="keras",
+        reason=(
+            "keras.layers.Conv2DTranspose(padding='same') with strides > 1 on Keras' torch "
+            "backend before keras-team/keras#22876 gives torch a symmetric padding plus "
+            "output_padding, which shifts the output by one cell where the SAME crop is odd "
+            "(an odd kernel at stride 2): on [1, 10, 100] with a kernel of ones it keeps the "
+            "full scatter's cells 1-6, not 0-5 as TensorFlow and JAX do.  Measured with "
+            "keras 3.14.1 and torch 2.13.0 (tox py311-kerastorch-keras314); keras 3.15.1 "
+            "computes it right"
+        ),
+        issue="https://github.com/keras-team/keras/pull/22876",
+        enforced="unsupported",
+        evidence="tests/adapters/test_keras_adapter.py::test_keras_conv_transpose_same_shift",
+    ),
+    Divergence(
+        key="keras-torch-one-input-channel-conv-transpose-grad-weight-contiguous",
+        layer="conv_transpose2d",
+        case="*",
+        adapter="keras",
+        direction="backward",
+        reason=(
+            "Conv2DTranspose backward from one input channel to several, with a kernel "
+            "larger than 1x1, on Keras' torch backend raises torch's 'RuntimeError: "
+            "grad_weight needs to be contiguous': Keras gives torch's conv_transpose2d a "
+            "channels_last view of its NHWC input and a permuted kernel, and with one input "
+            "channel torch's CPU backward rejects the weight gradient's strides (reproduced "
+            "with torch 2.13.0 alone; keras 3.14.1 and 3.15.1).  No upstream torch or keras "
+            "issue found as of 2026-11 (searched: conv_transpose2d 'grad_weight needs to "
+            "be contiguous' channels_last)"
+        ),
+        issue=None,
+        enforced="unsupported",
+        evidence=(
+            "tests/adapters/test_keras_adapter.py::"
+            "test_torch_one_input_channel_channels_last_conv_transpose_backward_fails"
+        ),
+    ),
 ]
 
 

@@ -13,6 +13,8 @@ Targets (float32, same inputs for both):
   norm with 8 groups.
 - resize2d bilinear (half-pixel) 2x upsampling of (32, 16, 28, 28), forward and backward:
   <= 3.0x torch (issue 16).
+- conv_transpose2d, x (32, 16, 28, 28) upsampled 2x by w (16, 16, 4, 4), stride 2,
+  padding 1, forward and backward (dx, dw, db): <= 3.0x torch (issue 16).
 
 Both sides are the benchmarks' own callables (each adapter's prepared ``Run.call``: the
 torch adapter's ``torch.nn`` module, the reference package through the same Protocol), on
@@ -73,6 +75,9 @@ TARGETS = (
     Target("groupnorm backward", "groupnorm-c32-g8-b32", "backward", 3.0),
     Target("resize2d bilinear forward", "resize2d-up2-bilinear-b32", "forward", 3.0),
     Target("resize2d bilinear backward", "resize2d-up2-bilinear-b32", "backward", 3.0),
+    # -- decoder (issue 16)
+    Target("conv_transpose2d forward", "conv_transpose2d-upsample2x-b32", "forward", 3.0),
+    Target("conv_transpose2d backward", "conv_transpose2d-upsample2x-b32", "backward", 3.0),
 )
 
 
@@ -83,6 +88,7 @@ _GRAD_KEYS = {
     "layernorm": ("x", "gamma", "beta"),
     "groupnorm": ("x", "gamma", "beta"),
     "resize2d": ("x",),
+    "conv_transpose2d": ("x", "w", "b"),
 }
 
 
@@ -106,6 +112,8 @@ def _torch_backward_only(shape) -> Callable[[], object]:
         )
     elif shape.layer == "resize2d":
         out = F.interpolate(tensors["x"], scale_factor=shape.attrs["scale"], mode="bilinear")
+    elif shape.layer == "conv_transpose2d":
+        out = F.conv_transpose2d(tensors["x"], tensors["w"], tensors["b"], **shape.attrs)
     else:
         out = F.max_pool2d(tensors["x"], shape.attrs["kernel_size"], shape.attrs.get("stride"))
     seed = torch.from_numpy(common.grad_out_of(shape))

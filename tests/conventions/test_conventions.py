@@ -22,6 +22,7 @@ from reference import maxpool2d, relu
 from tests.conventions import (
     probes,
     test_conventions_activations,
+    test_conventions_decoder,
     test_conventions_nan,
     test_conventions_norms_losses,
     test_conventions_resize,
@@ -268,5 +269,6 @@ def test_every_row_has_a_test():
     names |= set(vars(test_conventions_activations))
     names |= set(vars(test_conventions_resize))
     names |= set(vars(test_conventions_nan))
+    names |= set(vars(test_conventions_decoder))
     missing = [row for row in ROW if f"test_{row}" not in names]
     assert not missing, f"rows without a test_<id>: {missing}"
