@@ -22,6 +22,11 @@ How it exports, and why:
   (dropout's injected mask) is refused: there is no module a user would export.
 - An exporter error (``torch.onnx.errors.OnnxExporterError``) is ``Unsupported``, quoting
   it: the user cannot export that layer.
+- ``onnx.checker.check_model(full_check=True)`` runs on every export: an invalid model is
+  an error (a finding), except the one declared in tests/known_divergences.py.
+- A float64 graph that holds a module constant as a FLOAT attribute (32-bit in ONNX:
+  batch norm's eps 1e-5 becomes 9.99999974738e-06) is refused: it computes another layer
+  (conventions row ``onnx_float32_attributes``).
 - Backward: ONNX graphs exported for inference have no gradient; the adapters run
   forward only and say so.
 
@@ -44,7 +49,8 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -55,6 +61,9 @@ from adapters.torch import TorchAdapter
 EXPORTER = "torch.onnx.export(dynamo=True)"
 #: Exports kept: the tests of one case (both adapters, both directions) run close together.
 _CACHE_SIZE = 16
+#: The known divergence (tests/known_divergences.py) under which each adapter refuses the
+#: invalid model the exporter writes for cross-entropy on class probabilities.
+INVALID_CE_MODEL = "{adapter}-ce-probabilities-invalid-model"
 _PROTOCOL = frozenset({"name", "requires", "load", "version", "determinism_flags"})
 _REFUSAL_LINES = 6
 
@@ -70,6 +79,10 @@ class Exported:
     what: str
 
 
+class KnownInvalidModel(Unsupported):
+    """The declared invalid export; the adapter's refusal adds its entry's key."""
+
+
 _CACHE: OrderedDict[tuple, Exported | Unsupported] = OrderedDict()
 _REGISTRIES: dict[Any, Any] = {}
 
@@ -82,6 +95,13 @@ class OnnxExportAdapter:
     requires: tuple[str, ...] = ("torch", "onnx", "onnxscript")
     #: How the graph runs, for records ("ONNX Runtime CPUExecutionProvider").
     runtime = ""
+    #: Why each layer call is slow to set up: the default pytest runs a sample of these
+    #: adapters' cases, ``pytest --full`` all of them (tests/sampling.py).
+    slow_setup = f"each case is a {EXPORTER}, about 0.4 s"
+    #: Attribute values whose every float32 case is in that sample: pooling windows in
+    #: ceil mode are where ONNX runtimes and PyTorch have disagreed
+    #: (microsoft/onnxruntime#16203, onnx/onnx#4958, onnx/onnx#5276).
+    always_sample: ClassVar[Mapping[str, Any]] = MappingProxyType({"ceil_mode": True})
 
     def __init__(self) -> None:
         self._torch_adapter = TorchAdapter()
@@ -135,6 +155,12 @@ class OnnxExportAdapter:
         prepare.__name__ = method
         return prepare
 
+    def run_model(self, model: Any, feeds: Mapping[str, np.ndarray]) -> list:
+        """The outputs of any ONNX ``model`` on ``feeds``, run as the layer calls run (for
+        the conventions tests, which export modules the adapter refuses)."""
+        self.load()
+        return self._runner(Exported(model, dict(feeds), -1, "a given model"))()
+
     # -- for subclasses ------------------------------------------------------------------
 
     def _load_runtime(self) -> None:
@@ -156,7 +182,13 @@ class _ExportedCall:
         self.adapter, self.key, self.torch_call = adapter, key, torch_call
 
     def forward(self) -> Run:
-        exported = export(self.key, self.torch_call)
+        try:
+            exported = export(self.key, self.torch_call)
+        except KnownInvalidModel as exc:
+            key = INVALID_CE_MODEL.format(adapter=self.adapter.name)
+            raise Unsupported(
+                f"{exc} (known divergence {key!r} in tests/known_divergences.py)"
+            ) from exc
         run = self.adapter._runner(exported)
         execution = (
             f"{self.adapter.runtime} on the {EXPORTER} graph (opset {exported.opset}) of "
@@ -192,7 +224,7 @@ def export(key: tuple, torch_call: Any) -> Exported:
         _CACHE.move_to_end(key)
         cached = _CACHE[key]
         if isinstance(cached, Unsupported):
-            raise Unsupported(str(cached))
+            raise type(cached)(str(cached))
         return cached
     try:
         result: Exported | Unsupported = _export(torch_call)
@@ -202,7 +234,7 @@ def export(key: tuple, torch_call: Any) -> Exported:
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     if isinstance(result, Unsupported):
-        raise Unsupported(str(result))
+        raise type(result)(str(result))
     return result
 
 
@@ -220,18 +252,74 @@ def _export(torch_call: Any) -> Exported:
     args = tuple(inputs.values())
     what = torch_call.execution
     module = _eval_mode(module, args, what)
-    with _quiet(), _reused_registry():
-        try:
-            program = torch.onnx.export(
-                module, args, input_names=list(inputs), dynamo=True, verbose=False
-            )
-        except torch.onnx.errors.OnnxExporterError as exc:
-            raise Unsupported(f"{EXPORTER} of {what} fails: {_first_lines(exc)}") from exc
-    model = program.model_proto
+    try:
+        model = export_module(module, inputs)
+    except torch.onnx.errors.OnnxExporterError as exc:
+        raise Unsupported(f"{EXPORTER} of {what} fails: {_first_lines(exc)}") from exc
+    _check_model(model, what)
     names = [value.name for value in model.graph.input]
     feeds = {name: inputs[name].numpy() for name in names}
+    if any(feed.dtype == np.float64 for feed in feeds.values()):
+        _check_float_attributes(module, model, what)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), -1)
     return Exported(model, feeds, opset, what)
+
+
+def _check_model(model: Any, what: str) -> None:
+    """``onnx.checker`` with type inference on the exported model.  A model it rejects is
+    a failure, except the one invalid export declared in tests/known_divergences.py."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        message = " ".join(str(exc).split())
+        if "SoftmaxCrossEntropyLoss" in message and "labels typestr" in message:
+            raise KnownInvalidModel(
+                f"{EXPORTER} of {what} with class-probability targets writes an invalid "
+                f"model (onnx.checker: {message}): ONNX SoftmaxCrossEntropyLoss takes integer "
+                "labels only"
+            ) from exc
+        raise RuntimeError(f"{EXPORTER} of {what} wrote an invalid model: {message}") from exc
+
+
+def _check_float_attributes(module: Any, model: Any, what: str) -> None:
+    """A float64 graph whose FLOAT attribute holds a module constant rounded to float32
+    (ONNX's ``AttributeProto.f`` is a 32-bit float) computes another layer: refused."""
+    import onnx
+
+    stored = {
+        float(attribute.f): f"{node.op_type} attribute {attribute.name!r}"
+        for node in model.graph.node
+        for attribute in node.attribute
+        if attribute.type == onnx.AttributeProto.FLOAT
+    }
+    for sub in module.modules():
+        for name, value in vars(sub).items():
+            if not isinstance(value, float):
+                continue
+            rounded = float(np.float32(value))
+            if rounded != value and rounded in stored:
+                raise Unsupported(
+                    f"{what} in float64: ONNX stores the {stored[rounded]} as a 32-bit float "
+                    f"(onnx.proto: AttributeProto 'float f'), so {type(sub).__name__}."
+                    f"{name}={value!r} is {rounded!r} in the exported graph, which then "
+                    "computes another layer (conventions row onnx_float32_attributes)"
+                )
+
+
+def export_module(module: Any, inputs: Mapping[str, Any]) -> Any:
+    """``torch.onnx.export(module, args, input_names=..., dynamo=True)`` as a user calls it
+    (the module exported in whatever mode it is in), quietly and reusing the exporter's
+    registry; returns the ``onnx.ModelProto``.  ``inputs``: graph input name -> tensor,
+    in the module's argument order."""
+    import torch
+
+    with _quiet(), _reused_registry():
+        program = torch.onnx.export(
+            module, tuple(inputs.values()), input_names=list(inputs), dynamo=True, verbose=False
+        )
+    return program.model_proto
 
 
 def _eval_mode(module: Any, args: tuple, what: str) -> Any:

@@ -111,6 +111,13 @@ def pytest_addoption(parser):
         "also $CNN_PARITY_CANDIDATE (comma-separated)",
     )
     group.addoption(
+        "--full",
+        action="store_true",
+        default=False,
+        help="run every test of the adapters whose setup is slow (the ONNX exports), not "
+        "only their default sample (tests/sampling.py); also $CNN_PARITY_FULL=1",
+    )
+    group.addoption(
         "--adapter",
         action="append",
         default=[],
@@ -213,6 +220,9 @@ def _fixed_seeds():
 
 
 def pytest_collection_modifyitems(config, items):
+    from tests.sampling import skip_outside_sample
+
+    skip_outside_sample(config, items)
     known = set(adapters.names())
     for item in items:
         callspec = getattr(item, "callspec", None)

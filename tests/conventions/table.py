@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Side:
@@ -397,6 +399,81 @@ ROWS: tuple[Convention, ...] = (
             "scipy/scipy scipy/signal/_signaltools.py (correlate: _centered(full); "
             "correlate2d: _sigtools._convolve2d, flip 0)",
             "reference/signal.py docstring; seed 004 (/work/shared/seeds/004_*.txt)",
+        ),
+    ),
+    Convention(
+        id="onnx_export_training_mode",
+        title="torch.onnx.export of BatchNorm2d in training mode: an inference graph",
+        a=Side(
+            ("torch",),
+            "torch.nn.BatchNorm2d(C).train()(x)",
+            "batchnorm2d.forward(x, gamma, beta, mean, var, training=True)",
+            {"training": True},
+        ),
+        b=Side(
+            ("onnxruntime", "onnx_reference"),
+            "torch.onnx.export(bn.train(), (x,)) run in ONNX Runtime / onnx.reference",
+            "batchnorm2d.forward(x, gamma, beta, mean, var, training=False)",
+            {"training": False},
+        ),
+        difference=(
+            "the exported BatchNormalization has no training_mode (inference): B = gamma "
+            "(x - running_mean) / sqrt(running_var + eps) + beta, where torch's module "
+            "normalises with the batch's mean and biased variance; so (B - beta) / gamma * "
+            "sqrt(running_var + eps) + running_mean = (A - beta) / gamma * sqrt(batch_var + "
+            "eps) + batch_mean = x.  A Dropout(p) in training mode exports as ONNX Dropout "
+            "with training_mode true: outputs 0 or x/(1-p) under a mask the runtime draws on "
+            "every run, with no input to inject one"
+        ),
+        versions=(
+            f"{_TORCH_213} (torch.onnx.export dynamo=True, onnxscript 0.7.2, opset 20); "
+            "onnxruntime 1.32.0; onnx 1.23.2"
+        ),
+        sources=(
+            "torch.onnx.export's warning: 'Exporting a model while it is in training mode. "
+            "... Calling model.eval() before export is recommended.'",
+            "https://onnx.ai/onnx/operators/onnx__BatchNormalization.html (training_mode, "
+            "default False: 'Y = (X - input_mean) / sqrt(input_var + epsilon) * scale + B')",
+            "https://onnx.ai/onnx/operators/onnx__Dropout.html ('If training_mode is true "
+            "then the output Y will be a random dropout')",
+        ),
+        notes=(
+            "the ONNX adapters refuse training-mode batch norm and dropout cases, naming "
+            "this row; users export model.eval()"
+        ),
+    ),
+    Convention(
+        id="onnx_float32_attributes",
+        title="ONNX float attributes are 32-bit: a float64 graph's batch-norm eps",
+        a=Side(
+            ("torch",),
+            "torch.nn.BatchNorm2d(C, eps=1e-5, dtype=torch.float64).eval()(x)",
+            "batchnorm2d.forward(x, ..., training=False, eps=1e-5)",
+            {"training": False, "eps": 1e-5},
+        ),
+        b=Side(
+            ("onnxruntime", "onnx_reference"),
+            "its torch.onnx.export, run in float64 by ONNX Runtime / onnx.reference",
+            "batchnorm2d.forward(x, ..., training=False, eps=float(np.float32(1e-5)))",
+            {"training": False, "eps": float(np.float32(1e-5))},
+        ),
+        difference=(
+            "the graph's epsilon is float32(1e-5) = 9.99999974738e-06 (ONNX AttributeProto "
+            "holds 'float f', 32 bits): (B - beta) sqrt(var + 9.99999974738e-06) = "
+            "(A - beta) sqrt(var + 1e-5) per channel; float32 graphs compute the same eps"
+        ),
+        versions=(
+            f"{_TORCH_213} (torch.onnx.export dynamo=True, opset 20); onnxruntime 1.32.0; "
+            "onnx 1.23.2"
+        ),
+        sources=(
+            "https://github.com/onnx/onnx/blob/main/onnx/onnx.proto (AttributeProto: "
+            "'optional float f = 2;  // float')",
+            "https://onnx.ai/onnx/operators/onnx__BatchNormalization.html (epsilon: float)",
+        ),
+        notes=(
+            "the ONNX adapters refuse a float64 graph holding a module constant that float32 "
+            "rounds, naming this row"
         ),
     ),
 )
