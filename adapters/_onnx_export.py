@@ -23,7 +23,9 @@ How it exports, and why:
 - An exporter error (``torch.onnx.errors.OnnxExporterError``) is ``Unsupported``, quoting
   it: the user cannot export that layer.
 - ``onnx.checker.check_model(full_check=True)`` runs on every export: an invalid model is
-  an error (a finding), except the one declared in tests/known_divergences.py.
+  an error (a finding), except the one declared in tests/known_divergences.py and ONNX's
+  pre-opset-22 shape rule for a ceil-mode window starting in the padding (conventions row
+  ``onnx_pool_ceil_window_in_padding``; the runtimes compute torch's windows).
 - A float64 graph that holds a module constant as a FLOAT attribute (32-bit in ONNX:
   batch norm's eps 1e-5 becomes 9.99999974738e-06) is refused: it computes another layer
   (conventions row ``onnx_float32_attributes``).
@@ -280,7 +282,46 @@ def _check_model(model: Any, what: str) -> None:
                 f"model (onnx.checker: {message}): ONNX SoftmaxCrossEntropyLoss takes integer "
                 "labels only"
             ) from exc
+        if "Inferred shape and existing shape differ" in message and ceil_windows_in_padding(model):
+            return  # ONNX's opset < 22 pooling shape rule: conventions row, see below
         raise RuntimeError(f"{EXPORTER} of {what} wrote an invalid model: {message}") from exc
+
+
+def ceil_windows_in_padding(model: Any) -> list[str]:
+    """The ceil-mode pooling axes of ``model`` whose last window would start in the right
+    padding, where the opset is below 22.  Torch drops that window, and so do the model's
+    declared shapes, ONNX Runtime and onnx.reference; ONNX's shape inference for opsets
+    below 22 keeps it (one more output), so ``onnx.checker`` with ``full_check`` rejects
+    the model (conventions row ``onnx_pool_ceil_window_in_padding``).  [] otherwise."""
+    import onnx
+
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset >= 22:
+        return []
+    shapes = {
+        value.name: [d.dim_value for d in value.type.tensor_type.shape.dim]
+        for value in (*model.graph.input, *model.graph.value_info)
+    }
+    found = []
+    for node in model.graph.node:
+        if node.op_type not in ("MaxPool", "AveragePool"):
+            continue
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        shape = shapes.get(node.input[0])
+        if not attrs.get("ceil_mode") or not shape:
+            continue
+        kernel = attrs["kernel_shape"]
+        rank = len(kernel)
+        strides = attrs.get("strides") or [1] * rank
+        dilations = attrs.get("dilations") or [1] * rank
+        pads = attrs.get("pads") or [0] * (2 * rank)
+        for axis, size in enumerate(shape[2:]):
+            span = dilations[axis] * (kernel[axis] - 1) + 1
+            padded = size + pads[axis] + pads[axis + rank]
+            outputs = -(-(padded - span) // strides[axis]) + 1
+            if (outputs - 1) * strides[axis] >= size + pads[axis]:
+                found.append(f"{node.op_type} axis {axis + 2}")
+    return found
 
 
 def _check_float_attributes(module: Any, model: Any, what: str) -> None:

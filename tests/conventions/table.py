@@ -476,6 +476,47 @@ ROWS: tuple[Convention, ...] = (
             "rounds, naming this row"
         ),
     ),
+    Convention(
+        id="onnx_pool_ceil_window_in_padding",
+        title="Ceil-mode pooling: ONNX's opset < 22 shape rule keeps a window starting in "
+        "the padding",
+        a=Side(
+            ("torch", "onnxruntime", "onnx_reference"),
+            "torch.nn.MaxPool2d / AvgPool2d(2, stride=3, padding=1, ceil_mode=True) and its "
+            "torch.onnx.export (opset 20) run in ONNX Runtime / onnx.reference",
+            "maxpool2d / avgpool2d.forward(x, kernel_size=2, stride=3, padding=1, ceil_mode=True)",
+            {"kernel_size": 2, "stride": 3, "padding": 1, "ceil_mode": True},
+        ),
+        b=Side(
+            ("onnx",),
+            "onnx.shape_inference / onnx.checker.check_model(full_check=True) on the same "
+            "MaxPool / AveragePool at opset 20",
+            "no reference call (a shape rule): out = ceil((in + pads - k) / s) + 1",
+            {},
+        ),
+        difference=(
+            "on each axis where the last ceil-mode window would start in the right padding "
+            "((out - 1) s >= in + pad_begin), ONNX's shape inference for opsets below 22 "
+            "gives one more output than torch (x (7, 4), k 2, s 3, p 1: (4, 3) vs (3, 2)); "
+            "at opset 22 it agrees with torch.  The exported opset-20 model declares torch's "
+            "shape and ONNX Runtime and onnx.reference compute torch's windows, so "
+            "onnx.checker(full_check=True) rejects a model both runtimes run correctly"
+        ),
+        versions=(f"{_TORCH_213} (torch.onnx.export opset 20); onnx 1.23.2; onnxruntime 1.32.0"),
+        sources=(
+            "https://onnx.ai/onnx/operators/onnx__MaxPool.html (opset 22: 'Sliding windows "
+            "that would start in the right padded region are ignored')",
+            "https://github.com/onnx/onnx/pull/6650 (reference pooling: windows starting in "
+            "the padding), https://github.com/onnx/onnx/pull/5741 (shape inference)",
+            "https://github.com/pytorch/pytorch/issues/116420, "
+            "https://github.com/microsoft/onnxruntime/issues/16203, "
+            "https://github.com/onnx/onnx/issues/4958",
+        ),
+        notes=(
+            "the ONNX adapters accept exactly this checker error (adapters/_onnx_export.py: "
+            "ceil_windows_in_padding) and compare the numbers, which agree"
+        ),
+    ),
 )
 
 ROW: dict[str, Convention] = {row.id: row for row in ROWS}

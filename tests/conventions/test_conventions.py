@@ -1,6 +1,6 @@
 """One test per row of the conventions table (tests/conventions/table.py): windows,
 activations and layouts here; batch norm, losses, dropout and Adam in
-test_conventions_training.py.
+test_conventions_training.py; the ONNX export path in test_conventions_onnx.py.
 
 Every test runs both sides' real framework APIs on the same seeded fixture and asserts
 (1) the reference with side A's parameters reproduces A and with side B's reproduces B,
@@ -19,7 +19,7 @@ import pytest
 import adapters
 from adapters.layout import dense_rows_chw_to_hwc, nchw_to_nhwc
 from reference import maxpool2d, relu
-from tests.conventions import probes, test_conventions_training
+from tests.conventions import probes, test_conventions_onnx, test_conventions_training
 from tests.conventions import support as s
 from tests.conventions.table import ROW
 from tests.harness import seed_for
@@ -254,8 +254,8 @@ def test_scipy_same_even_kernel(request, k):
 
 
 def test_every_row_has_a_test():
-    """Each row id names a ``test_<id>`` in one of the two modules (a row added to the
-    table without its assertion fails here)."""
-    names = set(globals()) | set(vars(test_conventions_training))
+    """Each row id names a ``test_<id>`` in one of the conventions modules (a row added to
+    the table without its assertion fails here)."""
+    names = set(globals()) | set(vars(test_conventions_training)) | set(vars(test_conventions_onnx))
     missing = [row for row in ROW if f"test_{row}" not in names]
     assert not missing, f"rows without a test_<id>: {missing}"

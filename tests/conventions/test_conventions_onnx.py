@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from adapters._onnx_export import export_module
+from tests import layers
 from tests.adapters.calls import refusal
 from tests.conventions import support as s
 from tests.conventions.table import ROW
@@ -136,3 +137,57 @@ def test_onnx_float32_attributes(request):
         assert reason is not None
         assert row.id in reason
     rec["graph_epsilon"] = eps32
+
+
+def _pool_shape(op_type: str, attrs: dict, shape: tuple, opset: int) -> list[int]:
+    """ONNX's shape inference for one pooling node at ``opset``."""
+    import onnx
+    from onnx import helper
+
+    node = helper.make_node(op_type, ["x"], ["y"], **attrs)
+    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, list(shape))
+    y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
+    graph = helper.make_graph([node], "pool", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    inferred = onnx.shape_inference.infer_shapes(model)
+    return [d.dim_value for d in inferred.graph.output[0].type.tensor_type.shape.dim]
+
+
+@pytest.mark.parametrize(
+    ("layer", "op_type"), [("maxpool2d", "MaxPool"), ("avgpool2d", "AveragePool")]
+)
+def test_onnx_pool_ceil_window_in_padding(request, layer, op_type):
+    import onnx
+
+    from adapters._onnx_export import ceil_windows_in_padding
+
+    row = ROW["onnx_pool_ceil_window_in_padding"]
+    rec = s.start_record(request, row, fixture=f"{layer}, x (1,2,7,4) float32")
+    torch = s.need("torch")
+    runtimes = s.available(_RUNTIMES)
+    s.note_versions(rec, ["torch", *runtimes])
+    t = {"x": np.random.default_rng(7).standard_normal((1, 2, 7, 4)).astype(np.float32)}
+    a = s.run(torch, layer, t, row.a.params)
+    s.side(rec, "torch", a, layer, t, row.a.params, "float32")
+    prepared = getattr(torch, layer)(**t, **row.a.params)
+    model = export_module(prepared.module.eval(), dict(prepared.inputs))
+    declared = [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim]
+    assert declared == list(a.shape) == [1, 2, 3, 2]
+    for name, runtime in runtimes.items():
+        b = runtime.run_model(model, {"x": t["x"]})[0]
+        s.side(rec, name, b, layer, t, row.a.params, "float32")
+    node = next(n for n in model.graph.node if n.op_type == op_type)
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    attrs.pop("auto_pad", None)
+    old, new = (_pool_shape(op_type, attrs, t["x"].shape, opset) for opset in (20, 22))
+    assert new == declared, "opset 22 drops the window, as torch does"
+    assert np.subtract(old, declared).tolist() == [0, 0, 1, 1], "opset 20 keeps it"
+    assert ceil_windows_in_padding(model) == [f"{op_type} axis 2", f"{op_type} axis 3"]
+    with pytest.raises(onnx.shape_inference.InferenceError, match="existing shape differ"):
+        onnx.checker.check_model(model, full_check=True)
+    # Control: x (1,1,8,8), kernel 3, stride 2, padding 1 -- the last window starts inside.
+    control = {**attrs, "kernel_shape": [3, 3], "strides": [2, 2]}
+    same = {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}
+    want = np.shape(layers.get(layer).forward(np.zeros((1, 1, 8, 8)), **same))
+    assert _pool_shape(op_type, control, (1, 1, 8, 8), 20) == list(want) == [1, 1, 5, 5]
+    rec["shapes"] = {"torch and the exported model": declared, "opset 20": old, "opset 22": new}
