@@ -18,6 +18,8 @@ How it exports, and why:
   exporter's warning otherwise).  A module whose output changes in eval mode (batch norm
   or dropout in training mode) is refused: the graph the exporter writes for it does not
   compute the training-mode layer (conventions row ``onnx_export_training_mode``).
+- An attribute the exporter drops without a word (``DROPPED_ATTRIBUTES``: AvgPool2d's
+  ``divisor_override``) is refused, naming its known divergence.
 - A case the torch adapter computes with torch ops rather than a ``torch.nn`` module
   (dropout's injected mask) is refused: there is no module a user would export.
 - An exporter error (``torch.onnx.errors.OnnxExporterError``) is ``Unsupported``, quoting
@@ -63,6 +65,18 @@ from adapters.torch import TorchAdapter
 EXPORTER = "torch.onnx.export(dynamo=True)"
 #: Exports kept: the tests of one case (both adapters, both directions) run close together.
 _CACHE_SIZE = 16
+#: What the exporter drops without a word: (layer method, attribute, the known divergence
+#: in tests/known_divergences.py that each adapter refuses it under, what happens).
+DROPPED_ATTRIBUTES = (
+    (
+        "avgpool2d",
+        "divisor_override",
+        "{adapter}-export-drops-divisor-override",
+        "the exported AveragePool divides by the window size (onnxscript's torch_lib "
+        "aten_avg_pool2d never reads divisor_override; the TorchScript exporter raised "
+        "'Unsupported: ONNX export of operator avg_pool2d, divisor_override')",
+    ),
+)
 #: The known divergence (tests/known_divergences.py) under which each adapter refuses the
 #: invalid model the exporter writes for cross-entropy on class probabilities.
 INVALID_CE_MODEL = "{adapter}-ce-probabilities-invalid-model"
@@ -152,6 +166,7 @@ class OnnxExportAdapter:
             arguments = signature.bind(self._torch_adapter, *args, **kwargs).arguments
             arguments.pop("self")
             torch_call = getattr(self._torch_adapter, method)(*args, **kwargs)
+            _refuse_dropped(self.name, method, arguments)
             return _ExportedCall(self, _key(method, arguments), torch_call)
 
         prepare.__name__ = method
@@ -203,6 +218,15 @@ class _ExportedCall:
             f"{self.adapter.name}: the graph {EXPORTER} writes computes the forward pass only "
             "(an inference graph has no gradient outputs); this adapter compares forward"
         )
+
+
+def _refuse_dropped(adapter: str, method: str, arguments: Mapping[str, Any]) -> None:
+    for layer, attribute, key, what in DROPPED_ATTRIBUTES:
+        if method == layer and arguments.get(attribute) is not None:
+            raise Unsupported(
+                f"{EXPORTER} drops {attribute}={arguments[attribute]!r}: {what} (known "
+                f"divergence {key.format(adapter=adapter)!r} in tests/known_divergences.py)"
+            )
 
 
 def _key(method: str, arguments: Mapping[str, Any]) -> tuple:

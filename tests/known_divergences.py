@@ -149,18 +149,22 @@ DIVERGENCES: list[Divergence] = [
     # (dynamo=True, onnxscript 0.7.2, opset 20), onnxruntime 1.32.0 and onnx 1.23.2.
     *(
         Divergence(
+            key=f"{name}-export-drops-divisor-override",
             layer="avgpool2d",
-            case="avgpool_divisor_override",
+            case="*",
             adapter=name,
             direction="forward",
             reason=(
-                "torch.onnx.export drops AvgPool2d's divisor_override: the exported "
-                "AveragePool divides by the window size (kernel 2x2, divisor_override=3: "
-                "every output is 3/4 of torch's).  onnxscript's torch_lib aten_avg_pool2d "
-                "takes divisor_override and never reads it ('TODO: if want to support "
-                "divisor_override argument'); the TorchScript exporter refused it instead"
+                "torch.onnx.export drops AvgPool2d's divisor_override without a word: the "
+                "exported AveragePool divides by the window size (kernel 2x2, "
+                "divisor_override=3: every output is 3/4 of torch's).  onnxscript's "
+                "torch_lib aten_avg_pool2d takes divisor_override and never reads it ('TODO: "
+                "if want to support divisor_override argument'); the TorchScript exporter "
+                "refused it instead.  The adapter refuses every call with divisor_override"
             ),
             issue="https://github.com/pytorch/pytorch/issues/105349",
+            enforced="unsupported",
+            evidence="tests/adapters/test_onnx_adapters.py::test_export_drops_divisor_override",
         )
         for name in ("onnxruntime", "onnx_reference")
     ),

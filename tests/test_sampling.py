@@ -115,3 +115,18 @@ def test_full_runs_everything(monkeypatch, how):
     items = _items()
     sampling.skip_outside_sample(_Config(full=how == "option"), list(items.values()))
     assert not any(item.markers for item in items.values())
+
+
+def test_full_benchmarks_carry_the_layer_wide_divergences(monkeypatch):
+    from tests.layers import bench_shape
+
+    monkeypatch.delenv("CNN_PARITY_FULL", raising=False)
+    shape = next(s for s in layers.get("sigmoid").bench)
+    assert bench_shape(shape.label) is shape
+    params = {"shape": shape, "direction": "forward"}
+    ort = _Item("test_layer_benchmark", _CallSpec({**params, "name": "onnxruntime"}))
+    ref = _Item("test_layer_benchmark", _CallSpec({**params, "name": "onnx_reference"}))
+    sampling.skip_outside_sample(_Config(full=True), [ort, ref])
+    assert [m.name for m in ort.markers] == ["xfail"]
+    assert ort.markers[0].kwargs["strict"] is True
+    assert ref.markers == []

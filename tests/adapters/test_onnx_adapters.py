@@ -159,3 +159,27 @@ def test_unsupported_is_cached_too(adapter):
     for _ in range(2):
         with pytest.raises(Unsupported, match="invalid model"):
             adapter.cross_entropy(**inputs).forward()
+
+
+def test_export_drops_divisor_override():
+    """Evidence for the two ``*-export-drops-divisor-override`` entries: fails once the
+    exported graph honours divisor_override (then drop the entries and the rule)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    x = np.random.default_rng(9).standard_normal((1, 2, 6, 6)).astype(np.float32)
+    pool = torch.nn.AvgPool2d(2, stride=2, divisor_override=3).eval()
+    model = _onnx_export.export_module(pool, {"x": torch.from_numpy(x)})
+    assert [n.op_type for n in model.graph.node] == ["AveragePool"]
+    with torch.no_grad():
+        want = pool(torch.from_numpy(x)).numpy()
+    for name in NAMES:
+        try:
+            runtime = adapters.load(name)
+        except adapters.FrameworkMissing:
+            continue
+        got = runtime.run_model(model, {"x": x})[0]
+        np.testing.assert_allclose(got, want * 3 / 4, rtol=1e-6, atol=1e-7)
+        key = _onnx_export.DROPPED_ATTRIBUTES[0][2].format(adapter=name)
+        assert known_divergences.refused(key).adapter == name
+        reason = refusal(runtime, "avgpool2d", {"x": x}, {"kernel_size": 2, "divisor_override": 3})
+        assert repr(key) in reason
