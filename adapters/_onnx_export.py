@@ -18,19 +18,14 @@ How it exports, and why:
   exporter's warning otherwise).  A module whose output changes in eval mode (batch norm
   or dropout in training mode) is refused: the graph the exporter writes for it does not
   compute the training-mode layer (conventions row ``onnx_export_training_mode``).
-- An attribute the exporter drops without a word (``DROPPED_ATTRIBUTES``: AvgPool2d's
-  ``divisor_override``) is refused, naming its known divergence.
 - A case the torch adapter computes with torch ops rather than a ``torch.nn`` module
   (dropout's injected mask) is refused: there is no module a user would export.
 - An exporter error (``torch.onnx.errors.OnnxExporterError``) is ``Unsupported``, quoting
   it: the user cannot export that layer.
-- ``onnx.checker.check_model(full_check=True)`` runs on every export: an invalid model is
-  an error (a finding), except the one declared in tests/known_divergences.py and ONNX's
-  pre-opset-22 shape rule for a ceil-mode window starting in the padding (conventions row
-  ``onnx_pool_ceil_window_in_padding``; the runtimes compute torch's windows).
-- A float64 graph that holds a module constant as a FLOAT attribute (32-bit in ONNX:
-  batch norm's eps 1e-5 becomes 9.99999974738e-06) is refused: it computes another layer
-  (conventions row ``onnx_float32_attributes``).
+- The exported graph is checked before it runs (``adapters/_onnx_rules.py``): an
+  attribute the exporter drops (AvgPool2d's ``divisor_override``), ``onnx.checker`` with
+  full inference, float64 graphs holding float32-rounded constants, and the ceil-mode
+  pooling bugs the installed runtime has (probed).
 - Backward: ONNX graphs exported for inference have no gradient; the adapters run
   forward only and say so.
 
@@ -58,28 +53,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from adapters import _onnx_rules as rules
+from adapters._onnx_rules import EXPORTER, INVALID_CE_MODEL, KnownInvalidModel
 from adapters.base import FrameworkMissing, Run, Unsupported
 from adapters.torch import TorchAdapter
 
-#: The exporter call, as the records and refusals name it.
-EXPORTER = "torch.onnx.export(dynamo=True)"
 #: Exports kept: the tests of one case (both adapters, both directions) run close together.
 _CACHE_SIZE = 16
-#: What the exporter drops without a word: (layer method, attribute, the known divergence
-#: in tests/known_divergences.py that each adapter refuses it under, what happens).
-DROPPED_ATTRIBUTES = (
-    (
-        "avgpool2d",
-        "divisor_override",
-        "{adapter}-export-drops-divisor-override",
-        "the exported AveragePool divides by the window size (onnxscript's torch_lib "
-        "aten_avg_pool2d never reads divisor_override; the TorchScript exporter raised "
-        "'Unsupported: ONNX export of operator avg_pool2d, divisor_override')",
-    ),
-)
-#: The known divergence (tests/known_divergences.py) under which each adapter refuses the
-#: invalid model the exporter writes for cross-entropy on class probabilities.
-INVALID_CE_MODEL = "{adapter}-ce-probabilities-invalid-model"
 _PROTOCOL = frozenset({"name", "requires", "load", "version", "determinism_flags"})
 _REFUSAL_LINES = 6
 
@@ -93,10 +73,6 @@ class Exported:
     feeds: Mapping[str, np.ndarray]
     opset: int
     what: str
-
-
-class KnownInvalidModel(Unsupported):
-    """The declared invalid export; the adapter's refusal adds its entry's key."""
 
 
 _CACHE: OrderedDict[tuple, Exported | Unsupported] = OrderedDict()
@@ -122,6 +98,7 @@ class OnnxExportAdapter:
     def __init__(self) -> None:
         self._torch_adapter = TorchAdapter()
         self._onnx = None
+        self._probed: dict[int, frozenset] = {}
 
     # -- Protocol ------------------------------------------------------------------------
 
@@ -166,7 +143,7 @@ class OnnxExportAdapter:
             arguments = signature.bind(self._torch_adapter, *args, **kwargs).arguments
             arguments.pop("self")
             torch_call = getattr(self._torch_adapter, method)(*args, **kwargs)
-            _refuse_dropped(self.name, method, arguments)
+            rules.refuse_dropped(self.name, method, arguments)
             return _ExportedCall(self, _key(method, arguments), torch_call)
 
         prepare.__name__ = method
@@ -177,6 +154,15 @@ class OnnxExportAdapter:
         the conventions tests, which export modules the adapter refuses)."""
         self.load()
         return self._runner(Exported(model, dict(feeds), -1, "a given model"))()
+
+    def _ceil_bugs(self, opset: int) -> frozenset:
+        """The ceil-mode pooling bugs this runtime has at ``opset`` (probed once)."""
+        if opset not in self._probed:
+            self._probed[opset] = rules.runtime_ceil_bugs(self.run_model, opset)
+        return self._probed[opset]
+
+    def _label(self) -> str:
+        return f"{self.runtime} {self.version()}"
 
     # -- for subclasses ------------------------------------------------------------------
 
@@ -206,6 +192,8 @@ class _ExportedCall:
             raise Unsupported(
                 f"{exc} (known divergence {key!r} in tests/known_divergences.py)"
             ) from exc
+        bugs = self.adapter._ceil_bugs(exported.opset)
+        rules.refuse_ceil_bugs(self.adapter.name, self.adapter._label(), bugs, exported.model)
         run = self.adapter._runner(exported)
         execution = (
             f"{self.adapter.runtime} on the {EXPORTER} graph (opset {exported.opset}) of "
@@ -218,15 +206,6 @@ class _ExportedCall:
             f"{self.adapter.name}: the graph {EXPORTER} writes computes the forward pass only "
             "(an inference graph has no gradient outputs); this adapter compares forward"
         )
-
-
-def _refuse_dropped(adapter: str, method: str, arguments: Mapping[str, Any]) -> None:
-    for layer, attribute, key, what in DROPPED_ATTRIBUTES:
-        if method == layer and arguments.get(attribute) is not None:
-            raise Unsupported(
-                f"{EXPORTER} drops {attribute}={arguments[attribute]!r}: {what} (known "
-                f"divergence {key.format(adapter=adapter)!r} in tests/known_divergences.py)"
-            )
 
 
 def _key(method: str, arguments: Mapping[str, Any]) -> tuple:
@@ -282,95 +261,12 @@ def _export(torch_call: Any) -> Exported:
         model = export_module(module, inputs)
     except torch.onnx.errors.OnnxExporterError as exc:
         raise Unsupported(f"{EXPORTER} of {what} fails: {_first_lines(exc)}") from exc
-    _check_model(model, what)
+    rules.check_model(model, what)
     names = [value.name for value in model.graph.input]
     feeds = {name: inputs[name].numpy() for name in names}
     if any(feed.dtype == np.float64 for feed in feeds.values()):
-        _check_float_attributes(module, model, what)
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), -1)
-    return Exported(model, feeds, opset, what)
-
-
-def _check_model(model: Any, what: str) -> None:
-    """``onnx.checker`` with type inference on the exported model.  A model it rejects is
-    a failure, except the one invalid export declared in tests/known_divergences.py."""
-    import onnx
-
-    try:
-        onnx.checker.check_model(model, full_check=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
-        message = " ".join(str(exc).split())
-        if "SoftmaxCrossEntropyLoss" in message and "labels typestr" in message:
-            raise KnownInvalidModel(
-                f"{EXPORTER} of {what} with class-probability targets writes an invalid "
-                f"model (onnx.checker: {message}): ONNX SoftmaxCrossEntropyLoss takes integer "
-                "labels only"
-            ) from exc
-        if "Inferred shape and existing shape differ" in message and ceil_windows_in_padding(model):
-            return  # ONNX's opset < 22 pooling shape rule: conventions row, see below
-        raise RuntimeError(f"{EXPORTER} of {what} wrote an invalid model: {message}") from exc
-
-
-def ceil_windows_in_padding(model: Any) -> list[str]:
-    """The ceil-mode pooling axes of ``model`` whose last window would start in the right
-    padding, where the opset is below 22.  Torch drops that window, and so do the model's
-    declared shapes, ONNX Runtime and onnx.reference; ONNX's shape inference for opsets
-    below 22 keeps it (one more output), so ``onnx.checker`` with ``full_check`` rejects
-    the model (conventions row ``onnx_pool_ceil_window_in_padding``).  [] otherwise."""
-    import onnx
-
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    if opset >= 22:
-        return []
-    shapes = {
-        value.name: [d.dim_value for d in value.type.tensor_type.shape.dim]
-        for value in (*model.graph.input, *model.graph.value_info)
-    }
-    found = []
-    for node in model.graph.node:
-        if node.op_type not in ("MaxPool", "AveragePool"):
-            continue
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        shape = shapes.get(node.input[0])
-        if not attrs.get("ceil_mode") or not shape:
-            continue
-        kernel = attrs["kernel_shape"]
-        rank = len(kernel)
-        strides = attrs.get("strides") or [1] * rank
-        dilations = attrs.get("dilations") or [1] * rank
-        pads = attrs.get("pads") or [0] * (2 * rank)
-        for axis, size in enumerate(shape[2:]):
-            span = dilations[axis] * (kernel[axis] - 1) + 1
-            padded = size + pads[axis] + pads[axis + rank]
-            outputs = -(-(padded - span) // strides[axis]) + 1
-            if (outputs - 1) * strides[axis] >= size + pads[axis]:
-                found.append(f"{node.op_type} axis {axis + 2}")
-    return found
-
-
-def _check_float_attributes(module: Any, model: Any, what: str) -> None:
-    """A float64 graph whose FLOAT attribute holds a module constant rounded to float32
-    (ONNX's ``AttributeProto.f`` is a 32-bit float) computes another layer: refused."""
-    import onnx
-
-    stored = {
-        float(attribute.f): f"{node.op_type} attribute {attribute.name!r}"
-        for node in model.graph.node
-        for attribute in node.attribute
-        if attribute.type == onnx.AttributeProto.FLOAT
-    }
-    for sub in module.modules():
-        for name, value in vars(sub).items():
-            if not isinstance(value, float):
-                continue
-            rounded = float(np.float32(value))
-            if rounded != value and rounded in stored:
-                raise Unsupported(
-                    f"{what} in float64: ONNX stores the {stored[rounded]} as a 32-bit float "
-                    f"(onnx.proto: AttributeProto 'float f'), so {type(sub).__name__}."
-                    f"{name}={value!r} is {rounded!r} in the exported graph, which then "
-                    "computes another layer (conventions row onnx_float32_attributes)"
-                )
+        rules.check_float_attributes(module, model, what)
+    return Exported(model, feeds, rules.opset_of(model), what)
 
 
 def export_module(module: Any, inputs: Mapping[str, Any]) -> Any:

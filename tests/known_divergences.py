@@ -197,6 +197,85 @@ DIVERGENCES: list[Divergence] = [
         ),
         issue="https://github.com/onnx/onnx/pull/8423",
     ),
+    # Ceil-mode pooling in older runtimes (the tox environment py311-onnxold: onnxruntime
+    # 1.20.1, onnx 1.17.0).  Each adapter probes its runtime once per opset
+    # (adapters/_onnx_rules.py: runtime_ceil_bugs) and refuses only the configurations a
+    # bug it has touches; onnxruntime 1.32.0 and onnx 1.23.2 have none of them.
+    *(
+        Divergence(
+            key=f"{name}-ceil-window-in-padding",
+            layer="*pool2d",
+            case="*",
+            adapter=name,
+            direction="forward",
+            reason=(
+                f"{runtime} keeps the last ceil-mode pooling window when it would start in "
+                "the right padding, which torch drops: x (1,2,7,4), kernel 2, stride 3, "
+                "padding 1 gives (4, 3) outputs where torch gives (3, 2).  Measured with "
+                f"{measured}; fixed by {fixed}"
+            ),
+            issue=issue,
+            enforced="unsupported",
+            evidence=(
+                "tests/adapters/test_onnx_adapters.py::"
+                "test_ceil_pool_bugs_are_refused_exactly_where_present"
+            ),
+        )
+        for name, runtime, measured, fixed, issue in (
+            (
+                "onnxruntime",
+                "ONNX Runtime's MaxPool and AveragePool",
+                "onnxruntime 1.20.1",
+                "microsoft/onnxruntime#16752 (1.32.0 drops it)",
+                "https://github.com/microsoft/onnxruntime/issues/15446",
+            ),
+            (
+                "onnx_reference",
+                "onnx.reference's AveragePool (its MaxPool drops it since onnx/onnx#5741)",
+                "onnx 1.17.0",
+                "onnx/onnx#6650 (1.23.2 drops it)",
+                "https://github.com/onnx/onnx/issues/4958",
+            ),
+        )
+    ),
+    *(
+        Divergence(
+            key=f"{name}-ceil-overhang-divisor",
+            layer="avgpool2d",
+            case="*",
+            adapter=name,
+            direction="forward",
+            reason=(
+                f"{runtime} divides a ceil-mode AveragePool window (count_include_pad=1) "
+                "that runs past the padding by the whole kernel, where torch divides by the "
+                "cells of the input and padding it covers: x (1,2,8,8), kernel 3, stride 2 "
+                "gives 4/9 of torch's value in the last row and column's corner.  Measured "
+                f"with {measured}; fixed by {fixed}"
+            ),
+            issue=issue,
+            enforced="unsupported",
+            evidence=(
+                "tests/adapters/test_onnx_adapters.py::"
+                "test_ceil_pool_bugs_are_refused_exactly_where_present"
+            ),
+        )
+        for name, runtime, measured, fixed, issue in (
+            (
+                "onnxruntime",
+                "ONNX Runtime",
+                "onnxruntime 1.20.1",
+                "microsoft/onnxruntime#16752 (1.32.0 agrees with torch)",
+                "https://github.com/microsoft/onnxruntime/issues/16203",
+            ),
+            (
+                "onnx_reference",
+                "onnx.reference",
+                "onnx 1.17.0",
+                "onnx/onnx#6650 (1.23.2 agrees with torch)",
+                "https://github.com/onnx/onnx/issues/5276",
+            ),
+        )
+    ),
     *(
         Divergence(
             key=f"{name}-ce-probabilities-invalid-model",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import adapters
-from adapters import _onnx_export
+from adapters import _onnx_export, _onnx_rules
 from adapters.base import Unsupported, layer_method
 from tests import known_divergences, layers
 from tests.adapters.calls import forward, refusal
@@ -128,7 +128,7 @@ def test_an_undeclared_invalid_model_is_an_error():
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
     with pytest.raises(RuntimeError, match="wrote an invalid model"):
-        _onnx_export._check_model(model, "a hand-made Sigmoid on int64")
+        _onnx_rules.check_model(model, "a hand-made Sigmoid on int64")
 
 
 def test_cross_entropy_probabilities_export_is_an_invalid_model():
@@ -148,7 +148,7 @@ def test_cross_entropy_probabilities_export_is_an_invalid_model():
     with pytest.raises(Exception, match="INVALID_GRAPH"):
         ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     for name in NAMES:
-        key = _onnx_export.INVALID_CE_MODEL.format(adapter=name)
+        key = _onnx_rules.INVALID_CE_MODEL.format(adapter=name)
         assert known_divergences.refused(key).adapter == name
         reason = refusal(adapters.load(name), "cross_entropy", {"logits": logits, "target": target})
         assert repr(key) in reason
@@ -179,7 +179,51 @@ def test_export_drops_divisor_override():
             continue
         got = runtime.run_model(model, {"x": x})[0]
         np.testing.assert_allclose(got, want * 3 / 4, rtol=1e-6, atol=1e-7)
-        key = _onnx_export.DROPPED_ATTRIBUTES[0][2].format(adapter=name)
+        key = _onnx_rules.DROPPED_ATTRIBUTES[0][2].format(adapter=name)
         assert known_divergences.refused(key).adapter == name
         reason = refusal(runtime, "avgpool2d", {"x": x}, {"kernel_size": 2, "divisor_override": 3})
         assert repr(key) in reason
+
+
+#: Each ceil-mode bug: (attributes that touch it, input shape, the layers it concerns).
+_CEIL_CASES = {
+    _onnx_rules.WINDOW_IN_PADDING: (
+        {"kernel_size": 2, "stride": 3, "padding": 1, "ceil_mode": True},
+        (1, 2, 7, 4),
+        {"MaxPool": "maxpool2d", "AveragePool": "avgpool2d"},
+    ),
+    _onnx_rules.OVERHANG_DIVISOR: (
+        {"kernel_size": 3, "stride": 2, "ceil_mode": True},
+        (1, 2, 8, 8),
+        {"AveragePool": "avgpool2d"},
+    ),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(_CEIL_CASES))
+def test_ceil_pool_bugs_are_refused_exactly_where_present(adapter, bug):
+    """Evidence for the ``*-ceil-*`` entries: where the probe finds the bug, the runtime
+    computes the documented wrong windows and the adapter refuses exactly the touched
+    configurations, naming the entry; where it does not, the configuration runs."""
+    attrs, shape, layer_of = _CEIL_CASES[bug]
+    x = np.random.default_rng(13).standard_normal(shape).astype(np.float32)
+    bugs = adapter._ceil_bugs(adapter.determinism_flags()["opset"])
+    key = _onnx_rules.CEIL_BUG_KEY.format(adapter=adapter.name, bug=bug)
+    present = []
+    for op_type, layer in layer_of.items():
+        want = layers.get(layer).forward(x.astype(np.float64), **attrs)
+        if (op_type, bug) not in bugs:
+            assert forward(adapter, layer, {"x": x}, attrs).shape == want.shape
+            continue
+        present.append(op_type)
+        assert known_divergences.refused(key).adapter == adapter.name
+        assert repr(key) in refusal(adapter, layer, {"x": x}, attrs)
+        prepared = getattr(adapter, layer)(x=x, **attrs)
+        exported = _onnx_export.export(prepared.key, prepared.torch_call)
+        got = adapter.run_model(exported.model, exported.feeds)[0]
+        if bug == _onnx_rules.WINDOW_IN_PADDING:
+            assert got.shape[2:] == (want.shape[2] + 1, want.shape[3] + 1)
+        else:
+            np.testing.assert_allclose(got[..., -1, -1], want[..., -1, -1] * 4 / 9, rtol=1e-5)
+    if not present:
+        pytest.skip(f"{adapter.name} {adapter.version()} has no {bug} bug: the cases run")
