@@ -162,7 +162,8 @@ class OnnxExportAdapter:
         return self._probed[opset]
 
     def _label(self) -> str:
-        return f"{self.runtime} {self.version()}"
+        """The runtime and its version, as refusals name it."""
+        raise NotImplementedError
 
     # -- for subclasses ------------------------------------------------------------------
 

@@ -29,6 +29,9 @@ class OnnxReferenceAdapter(OnnxExportAdapter):
         self.load()
         return self._onnx.__version__
 
+    def _label(self) -> str:
+        return f"onnx {self.version()}'s ReferenceEvaluator"
+
     def _runner(self, exported: Exported) -> Callable[[], list]:
         from onnx.reference import ReferenceEvaluator
 

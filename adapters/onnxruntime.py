@@ -62,6 +62,9 @@ class OnnxRuntimeAdapter(OnnxExportAdapter):
             self.load()
         return self._ort
 
+    def _label(self) -> str:
+        return f"ONNX Runtime {self.version()} ({PROVIDER})"
+
     def _runtime_flags(self) -> dict[str, Any]:
         options = self._lib().SessionOptions()
         return {
