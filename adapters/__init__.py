@@ -50,6 +50,7 @@ ADAPTERS: dict[str, str] = {
     "tensorflow": "adapters.tensorflow:TfNnAdapter",
     "scipy": "adapters.scipy:ScipyAdapter",
     "jax": "adapters.jax:JaxAdapter",
+    "litert": "adapters.litert:LiteRtAdapter",
 }
 
 #: Adapters registered at run time (candidates): name -> factory, and name -> the spec

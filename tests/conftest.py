@@ -118,6 +118,13 @@ def pytest_addoption(parser):
         help="check a class implementing adapters.base.Adapter; repeatable; also "
         "$CNN_PARITY_ADAPTER (comma-separated)",
     )
+    parser.addoption(
+        "--full",
+        action="store_true",
+        default=False,
+        help="adapters with a slow set-up (litert) compare every case and fuzz, not the "
+        "default covering subset (tests/subset.py); also $CNN_PARITY_FULL=1",
+    )
 
 
 def _specs(config, option: str, variable: str) -> list[str]:
@@ -126,6 +133,9 @@ def _specs(config, option: str, variable: str) -> list[str]:
 
 
 def pytest_configure(config):
+    from tests import subset
+
+    subset.configure(config.getoption("full"))
     specs = [
         *_specs(config, "candidate", "CNN_PARITY_CANDIDATE"),
         *_specs(config, "adapter", "CNN_PARITY_ADAPTER"),

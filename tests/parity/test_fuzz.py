@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 import adapters
-from tests import layers
+from tests import layers, subset
 from tests.harness import (
     DIRECTIONS,
     Unsupported,
@@ -88,7 +88,11 @@ def _params():
         if info.fuzz is None:
             continue
         for name in adapters.names():
-            if adapters.supports(name, info.method) and name not in info.skips:
+            if (
+                adapters.supports(name, info.method)
+                and name not in info.skips
+                and subset.fuzzes(name)
+            ):
                 yield pytest.param(info.name, name, id=f"{info.name}-{name}")
 
 

@@ -4,7 +4,8 @@ against the NumPy reference.
 Test ids are ``<layer>-<case>-<adapter>-<dtype>-<direction>``, e.g.
 ``test_parity[conv2d-guide_5x5-torch-float32-forward]``; select with ``-k torch``,
 ``-k conv2d`` or ``-m torch``.  A test is generated only where the adapter has a method
-for the layer (the report's coverage lists the rest).  Outcomes:
+for the layer (the report's coverage lists the rest); an adapter with a slow set-up
+(litert) gets a covering subset of the cases unless ``--full`` (tests/subset.py).  Outcomes:
 
 - pass: the implementation at the dtype under test agrees with the float64 reference on
   the same inputs within the layer's bound;
@@ -23,7 +24,7 @@ import numpy as np
 import pytest
 
 import adapters
-from tests import known_divergences, layers
+from tests import known_divergences, layers, subset
 from tests.harness import (
     DIRECTIONS,
     Unsupported,
@@ -43,7 +44,7 @@ def _params():
             if adapters.supports(name, info.method) and name not in info.skips
         ]
         for case in info.cases:
-            for adapter in columns:
+            for adapter in (a for a in columns if subset.runs(a, info, case.id)):
                 for dtype in info.dtypes:
                     for direction in DIRECTIONS:
                         yield pytest.param(
