@@ -51,6 +51,7 @@ ADAPTERS: dict[str, str] = {
     "scipy": "adapters.scipy:ScipyAdapter",
     "jax": "adapters.jax:JaxAdapter",
     "litert": "adapters.litert:LiteRtAdapter",
+    "flax": "adapters.flax:FlaxAdapter",
 }
 
 #: Adapters registered at run time (candidates): name -> factory, and name -> the spec
