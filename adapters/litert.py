@@ -20,7 +20,8 @@ framework's words:
 
 - every backward;
 - float64: the converter has no float64 builtin kernels (quoted from converting a float64
-  ReLU once per process: "'tf.Relu' op is neither a custom op nor a flex op");
+  ReLU once per process: "'tf.Relu' op is neither a custom op nor a flex op"; should a
+  converter take it, float64 calls are converted and each says for itself);
 - ``training=True`` (batch norm, dropout): the converter exports the Keras model's call
   with ``training=False`` (tensorflow/lite/python/lite.py); a converted model runs
   batch norm on its moving statistics and dropout as the identity;
@@ -44,6 +45,7 @@ import hashlib
 import inspect
 import io
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -138,16 +140,18 @@ class LiteRtAdapter:
 
     def _prepare(self, method: str, keras_method, args, kwargs) -> _Converted:
         self.load()
-        dtype = float_dtype({str(i): a for i, a in enumerate((*args, *kwargs.values()))})
-        if dtype == np.float64:
+        bound = inspect.signature(keras_method).bind(*args, **kwargs)
+        bound.apply_defaults()
+        call = bound.arguments
+        dtype = float_dtype({k: v for k, v in call.items() if isinstance(v, np.ndarray)})
+        if dtype == np.float64 and self._float64_rule() is not None:
             raise Unsupported(self._float64_rule())
-        if dtype != np.float32:
+        if dtype not in (np.float32, np.float64):
             raise Unsupported(f"litert adapter: converts float32 models only, not {dtype}")
-        if kwargs.get("training"):
+        if call.get("training"):
             raise Unsupported(_INFERENCE_ONLY)
         prepared = keras_method(*args, **kwargs)
-        bound = inspect.signature(keras_method).bind(*args, **kwargs).arguments
-        constants = {k: v for k, v in bound.items() if k not in prepared.arrays}
+        constants = {k: v for k, v in call.items() if k not in prepared.arrays}
         shapes = {k: (a.shape, a.dtype.str) for k, a in prepared.arrays.items()}
         return _Converted(self, method, prepared, _cache_key(method, shapes, constants))
 
@@ -158,27 +162,29 @@ class LiteRtAdapter:
             self.conversions += 1
         return self._converted[key]
 
-    def _float64_rule(self) -> str:
-        """Why float64 is refused: the converter's own error on a float64 ReLU (asked
-        once per process)."""
+    def _float64_rule(self) -> str | None:
+        """Why float64 is refused: the converter's own error on a float64 ReLU (asked once
+        per process); None if a converter converts it (then each call says for itself)."""
         if self._float64_reason is None:
-            self._float64_reason = self._ask_float64()
-        return self._float64_reason
+            self._float64_reason = self._ask_float64() or ""
+        return self._float64_reason or None
 
-    def _ask_float64(self) -> str:
+    def _ask_float64(self) -> str | None:
         keras = self._keras.api.keras
         inputs = keras.Input(shape=(3,), batch_size=1, dtype="float64")
         model = keras.Model(inputs, keras.layers.ReLU(dtype="float64")(inputs))
         try:
             convert(self._keras.api.tf, model)
-        except Exception as exc:  # the converter's refusal, whatever its type
+        except Exception as exc:
+            if not _converter_error(exc):
+                raise
             found = re.search(r"'tf\.\w+' op is neither a custom op nor a flex op", str(exc))
-            said = found.group(0) if found else common.exception_text(exc)[:300]
+            said = found.group(0) if found else _short(exc)
             return (
                 "float64: tf.lite.TFLiteConverter has no float64 builtin kernels; converting "
                 f"a float64 keras ReLU: {said}"
             )
-        return "float64: the litert adapter converts float32 models only"
+        return None
 
 
 class _Converted:
@@ -191,10 +197,18 @@ class _Converted:
         adapter, prepared = self._adapter, self._prepared
         try:
             flatbuffer = adapter._convert(self._key, prepared.keras_model)
-            interpreter = adapter._interpreter(model_content=flatbuffer)
-            interpreter.allocate_tensors()
-        except Exception as exc:  # the converter's or interpreter's refusal
+        except Exception as exc:
+            if not _converter_error(exc):
+                raise
             raise Unsupported(f"litert {self._method}: {_short(exc)}") from exc
+        try:
+            with warnings.catch_warnings():
+                # The fallback's own notice: version() already says which interpreter runs.
+                warnings.filterwarnings("ignore", "(?s).*tf.lite.Interpreter is deprecated")
+                interpreter = adapter._interpreter(model_content=flatbuffer)
+            interpreter.allocate_tensors()
+        except (RuntimeError, ValueError) as exc:  # the interpreter refuses the model
+            raise Unsupported(f"litert {self._method}: interpreter: {_short(exc)}") from exc
         (source,) = prepared.arrays.values()
         (given,) = interpreter.get_input_details()
         (taken,) = interpreter.get_output_details()
@@ -238,6 +252,12 @@ def _cache_key(method: str, shapes, constants) -> str:
         else:
             digest.update(repr(value).encode())
     return digest.hexdigest()
+
+
+def _converter_error(exc: BaseException) -> bool:
+    """The converter's refusal (tensorflow.lite.python.convert_phase.ConverterError, not a
+    public name), as opposed to an error of this adapter's."""
+    return type(exc).__name__ == "ConverterError"
 
 
 def _ops(interpreter) -> str:
