@@ -204,7 +204,9 @@ class _Converted:
         try:
             with warnings.catch_warnings():
                 # The fallback's own notice: version() already says which interpreter runs.
-                warnings.filterwarnings("ignore", "(?s).*tf.lite.Interpreter is deprecated")
+                warnings.filterwarnings(
+                    "ignore", "(?s).*use the LiteRT interpreter from the ai_edge_litert"
+                )
                 interpreter = adapter._interpreter(model_content=flatbuffer)
             interpreter.allocate_tensors()
         except (RuntimeError, ValueError) as exc:  # the interpreter refuses the model
