@@ -7,8 +7,8 @@ shape (``_Prepared.keras_model``), converts that with
 ``tf.lite.TFLiteConverter.from_keras_model`` (float32, ``optimizations=[]``: no
 quantization, builtin ops only) and runs the flatbuffer in the LiteRT interpreter. A
 layer method added to the keras adapter is a method here too, with no change to this
-file (``__getattr__`` resolves it), except the losses: a converted model is the
-inference function and losses are training objectives (``_NOT_CONVERTED``).
+file (``__getattr__`` resolves it), except the losses (the methods taking a ``target``):
+a converted model is an inference function and losses are training objectives.
 
 The interpreter is ``ai_edge_litert.interpreter.Interpreter`` (the ``ai-edge-litert``
 package, LiteRT's own) when it is installed, otherwise ``tf.lite.Interpreter`` of the
@@ -55,9 +55,6 @@ from adapters import _tf_common as common
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype, layer_method
 from adapters.keras import KerasAdapter
 from adapters.layout import NHWC_TO_NCHW
-
-#: Keras adapter methods that are training objectives, not layers a converted model runs.
-_NOT_CONVERTED = frozenset({"cross_entropy", "categorical_crossentropy", "mse"})
 
 #: The converter's own words on ``training`` (tensorflow/lite/python/lite.py,
 #: TFLiteKerasModelConverterV2._convert_keras_to_saved_model, TF 2.16 - 2.21).
@@ -126,10 +123,10 @@ class LiteRtAdapter:
 
     # -- layers: every keras adapter layer ----------------------------------------------
     def __getattr__(self, method: str) -> Callable[..., _Converted]:
-        if method.startswith("_") or method in _NOT_CONVERTED:
+        if method.startswith("_"):
             raise AttributeError(method)
         keras_method = layer_method(self._keras, method)
-        if keras_method is None:
+        if keras_method is None or _is_loss(keras_method):
             raise AttributeError(method)
 
         @functools.wraps(keras_method)
@@ -254,6 +251,13 @@ def _cache_key(method: str, shapes, constants) -> str:
         else:
             digest.update(repr(value).encode())
     return digest.hexdigest()
+
+
+def _is_loss(method) -> bool:
+    """A training objective, not a layer a converted model runs: the reference's losses
+    (cross_entropy, categorical_crossentropy, mse, ...) are the layers taking a
+    ``target``."""
+    return "target" in inspect.signature(method).parameters
 
 
 def _converter_error(exc: BaseException) -> bool:
