@@ -52,6 +52,8 @@ ADAPTERS: dict[str, str] = {
     "jax": "adapters.jax:JaxAdapter",
     "onnxruntime": "adapters.onnxruntime:OnnxRuntimeAdapter",
     "onnx_reference": "adapters.onnx_reference:OnnxReferenceAdapter",
+    "litert": "adapters.litert:LiteRtAdapter",
+    "flax": "adapters.flax:FlaxAdapter",
 }
 
 #: Adapters registered at run time (candidates): name -> factory, and name -> the spec

@@ -116,7 +116,8 @@ def pytest_addoption(parser):
         "--full",
         action="store_true",
         default=False,
-        help="run every test of the adapters whose setup is slow (the ONNX exports), not "
+        help="run every test of the adapters whose setup is slow (the ONNX exports, LiteRT "
+        "conversions), not "
         "only their default sample (tests/sampling.py); also $CNN_PARITY_FULL=1",
     )
     group.addoption(
@@ -135,6 +136,9 @@ def _specs(config, option: str, variable: str) -> list[str]:
 
 
 def pytest_configure(config):
+    if config.getoption("full"):
+        # Child pytest runs (Keras' other backends, the examples) run everything too.
+        os.environ["CNN_PARITY_FULL"] = "1"
     specs = [
         *_specs(config, "candidate", "CNN_PARITY_CANDIDATE"),
         *_specs(config, "adapter", "CNN_PARITY_ADAPTER"),

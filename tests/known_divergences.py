@@ -441,6 +441,48 @@ DIVERGENCES: list[Divergence] = [
         )
         for name in ("onnxruntime", "onnx_reference")
     ),
+    Divergence(
+        key="flax-xla-cpu-conv-grad-abort",
+        layer="conv2d",
+        case="*",
+        adapter="flax",
+        direction="backward",
+        reason=(
+            "The jax entry's XLA:CPU abort, through flax.linen.Conv: jax.vjp of a Conv "
+            "strided on both axes and dilated aborts the process (SIGABRT, "
+            "'algebraic_simplifier.cc:586] Check failed: ... Window dimensions do not match "
+            "RHS shape'), e.g. x (1,8,4,1), kernel (3,2,1,1), strides (2,2), padding "
+            "((0,0),(1,1)), kernel_dilation (2,1); seen with flax 0.12.8, jax 0.10.2.  The "
+            "adapter refuses the same family as the jax adapter.  No upstream jax / openxla "
+            "issue found as of 2026-11 (see the jax entry)"
+        ),
+        issue=None,
+        enforced="unsupported",
+        evidence="tests/adapters/test_flax_adapter.py::test_conv_backward_abort_family",
+    ),
+    Divergence(
+        key="flax-avg-pool-exclude-pad-float32-to-float64",
+        layer="avgpool2d",
+        case="*",
+        adapter="flax",
+        dtype="float32",
+        direction="forward",
+        reason=(
+            "flax.linen.avg_pool(count_include_pad=False) returns float64 for float32 inputs "
+            "when jax_enable_x64 is on: it divides the window sums by a pool of "
+            "jnp.ones(div_shape), created without a dtype, so float64 under x64 "
+            "(flax/linen/pooling.py, flax 0.12.8).  The values are right; the dtype is "
+            "not the input's.  The adapter detects it at run time and refuses those "
+            "forwards.  No upstream flax issue found as of 2026-11 (searched: avg_pool "
+            "count_include_pad float64 x64 dtype)"
+        ),
+        issue=None,
+        enforced="unsupported",
+        evidence=(
+            "tests/adapters/test_flax_adapter.py::"
+            "test_avg_pool_exclude_pad_promotes_float32_under_x64"
+        ),
+    ),
 ]
 
 
@@ -569,6 +611,8 @@ def _maxpool_nan_conventions(framework: str, adapter: str) -> list[Divergence]:
 DIVERGENCES += [
     *_maxpool_nan_conventions("tensorflow", "tensorflow"),
     *_maxpool_nan_conventions("jax", "jax"),
+    # flax.linen.max_pool is lax.reduce_window(max), its gradient jax.vjp: JAX's rule.
+    *_maxpool_nan_conventions("jax", "flax"),
     *_maxpool_nan_conventions("torch", "torch"),
     *_maxpool_nan_conventions(_KERAS_BACKEND, "keras"),
     _nan_convention(

@@ -1,7 +1,8 @@
-"""The default run's sample for adapters whose setup is slow; ``pytest --full`` runs all.
+"""The default run's sample of the parity tests; ``pytest --full`` runs all of them.
 
-An adapter that sets ``slow_setup = "<why>"`` (the ONNX adapters: each layer call is a
-``torch.onnx.export``, about 0.4 s) runs, by default, only these of its parity tests:
+The default ``pytest`` has to finish within 3 minutes on 2 cores, and the full case list
+(every case x adapter x dtype x direction, about 9,000 comparisons) does not.  So by default
+every built-in adapter runs these of its parity tests:
 
 - for the first dtype a layer declares (float32): the fewest cases, picked greedily in
   declaration order, that exercise every attribute category the layer's cases exercise
@@ -11,15 +12,19 @@ An adapter that sets ``slow_setup = "<why>"`` (the ONNX adapters: each layer cal
   ``always_sample`` (the ONNX adapters: ``ceil_mode=True``, where ONNX runtimes and
   PyTorch have disagreed);
 - for its other dtypes: the layer's first case;
-- every case a strict xfail in tests/known_divergences.py names for the adapter, so a
-  fix upstream shows in the default run.
+- every case a known divergence in tests/known_divergences.py names for the adapter, so a
+  strict xfail still fails the run when upstream fixes the bug.
 
-Its fuzz tests and benchmarks run with ``--full`` only (every fuzz example and every
-benchmark shape is one more export); there a benchmark gets the strict xfail of a
-divergence declared for every case of its layer (ONNX Runtime's Sigmoid).  Outside the
-sample a test is skipped, with the reason, so the run stays complete (the report counts
-it as skipped, not missing).
-``pytest --full`` (or ``CNN_PARITY_FULL=1``) runs everything.
+So every layer meets every adapter in every dtype and direction, and every attribute value
+any case exercises is exercised.  Outside the sample a test is skipped, with the reason
+(the report counts it as skipped, not missing).  Candidates (``--candidate``,
+``--adapter``) always run every case.
+
+Adapters whose set-up is slow (``slow_setup``: the ONNX exports, LiteRT conversions) also
+leave their fuzz tests and benchmarks to ``--full`` (every fuzz example and benchmark shape
+is one more export or conversion); there a benchmark gets the strict xfail of a divergence
+declared for every case of its layer (ONNX Runtime's Sigmoid).
+``pytest --full`` (or ``CNN_PARITY_FULL=1``, which child runs inherit) runs everything.
 """
 
 from __future__ import annotations
@@ -52,6 +57,11 @@ def slow_setup(adapter_name: str) -> str | None:
     except KeyError:
         return None
     return getattr(type(adapter), "slow_setup", None)
+
+
+def sampled(adapter_name: str) -> bool:
+    """Whether the default run samples ``adapter_name``'s cases: every built-in adapter."""
+    return adapter_name in adapters.ADAPTERS
 
 
 @cache
@@ -104,16 +114,19 @@ def skip_outside_sample(config, items) -> None:
             continue
         params = callspec.params
         name = params.get("adapter_name", params.get("name"))
-        why = slow_setup(name) if isinstance(name, str) else None
-        if why is None:
+        if not isinstance(name, str) or not sampled(name):
             continue
+        why = slow_setup(name)
         if how == "cases":
             case = layers.case(params["case_id"])
             if case.id in default_cases(case.layer, params["dtype"], name):
                 continue
+        elif why is None:
+            continue  # fuzz and benchmarks: only slow adapters leave them to --full
+        because = f" ({why})" if why else ""
         item.add_marker(
             pytest.mark.skip(
-                reason=f"{name}: outside the default sample ({why}); pytest --full runs it"
+                reason=f"{name}: outside the default sample{because}; pytest --full runs it"
             )
         )
 

@@ -1,4 +1,4 @@
-"""The default sample of the slow-setup adapters (tests/sampling.py): it reaches every
+"""The default sample of the built-in adapters (tests/sampling.py): it reaches every
 layer in every dtype, every attribute category in float32, every ceil-mode case and
 every declared divergence; everything else skips with the reason, and --full runs it."""
 
@@ -13,6 +13,7 @@ import adapters
 from tests import known_divergences, layers, sampling
 
 SLOW = [name for name in adapters.ADAPTERS if sampling.slow_setup(name)]
+SAMPLED = [name for name in adapters.ADAPTERS if sampling.sampled(name)]
 
 
 def _onnx_layers(name):
@@ -24,7 +25,7 @@ def test_the_onnx_adapters_are_sampled():
     assert sampling.slow_setup("torch") is None
 
 
-@pytest.mark.parametrize("name", SLOW)
+@pytest.mark.parametrize("name", SAMPLED)
 def test_sample_reaches_every_layer_dtype_and_attribute_category(name):
     for info in _onnx_layers(name):
         for dtype in info.dtypes:
@@ -41,12 +42,14 @@ def test_sample_reaches_every_layer_dtype_and_attribute_category(name):
         assert reached == every, info.name
 
 
-@pytest.mark.parametrize("name", SLOW)
-def test_sample_holds_every_ceil_mode_case_and_declared_divergence(name):
+@pytest.mark.parametrize("name", SAMPLED)
+def test_sample_holds_every_always_sampled_case_and_declared_divergence(name):
+    # The ONNX adapters always sample ceil_mode=True; LiteRT names no attribute.
+    always = getattr(type(adapters.get(name)), "always_sample", {})
     for info in _onnx_layers(name):
         first = sampling.default_cases(info.name, info.dtypes[0], name)
         for case in info.cases:
-            if case.attrs.get("ceil_mode") is True:
+            if any(case.attrs.get(k, object()) == v for k, v in always.items()):
                 assert case.id in first, case.id
             for dtype in info.dtypes:
                 if known_divergences.find(info.name, case.id, name, dtype, "forward"):
@@ -90,6 +93,9 @@ def _items():
                                                    "adapter_name": "onnxruntime"})),
         "torch": _Item("test_parity", _CallSpec({**parity, "case_id": outside,
                                                  "adapter_name": "torch"})),
+        "torch_fuzz": _Item("test_fuzz", _CallSpec({"layer": "conv2d", "adapter_name": "torch"})),
+        "candidate": _Item("test_parity", _CallSpec({**parity, "case_id": outside,
+                                                     "adapter_name": "my_layers"})),
         "fuzz": _Item("test_fuzz", _CallSpec({"layer": "conv2d",
                                               "adapter_name": "onnx_reference"})),
         "bench": _Item("test_layer_benchmark", _CallSpec({"name": "onnxruntime"})),
@@ -103,10 +109,14 @@ def test_outside_the_sample_skips_with_the_reason(monkeypatch):
     items = _items()
     sampling.skip_outside_sample(_Config(full=False), list(items.values()))
     skipped = {key for key, item in items.items() if item.markers}
-    assert skipped == {"outside", "fuzz", "bench"}
+    # Every built-in adapter's cases are sampled; a candidate runs every case, and only
+    # the slow adapters leave fuzzing and benchmarks to --full.
+    assert skipped == {"outside", "torch", "fuzz", "bench"}
     reason = items["outside"].markers[0].kwargs["reason"]
-    assert reason.startswith("onnxruntime: outside the default sample")
+    assert reason.startswith("onnxruntime: outside the default sample (each case is a")
     assert "pytest --full runs it" in reason
+    reason = items["torch"].markers[0].kwargs["reason"]
+    assert reason == "torch: outside the default sample; pytest --full runs it"
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])

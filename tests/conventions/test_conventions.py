@@ -23,6 +23,7 @@ from tests.conventions import (
     probes,
     test_conventions_activations,
     test_conventions_decoder,
+    test_conventions_flax,
     test_conventions_nan,
     test_conventions_norms_losses,
     test_conventions_onnx,
@@ -272,5 +273,6 @@ def test_every_row_has_a_test():
     names |= set(vars(test_conventions_nan))
     names |= set(vars(test_conventions_decoder))
     names |= set(vars(test_conventions_onnx))
+    names |= set(vars(test_conventions_flax))
     missing = [row for row in ROW if f"test_{row}" not in names]
     assert not missing, f"rows without a test_<id>: {missing}"
