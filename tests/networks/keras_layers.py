@@ -102,7 +102,7 @@ class LayerMaker:
             if not is_symmetric(pads):
                 raise ValueError(f"{node['name']}: padding {padding!r} is asymmetric {pads}")
             if pads != ((0, 0), (0, 0)):
-                layers.append(L.ZeroPadding2D(pads, dtype=self.dtype))
+                layers.append(L.ZeroPadding2D(pads, dtype=self.dtype, name=f"{node['name']}_pad"))
             padding = "valid"
         common = {
             "strides": stride,
@@ -110,6 +110,7 @@ class LayerMaker:
             "activation": activation,
             "use_bias": "b" in node["params"],
             "dtype": self.dtype,
+            "name": node["name"],
         }
         if groups > 1 and groups == shape[0]:
             multiplier = w.shape[0] // groups
@@ -130,7 +131,8 @@ class LayerMaker:
     def pool(self, node, shape, override, folds_flatten):
         L, attrs = self.L, node["attrs"]
         if node.get("global"):
-            return [L.GlobalAveragePooling2D(keepdims=not folds_flatten, dtype=self.dtype)]
+            keep = not folds_flatten
+            return [L.GlobalAveragePooling2D(keepdims=keep, dtype=self.dtype, name=node["name"])]
         k = attrs["kernel_size"]
         stride = attrs.get("stride") or k
         padding = override.get("padding", attrs.get("padding", 0))
@@ -143,14 +145,18 @@ class LayerMaker:
                     "'valid' or 'same' only"
                 )
             pads = padding_pairs(padding, shape[1:], (k, k), (stride, stride))
-            layers.append(L.ZeroPadding2D(pads, dtype=self.dtype))  # zeros counted
+            pad_name = f"{node['name']}_pad"
+            layers.append(L.ZeroPadding2D(pads, dtype=self.dtype, name=pad_name))  # zeros count
         mode = padding.lower() if isinstance(padding, str) else "valid"
-        return [*layers, cls(k, strides=stride, padding=mode, dtype=self.dtype)]
+        pool = cls(k, strides=stride, padding=mode, dtype=self.dtype, name=node["name"])
+        return [*layers, pool]
 
     def batchnorm2d(self, node, override):
         eps = node["attrs"].get("eps", 1e-5)
         kwargs = {} if override.get("epsilon") == "default" else {"epsilon": float(eps)}
-        bn = self.L.BatchNormalization(axis=-1, momentum=0.9, dtype=self.dtype, **kwargs)
+        bn = self.L.BatchNormalization(
+            axis=-1, momentum=0.9, dtype=self.dtype, name=node["name"], **kwargs
+        )
         values = [(node["params"][k], self._param(node, k), _same) for k in ("gamma", "beta")]
         stats = [np.asarray(self.constants[node["stats"][k]], self.dtype) for k in node["stats"]]
         self.weights.append((bn, values + [(None, s, None) for s in stats]))
@@ -167,7 +173,11 @@ class LayerMaker:
                 return layout.dense_rows_hwc_to_chw(g, chw)
 
         dense = self.L.Dense(
-            w.shape[1], activation=activation, use_bias="b" in node["params"], dtype=self.dtype
+            w.shape[1],
+            activation=activation,
+            use_bias="b" in node["params"],
+            dtype=self.dtype,
+            name=node["name"],
         )
         values = [(node["params"]["w"], w, back)]
         if "b" in node["params"]:
@@ -178,16 +188,16 @@ class LayerMaker:
     def simple(self, node):
         L, op = self.L, node["op"]
         made = {
-            "relu": lambda: L.ReLU(dtype=self.dtype),
-            "relu6": lambda: L.ReLU(max_value=6.0, dtype=self.dtype),
-            "add": lambda: L.Add(dtype=self.dtype),
-            "concat": lambda: L.Concatenate(axis=-1, dtype=self.dtype),
-            "flatten": lambda: L.Flatten(dtype=self.dtype),
-            "softmax": lambda: L.Softmax(axis=-1, dtype=self.dtype),
+            "relu": lambda **kw: L.ReLU(**kw),
+            "relu6": lambda **kw: L.ReLU(max_value=6.0, **kw),
+            "add": lambda **kw: L.Add(**kw),
+            "concat": lambda **kw: L.Concatenate(axis=-1, **kw),
+            "flatten": lambda **kw: L.Flatten(**kw),
+            "softmax": lambda **kw: L.Softmax(axis=-1, **kw),
         }
         if op not in made:
             raise ValueError(f"layer op {op!r} has no Keras network layer")
-        return [made[op]()]
+        return [made[op](dtype=self.dtype, name=node["name"])]
 
     def assign(self) -> dict[str, tuple]:
         """Set every layer's weights; returns {reference name: (variable, back)}."""

@@ -160,7 +160,7 @@ class KerasNetwork:
             if len(shape) != 1:
                 raise ValueError("injected dropout masks are supported on dense features")
             p = float(override.get("p", node["attrs"]["p"]))
-            return [_injected_dropout(self, node["mask"], p)]
+            return [_injected_dropout(self, node["mask"], p, node["name"])]
         return maker.simple(node)
 
     def _shape(self, name) -> tuple:
@@ -303,7 +303,7 @@ class KerasNetwork:
         return {n: from_keras(np.array(o), self.where[n]) for n, o in zip(ends, outs, strict=True)}
 
 
-def _injected_dropout(network: KerasNetwork, mask_name: str, p: float):
+def _injected_dropout(network: KerasNetwork, mask_name: str, p: float, name: str):
     keras = network.keras
 
     class InjectedDropout(keras.layers.Layer):
@@ -313,7 +313,10 @@ def _injected_dropout(network: KerasNetwork, mask_name: str, p: float):
         def compute_output_shape(self, input_shape):
             return input_shape
 
-    return InjectedDropout(dtype=network.dtype)
+        def get_config(self):
+            return super().get_config() | {"rate": p}
+
+    return InjectedDropout(dtype=network.dtype, name=name)
 
 
 def build(
