@@ -201,14 +201,19 @@ def init_params(name: str, seed: int = 0) -> dict[str, np.ndarray]:
 def constants(name: str, seed: int = 0) -> dict[str, np.ndarray]:
     """Running statistics: each batch norm's input mean and biased variance in a
     training-mode reference forward on digits 8..15 (module docstring)."""
-    spec = dict(NETWORKS[name])
+    return running_stats(NETWORKS[name], init_params(name, seed))
+
+
+def running_stats(spec: dict, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each batch norm's input mean and biased variance in a training-mode reference
+    forward of ``spec`` on digits 8..15 (the held-out batch)."""
+    spec = dict(spec)
     spec["mode"] = "train"
-    params = init_params(name, seed)
     held_out, _ = _digits(BATCH, BATCH)
     stats = {}
     for node in graph.nodes(spec):
         if node["op"] == "batchnorm2d":
-            channels = NETWORKS[name]["shapes"][f"{node['name']}.gamma"]
+            channels = spec["shapes"][f"{node['name']}.gamma"]
             stats[node["stats"]["running_mean"]] = np.zeros(channels)
             stats[node["stats"]["running_var"]] = np.ones(channels)
     _, tape = graph.run(spec, params, held_out, stats)

@@ -207,7 +207,8 @@ def gradient_terms(tape: list, upstream: Mapping[str, np.ndarray]) -> dict[str, 
 def reduction_lengths(node: Mapping, arrays: Mapping, attrs: Mapping, output) -> tuple:
     """``(forward, input-gradient, weight-gradient)`` reduction lengths of one node: a
     conv's C/groups*kh*kw, M/groups*kh*kw and N*Ho*Wo; a linear's in, out and N; batch norm's
-    N*H*W statistics in training (3 ops in eval); an average pool's window."""
+    N*H*W statistics in training (3 ops in eval); an average pool's window; a transposed
+    conv's C_in/groups*kh*kw, C_out/groups*kh*kw and N*H*W; a resize's taps per axis."""
     op, x = node["op"], arrays.get("x")
     if op == "conv2d":
         w = arrays["w"]
@@ -215,6 +216,17 @@ def reduction_lengths(node: Mapping, arrays: Mapping, attrs: Mapping, output) ->
         positions = output.shape[0] * output.shape[2] * output.shape[3]
         taps = w.shape[2] * w.shape[3]
         return w.shape[1] * taps, w.shape[0] // groups * taps, positions
+    if op == "conv_transpose2d":
+        # Forward: each output cell gathers at most C_in/groups * kh*kw taps (fewer at a
+        # stride); the input gradient is a conv over C_out/groups * kh*kw; dw sums N*H*W.
+        w = arrays["w"]
+        groups = int(attrs.get("groups", 1))
+        taps = w.shape[2] * w.shape[3]
+        return w.shape[0] // groups * taps, w.shape[1] * taps, x.shape[0] * x.shape[2] * x.shape[3]
+    if op == "resize2d":
+        # Separable: one weighted sum per axis (2 taps each for linear, 4 for cubic).
+        taps = {"linear": 2, "cubic": 4}.get(attrs.get("mode", "nearest"), 1)
+        return 2 * taps, 2 * taps, 0
     if op == "linear":
         return x.shape[-1], arrays["w"].shape[1], int(np.prod(x.shape[:-1]))
     if op == "batchnorm2d":

@@ -11,6 +11,10 @@ The choices, node by node:
   channels (kernel (kh, kw, C, multiplier)); Keras pads "valid" or "same" only, so a
   symmetric integer padding is ``ZeroPadding2D(p)`` + ``padding="valid"`` (what Keras'
   own MobileNetV2 does before its stride-2 depthwise convolutions);
+- conv_transpose2d: ``Conv2DTranspose(padding="valid")`` (kernel (kh, kw, C_out, C_in)),
+  torch's padding 0 for stride <= kernel;
+- resize2d: ``UpSampling2D(scale, interpolation="bilinear")`` for the linear half-pixel
+  resize (torch's ``Upsample(mode="bilinear", align_corners=False)``);
 - batchnorm2d: ``BatchNormalization(epsilon=eps, momentum=0.9)``: torch's eps and its
   momentum 0.1 in Keras' convention (conventions row ``batchnorm_running_stats``);
 - maxpool2d / avgpool2d: ``MaxPooling2D`` / ``AveragePooling2D`` ("valid" or "same");
@@ -127,6 +131,51 @@ class LayerMaker:
             values.append((node["params"]["b"], self._param(node, "b"), _same))
         self.weights.append((conv, values))
         return [*layers, conv]
+
+    def conv_transpose2d(self, node, shape):
+        """Conv2DTranspose with padding "valid": torch's padding 0 when stride <= kernel
+        (conventions row conv_transpose_valid_vs_torch); other geometries are refused."""
+        attrs = node["attrs"]
+        w = self._param(node, "w")  # (C_in, C_out, kh, kw)
+        stride = attrs.get("stride", 1)
+        plain = attrs.get("padding", 0) in (0, "valid") and not attrs.get("output_padding", 0)
+        if not plain or attrs.get("groups", 1) != 1 or stride > min(w.shape[2:]):
+            raise ValueError(f"{node['name']}: the Keras builder has no transposed conv {attrs}")
+        conv = self.L.Conv2DTranspose(
+            w.shape[1],
+            w.shape[2:],
+            strides=stride,
+            padding="valid",
+            use_bias="b" in node["params"],
+            dtype=self.dtype,
+            name=node["name"],
+        )
+
+        def back(k):  # Keras' (kh, kw, C_out, C_in) -> the reference's (C_in, C_out, kh, kw)
+            return np.ascontiguousarray(k.transpose(3, 2, 0, 1))
+
+        values = [(node["params"]["w"], w.transpose(2, 3, 1, 0), back)]
+        if "b" in node["params"]:
+            values.append((node["params"]["b"], self._param(node, "b"), _same))
+        self.weights.append((conv, values))
+        return [conv]
+
+    def resize2d(self, node):
+        """UpSampling2D for an integer scale: "bilinear" for the reference's linear resize
+        with half-pixel centres (tf.image.resize's rule; equal to pytorch_half_pixel for
+        outputs longer than 1), "nearest" for nearest."""
+        attrs = node["attrs"]
+        scale, mode = attrs.get("scale"), attrs.get("mode", "nearest")
+        rule = attrs.get("coordinate_transformation_mode", "half_pixel")
+        ok = mode == "linear" and rule in ("half_pixel", "pytorch_half_pixel")
+        if not isinstance(scale, int) or not (ok or mode == "nearest"):
+            raise ValueError(f"{node['name']}: the Keras builder has no resize {attrs}")
+        interpolation = "bilinear" if mode == "linear" else "nearest"
+        return [
+            self.L.UpSampling2D(
+                scale, interpolation=interpolation, dtype=self.dtype, name=node["name"]
+            )
+        ]
 
     def pool(self, node, shape, override, folds_flatten):
         L, attrs = self.L, node["attrs"]

@@ -150,6 +150,10 @@ class KerasNetwork:
         shape = self._shape(node["inputs"][0])
         if op == "conv2d":
             return maker.conv2d(node, shape, activation, override)
+        if op == "conv_transpose2d":
+            return maker.conv_transpose2d(node, shape)
+        if op == "resize2d":
+            return maker.resize2d(node)
         if op in ("maxpool2d", "avgpool2d"):
             return maker.pool(node, shape, override, folds_flatten=folded_next is not None)
         if op == "batchnorm2d":

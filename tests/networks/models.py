@@ -1,6 +1,7 @@
-"""The networks: the four seed networks and the blocks of tests/networks/blocks.py
-(ResNet, MobileNetV2), their specifications, data, initial weights, and their reference
-forward/backward/training composed from ``reference`` layers and optimizers.
+"""The networks: the four seed networks, the blocks of tests/networks/blocks.py
+(ResNet, MobileNetV2) and the small U-Net of tests/networks/unet.py, their specifications,
+data, initial weights, and their reference forward/backward/training composed from
+``reference`` layers and optimizers.
 
 A network spec is plain data (the framework builders in ``tests/networks/torch_models.py``
 and ``tests/networks/keras_models.py`` read the same dict):
@@ -33,7 +34,7 @@ import numpy as np
 from reference import softmax
 from tests.cases.seeds.seed000 import S000_INPUTS, S000_TARGETS
 from tests.cases.seeds.seed002 import S002_EDGE_IMAGES
-from tests.networks import blocks, graph
+from tests.networks import blocks, graph, unet
 
 BATCH = 8
 
@@ -122,6 +123,7 @@ NETWORKS: dict[str, dict] = {
         "optimizers": {"sgd": {"lr": 0.01}, "adam": {"lr": 0.01}},
     },
     **blocks.NETWORKS,
+    **unet.NETWORKS,
 }
 
 
@@ -142,6 +144,8 @@ def data(name: str) -> tuple[np.ndarray, np.ndarray]:
     """``(x NCHW, target)`` in float64 for network ``name``."""
     if name in blocks.NETWORKS:
         return blocks.data(name)
+    if name in unet.NETWORKS:
+        return unet.data(name)
     if name == "seed000_single_filter":
         return S000_INPUTS.astype(np.float64), S000_TARGETS.astype(np.float64)
     if name == "seed002_conv_linear":
@@ -162,6 +166,8 @@ def init_params(name: str, seed: int = 0) -> dict[str, np.ndarray]:
     filters and biases with Xavier (glorot uniform) FC weights."""
     if name in blocks.NETWORKS:
         return blocks.init_params(name, seed)
+    if name in unet.NETWORKS:
+        return unet.init_params(name, seed)
     rng = np.random.default_rng(seed)
     if name == "seed000_single_filter":
         return {"conv.w": rng.standard_normal((1, 1, 2, 2)), "conv.b": rng.standard_normal(1)}
@@ -214,6 +220,8 @@ def constants(name: str) -> dict[str, np.ndarray]:
     statistics (tests/networks/graph.py)."""
     if name in blocks.NETWORKS:
         return blocks.constants(name)
+    if name in unet.NETWORKS:
+        return unet.constants(name)
     return masks(name)
 
 

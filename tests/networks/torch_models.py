@@ -3,11 +3,12 @@ tests/networks/models.py and tests/networks/graph.py), trained with ``torch.opti
 by tests/networks/test_networks.py and, layer by layer, by tests/networks/localize.py.
 
 Every node is one ``torch.nn`` module, run in the spec's order (``GraphModule``): Conv2d
-(depthwise through ``groups``), BatchNorm2d (``train()`` or ``eval()`` from the spec's
-``mode``), ReLU, ReLU6, MaxPool2d, AvgPool2d (``AdaptiveAvgPool2d(1)`` for a global
-pool), Flatten, Linear; the residual sum and the channel concatenation are two one-line
-modules (``Add``: ``a + b``; ``Concat``: ``torch.cat(dim=1)``), so that a forward hook or
-a direct call reaches every node.
+(depthwise through ``groups``), ConvTranspose2d, Upsample (bilinear with
+``align_corners=False``: the reference's linear ``pytorch_half_pixel`` resize), BatchNorm2d
+(``train()`` or ``eval()`` from the spec's ``mode``), ReLU, ReLU6, MaxPool2d, AvgPool2d
+(``AdaptiveAvgPool2d(1)`` for a global pool), Flatten, Linear; the residual sum and the
+channel concatenation are two one-line modules (``Add``: ``a + b``; ``Concat``:
+``torch.cat(dim=1)``), so that a forward hook or a direct call reaches every node.
 
 Weights arrive in the reference's layout and move through ``adapters.layout``
 (``Linear.weight`` is (out, in)); gradients and parameters leave in the reference's layout.
@@ -22,7 +23,8 @@ of 1/(1-p) during training") -- the only way to make every framework drop the sa
 written it instead (tests/networks/test_localization.py injects conventions with them):
 ``{"kernel": "flipped"}`` for a convolution whose kernel was taken from a true convolution
 (scipy.signal.convolve2d) without the 180 degree turn; ``{"rows": "hwc"}`` for a Linear
-after a Flatten whose weight rows stayed in Keras' (H, W, C) order.
+after a Flatten whose weight rows stayed in Keras' (H, W, C) order; ``{"eps": 1e-3}`` for a
+BatchNorm2d given Keras' default epsilon (a port from a Keras model).
 """
 
 from __future__ import annotations
@@ -110,10 +112,15 @@ class TorchNetwork:
                 self._set(conv, "bias", node["params"]["b"], params[node["params"]["b"]])
             sizes = zip(shape[1:], padding, w.shape[2:], strict=True)
             return conv, (w.shape[0], *((s + 2 * p - k) // stride + 1 for s, p, k in sizes))
+        if op == "conv_transpose2d":
+            return self._conv_transpose(node, params, shape)
+        if op == "resize2d":
+            return self._resize(node, shape)
         if op in ("maxpool2d", "avgpool2d"):
             return self._pool(node, shape)
         if op == "batchnorm2d":
-            bn = nn.BatchNorm2d(shape[0], eps=attrs.get("eps", 1e-5), dtype=self.dtype)
+            eps = override.get("eps", attrs.get("eps", 1e-5))
+            bn = nn.BatchNorm2d(shape[0], eps=eps, dtype=self.dtype)
             self._set(bn, "weight", node["params"]["gamma"], params[node["params"]["gamma"]])
             self._set(bn, "bias", node["params"]["beta"], params[node["params"]["beta"]])
             for buffer, name in (("running_mean", "running_mean"), ("running_var", "running_var")):
@@ -135,6 +142,45 @@ class TorchNetwork:
         if op == "dropout":
             return _InjectedDropout(self, node["mask"], float(attrs["p"])), shape
         raise ValueError(f"layer op {op!r} has no torch network module")
+
+    def _conv_transpose(self, node, params, shape):
+        """ConvTranspose2d: the reference's (C_in, C_out/groups, kh, kw) weight is torch's."""
+        attrs = node["attrs"]
+        w = np.asarray(params[node["params"]["w"]], dtype=self.dtype_np)
+        stride, padding = attrs.get("stride", 1), attrs.get("padding", 0)
+        groups, extra = attrs.get("groups", 1), attrs.get("output_padding", 0)
+        if isinstance(padding, str) or isinstance(stride, (tuple, list)):
+            raise ValueError(f"{node['name']}: the torch builder takes int stride and padding")
+        conv = self.torch.nn.ConvTranspose2d(
+            w.shape[0],
+            w.shape[1] * groups,
+            w.shape[2:],
+            stride=stride,
+            padding=padding,
+            output_padding=extra,
+            groups=groups,
+            bias="b" in node["params"],
+            dtype=self.dtype,
+        )
+        self._set(conv, "weight", node["params"]["w"], w)
+        if "b" in node["params"]:
+            self._set(conv, "bias", node["params"]["b"], params[node["params"]["b"]])
+        sizes = zip(shape[1:], w.shape[2:], strict=True)
+        out = [(s - 1) * stride + k - 2 * padding + extra for s, k in sizes]
+        return conv, (w.shape[1] * groups, *out)
+
+    def _resize(self, node, shape):
+        """nn.Upsample for a scale-2 linear (bilinear, align_corners=False: ONNX's
+        pytorch_half_pixel) or nearest resize; other resizes are refused."""
+        attrs = node["attrs"]
+        scale, mode = attrs.get("scale"), attrs.get("mode", "nearest")
+        rule = attrs.get("coordinate_transformation_mode", "half_pixel")
+        torch_mode = {"linear": "bilinear", "nearest": "nearest"}.get(mode)
+        if scale is None or torch_mode is None or (mode == "linear" and rule == "align_corners"):
+            raise ValueError(f"{node['name']}: the torch builder has no resize {attrs}")
+        kwargs = {"align_corners": False} if mode == "linear" else {}
+        up = self.torch.nn.Upsample(scale_factor=float(scale), mode=torch_mode, **kwargs)
+        return up, (shape[0], *(int(s * scale) for s in shape[1:]))
 
     def _pool(self, node, shape):
         nn, attrs = self.torch.nn, node["attrs"]
