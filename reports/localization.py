@@ -51,7 +51,9 @@ def section(records: list[dict]) -> dict | None:
         series[f"{framework} propagated"] = propagated
         first = loc.get("divergence")
         if first:
-            markers.append({"x": int(first["index"]), "label": f"{framework}: {first['label']}"})
+            markers.append(
+                {"x": int(first["index"]), "label": f"{framework}: layer {first['index']}"}
+            )
             divergences.append({"framework": framework, **first})
         tables.append({"framework": framework, "layers": loc.get("layers", [])})
     chart = charts.line_chart(

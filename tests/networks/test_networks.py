@@ -1,7 +1,8 @@
-"""Whole seed networks: reference vs torch and Keras/TF -- forward, loss, every parameter's
+"""Whole networks: reference vs torch and Keras/TF -- forward, loss, every parameter's
 gradient, K training steps with SGD and with Adam, and seed 000's 1000-epoch trajectory.
 
-Run with ``pytest -m network`` (or ``-k network``).  Networks, data and weights are in
+Run with ``pytest -m network`` (every network; a plain ``pytest`` leaves out the training
+steps of the eval-mode block networks, marked ``heavy``).  Networks, data and weights are in
 tests/networks/models.py; the framework models in tests/networks/{torch,keras}_models.py
 start from the same weights moved through adapters/layout.py.
 
@@ -232,8 +233,14 @@ def _drift(history, truth) -> list[dict[str, float]]:
     ]
 
 
+def _heavy(name: str) -> bool:
+    """Training steps of the eval-mode block networks are heavy (left out of a plain
+    ``pytest``; ``pytest -m network`` runs them): their train-mode twins run by default."""
+    return models.NETWORKS[name].get("mode") == "eval"
+
+
 TRAINING = [
-    (n, o)
+    pytest.param(n, o, marks=[pytest.mark.heavy] if _heavy(n) else [])
     for n, spec in models.NETWORKS.items()
     if n != "seed000_single_filter"
     for o in spec["optimizers"]

@@ -39,7 +39,7 @@ def test_chart_has_both_comparisons_per_framework_and_marks_the_divergence():
     section = localization.section(records)
     names = [line["name"] for line in section["chart"]["lines"]]
     assert names == ["torch isolated", "torch propagated", "keras isolated", "keras propagated"]
-    assert [m["label"] for m in section["chart"]["markers"]] == ["keras: n2: AveragePooling2D()"]
+    assert [m["label"] for m in section["chart"]["markers"]] == ["keras: layer 2"]
     assert section["chart"]["level_y"] is not None  # the bound, 1
     assert section["divergences"] == [{"framework": "keras", **DIVERGENCE}]
 
