@@ -51,7 +51,8 @@ def test_networks_table_and_page_carry_the_section():
     page = localization_page(records, title="net")
     assert page.count("<polyline") == 2
     assert "net: row r" in page
-    assert "n2: AveragePooling2D()" in page
+    assert "n2: Conv2D()" in page  # the per-layer table
+    assert "keras: layer 2" in page  # the divergence marker
 
 
 def test_no_localization_records_no_section():
