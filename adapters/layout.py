@@ -64,6 +64,19 @@ def dense_rows_hwc_to_chw(w: np.ndarray, chw: tuple[int, int, int]) -> np.ndarra
     return out
 
 
+def features_chw_to_hwc(x: np.ndarray, chw: tuple[int, int, int]) -> np.ndarray:
+    """(..., C*H*W) features of a (C, H, W) flatten, reordered as Keras' (H, W, C) flatten
+    of the same map would list them."""
+    return np.ascontiguousarray(x[..., _chw_rows_in_hwc_order(chw)])
+
+
+def features_hwc_to_chw(x: np.ndarray, chw: tuple[int, int, int]) -> np.ndarray:
+    """Inverse of ``features_chw_to_hwc``."""
+    out = np.empty_like(x)
+    out[..., _chw_rows_in_hwc_order(chw)] = x
+    return out
+
+
 #: Where each NCHW axis sits once the array is NHWC.
 NCHW_AXIS_IN_NHWC = (0, 3, 1, 2)
 

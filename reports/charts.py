@@ -156,10 +156,14 @@ def line_chart(
     height: int = 260,
     x_label: str = "step",
     y_label: str = "",
+    markers: Sequence[dict] = (),
+    level: float | None = None,
 ) -> dict | None:
     """Polylines for several named series over their index (steps).  The legend is not
     drawn in the SVG (where a long name would be cut at its edge): ``lines`` carry each
-    name and colour for the page to list beside the chart."""
+    name and colour for the page to list beside the chart.  ``markers`` (``{"x": index,
+    "label": text}``) become vertical lines, ``level`` one horizontal line (e.g. a bound
+    at 1) kept inside the y range."""
     left, right, top, bottom = 64, 16, 12, 36
     clean = {}
     for name, ys in series.items():
@@ -172,6 +176,8 @@ def line_chart(
     tf = (lambda y: math.log10(y)) if log_y else (lambda y: y)
     xs_max = max(max(i for i, _ in p) for p in clean.values()) or 1
     ys = [tf(y) for p in clean.values() for _, y in p]
+    if level is not None and (level > 0 or not log_y):
+        ys.append(tf(level))
     y_low, y_high = min(ys), max(ys)
     if y_high - y_low < 1e-12:
         y_low, y_high = y_low - 0.5, y_high + 0.5
@@ -204,7 +210,15 @@ def line_chart(
     else:
         y_ticks = [{"y": sy(v), "label": f"{v:.3g}"} for v in _nice_ticks(y_low, y_high)]
     x_ticks = [{"x": sx(v), "label": f"{v:g}"} for v in _nice_ticks(0, xs_max) if v == int(v)]
+    marks = [
+        {"x": sx(m["x"]), "label": str(m.get("label", ""))}
+        for m in markers
+        if 0 <= m["x"] <= xs_max
+    ]
+    level_y = sy(level) if level is not None and (level > 0 or not log_y) else None
     return {
+        "markers": marks,
+        "level_y": level_y,
         "width": width,
         "height": height,
         "left": left,

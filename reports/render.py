@@ -171,6 +171,19 @@ def render(runs: list[dict], benchmarks: list[dict] | None = None) -> str:
     return _environment().get_template("report.html.j2").render(**context)
 
 
+def localization_page(records: list[dict], *, title: str) -> str:
+    """A self-contained page with one network's layer-by-layer localization section
+    (``python -m tests.networks.compare``), drawn by the report's own templates."""
+    from reports import localization
+
+    scales = {"viridis": colour_scale(), "diverging": colour_scale(diverging=True)}
+    return (
+        _environment()
+        .get_template("localization_page.html.j2")
+        .render(title=title, loc=localization.section(records), name=title, scales=scales)
+    )
+
+
 def write_report(runs: list[dict], path, benchmarks: list[dict] | None = None) -> Path:
     path = Path(path)
     write_text_atomic(path, render(runs, benchmarks))

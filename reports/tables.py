@@ -7,7 +7,7 @@ import math
 import re
 from collections import defaultdict
 
-from reports import charts, formats, matrix
+from reports import charts, formats, localization, matrix
 from reports.charts import as_float
 from reports.conventions import show
 from reports.outcomes import worst
@@ -205,6 +205,7 @@ def networks(records: list[dict]) -> list[dict]:
             "reference_loss_curve",
             "divergence",
             "grad_errors",
+            "localization",
         }
         out.append(
             {
@@ -216,6 +217,7 @@ def networks(records: list[dict]) -> list[dict]:
                 "grad_columns": grad_columns,
                 "grad_rows": [(p, [per.get(c) for c in grad_columns]) for p, per in grads.items()],
                 "charts": charts_by_run,
+                "localization": localization.section(recs),
                 "records": [
                     {
                         "test_id": r.get("test_id", ""),

@@ -24,6 +24,8 @@ Hypothesis profiles, and automatic per-adapter markers.
 - Markers: a parametrized test whose id has an adapter name as a dash-separated field
   (``conv2d-guide_5x5-torch-float32-forward``) gets ``pytest.mark.<adapter>``, so
   ``-m torch`` selects it.
+- Heavy tests: a plain ``pytest`` (no ``-m``/``-k``, no test id) leaves out the tests
+  marked ``heavy`` (the larger network variants); ``pytest -m network`` runs them.
 - Keras on its other backends: the child runs of tests/keras_backend_runs.py start when
   collection ends, and the tests reading them run last.
 """
@@ -236,6 +238,7 @@ def pytest_collection_modifyitems(config, items):
     last = [i for i in items if i.nodeid.startswith(keras_backend_runs.MODULE)]
     if last:
         items[:] = [i for i in items if i not in last] + last
+    _drop_heavy(config, items)
     known = set(adapters.names())
     for item in items:
         callspec = getattr(item, "callspec", None)
@@ -243,6 +246,32 @@ def pytest_collection_modifyitems(config, items):
             continue
         for field in set(callspec.id.split("-")) & known:
             item.add_marker(getattr(pytest.mark, field))
+
+
+def _drop_heavy(config, items) -> None:
+    """The default run leaves out the tests marked ``heavy``: with no ``-m`` or ``-k``
+    expression and no test id (``path::name``) given.  Any ``-m`` decides for itself
+    (``pytest -m network`` runs every network).  They are left out of the default
+    selection, not deselected from it, so a default run stays a complete run for the
+    report; ``pytest_report_collectionfinish`` says how many."""
+    if config.option.markexpr or config.option.keyword:
+        return
+    if any("::" in str(arg) for arg in config.args):
+        return
+    heavy = [item for item in items if item.get_closest_marker("heavy")]
+    if heavy:
+        items[:] = [item for item in items if not item.get_closest_marker("heavy")]
+    config.stash[_HEAVY_LEFT_OUT] = len(heavy)
+
+
+_HEAVY_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_report_collectionfinish(config):
+    left_out = config.stash.get(_HEAVY_LEFT_OUT, 0)
+    if left_out:
+        return f"{left_out} heavy tests not in the default run (pytest -m network runs them)"
+    return None
 
 
 def pytest_collection_finish(session):

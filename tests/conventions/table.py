@@ -558,6 +558,44 @@ ROWS: tuple[Convention, ...] = (
     ),
 )
 
+# -- porting whole models (issue 18); asserted in test_conventions.py ------------------------
+
+ROWS += (
+    Convention(
+        id="conv_cross_correlation",
+        title="Convolution layers cross-correlate; scipy.signal.convolve2d (and Theano) flip "
+        "the kernel",
+        a=Side(
+            ("torch", "keras", "tensorflow", "jax"),
+            "torch.nn.Conv2d / keras Conv2D / tf.nn.conv2d / lax.conv_general_dilated",
+            "conv2d.forward(x, w)  # cross-correlation",
+            {"stride": 1, "padding": 0},
+        ),
+        b=Side(
+            ("scipy",),
+            "scipy.signal.convolve2d(x, k, mode='valid')",
+            "signal.convolve2d(x, k, mode='valid')",
+            {"mode": "valid"},
+        ),
+        difference=(
+            "B(x, k) = A(x, k[::-1, ::-1]): the same sum with the kernel turned 180 degrees; "
+            "weights taken from a true convolution (scipy, MATLAB conv2, Theano's default "
+            "filter_flip=True) must be turned to give the same layer"
+        ),
+        versions=f"{_TORCH_213}; {_KERAS_315}; scipy 1.17",
+        sources=(
+            "https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html ('where * is the "
+            "valid 2D cross-correlation operator')",
+            "https://docs.scipy.org/doc/scipy/reference/generated/scipy.signal.convolve2d.html",
+            "tensorflow/docs site/en/api_docs/python/tf/keras/utils/"
+            "convert_all_kernels_in_model.md ('Converts all convolution kernels in a model "
+            "from Theano to TensorFlow'; removed after TF 2.3)",
+            "seed 004 (/work/shared/seeds/004_*.txt: convolve = correlate with np.flip(w))",
+        ),
+        notes="tests/networks/test_localization.py injects it into seed 000's single filter.",
+    ),
+)
+
 # -- activations (issue 17); asserted in test_conventions_activations.py ---------------------
 
 ACTIVATION_ROWS: tuple[Convention, ...] = (

@@ -263,6 +263,30 @@ def test_scipy_same_even_kernel(request, k):
     rec["shift"] = shift
 
 
+def test_conv_cross_correlation(request):
+    row = ROW["conv_cross_correlation"]
+    rec = s.start_record(request, row, fixture="x (1,1,6,7), w (1,1,3,3) float64")
+    convolution = s.need("scipy")
+    correlations = s.available(row.a.frameworks)
+    s.note_versions(rec, ["scipy", *correlations])
+    rng = _rng(row.id)
+    x, w = rng.standard_normal((1, 1, 6, 7)), rng.standard_normal((1, 1, 3, 3))
+    plane = {"in1": x[0, 0], "in2": w[0, 0]}
+    b = s.run(convolution, "signal.convolve2d", plane, row.b.params)
+    bound_b = s.side(rec, "scipy", b, "signal.convolve2d", plane, row.b.params, "float64")
+    flipped = {"x": x, "w": np.ascontiguousarray(w[..., ::-1, ::-1])}
+    for name, adapter in correlations.items():
+        a = s.run(adapter, "conv2d", {"x": x, "w": w}, row.a.params)
+        bound_a = s.side(rec, name, a, "conv2d", {"x": x, "w": w}, row.a.params, "float64")
+        turned = s.run(adapter, "conv2d", flipped, row.a.params)
+        bound_t = s.check_reference(
+            turned, "conv2d", flipped, row.a.params, "float64", label=f"{row.id}: {name} turned"
+        )[1]
+        s.assert_within(b, turned[0, 0], bound_b + bound_t[0, 0], f"scipy = {name}(x, k turned)")
+        assert s.max_abs(a[0, 0], b) > 10 * float(np.max(bound_a[0, 0] + bound_b)), "the turn shows"
+        s.widen(rec, a[0, 0], b)
+
+
 def test_every_row_has_a_test():
     """Each row id names a ``test_<id>`` in one of the conventions modules (a row added to
     the table without its assertion fails here)."""

@@ -1,17 +1,20 @@
-"""Whole networks in Keras 3 (TensorFlow backend): a ``keras.Sequential`` built from a
-network spec (format in tests/networks/models.py), gradients from ``tf.GradientTape``,
-updates from ``keras.optimizers``.  Used by tests/networks/test_networks.py (whole
-networks) and tests/networks/test_optimizers.py (``optimizer_steps``).
+"""Whole networks in Keras 3 (TensorFlow backend): a functional ``keras.Model`` built from
+a network spec (format in tests/networks/models.py and tests/networks/graph.py), gradients
+from ``tf.GradientTape``, updates from ``keras.optimizers``.  Used by
+tests/networks/test_networks.py (whole networks), tests/networks/localize.py (layer by
+layer) and tests/networks/test_optimizers.py (``optimizer_steps``).
 
-The model is the one a Keras user writes: channels_last (NHWC) input, Conv2D with HWIO
-kernels and ``padding="same"/"valid"`` (explicit symmetric integers become
-ZeroPadding2D + "valid"), a ReLU right after a Conv2D/Dense folded in as
-``activation="relu"``, MaxPooling2D, Flatten, Dense, and for ``output == "softmax"`` a
-final ``Dense(..., activation="softmax")`` trained with
+The model is the one a Keras user writes (the layer for each node, and why, in
+tests/networks/keras_layers.py): channels_last (NHWC) input, Conv2D/DepthwiseConv2D with
+``padding="same"/"valid"`` (explicit symmetric integers become ZeroPadding2D + "valid"),
+BatchNormalization (``training`` from the spec's ``mode``), a ReLU right after a
+Conv2D/Dense folded in as ``activation="relu"``, pools, Add/Concatenate, Flatten, Dense,
+and for ``output == "softmax"`` a final ``Dense(..., activation="softmax")`` trained with
 ``keras.losses.CategoricalCrossentropy()`` on its probabilities (seed 004's compile).
 Cross-entropy on logits uses ``CategoricalCrossentropy(from_logits=True)``; the seed-000
 sum of squares is ``tf.reduce_sum(tf.square(pred - target))`` (Keras' MeanSquaredError
-averages over the last axis before any reduction, so it has no sum-of-squares form).
+averages over the last axis before any reduction, so it has no sum-of-squares form; its
+mean over the last axis and then the rest is the mean over every element).
 
 Layout, all through ``adapters.layout``: inputs NCHW -> NHWC, conv kernels OIHW -> HWIO,
 and the kernel rows of the first Dense after a Flatten permuted from the reference's
@@ -28,10 +31,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from adapters import layout
-from adapters._geometry import is_symmetric, padding_pairs
 from adapters._tf_common import import_tensorflow
 from adapters.base import FrameworkMissing
 from adapters.keras import make_loss
+from tests.networks import graph
+from tests.networks.keras_layers import LayerMaker, describe, from_keras, to_keras
+from tests.networks.stages import Stage
 
 
 def _keras():
@@ -72,116 +77,110 @@ def optimizer_steps(make_optimizer, params: Mapping[str, np.ndarray], grads) -> 
 
 
 class KerasNetwork:
-    """A spec's network as a keras.Sequential, weights set from reference arrays."""
+    """A spec's network as a functional ``keras.Model``, weights set from reference arrays."""
 
-    def __init__(
-        self,
-        spec: Mapping,
-        params: Mapping[str, np.ndarray],
-        input_shape,
-        dtype,
-        masks: Mapping[str, np.ndarray] | None = None,
-    ):
+    framework = "keras"
+
+    def __init__(self, spec, params, input_shape, dtype, constants=None, overrides=None):
         self.tf, self.keras = _keras()
         self.spec, self.dtype = spec, np.dtype(dtype).name
-        self.set_masks(masks)
-        #: reference name -> (keras variable, keras-array -> reference-array)
-        self.variables: dict[str, tuple[object, object]] = {}
-        L = self.keras.layers
-        layers = [L.Input(shape=(*tuple(input_shape[2:]), input_shape[1]), dtype=self.dtype)]
-        assignments = []  # (keras layer, [(reference name, keras value, back-conversion)])
+        self.training = spec.get("mode", "train") == "train"
+        self.overrides = dict(overrides or {})
+        constants = dict(constants or {})
+        self.set_masks(constants)
+        self.nodes = graph.nodes(spec, with_output=True)
+        unknown = set(self.overrides) - {n["name"] for n in self.nodes}
+        if unknown:
+            raise ValueError(f"overrides name no node of the network: {sorted(unknown)}")
+        maker = LayerMaker(self.keras, self.dtype, params, constants)
         shape = tuple(input_shape[1:])
-        flatten_chw = None
-        spec_layers = list(spec["layers"])
-        i = 0
-        while i < len(spec_layers):
-            layer, op, attrs = spec_layers[i], spec_layers[i]["op"], spec_layers[i]["attrs"]
-            following = spec_layers[i + 1]["op"] if i + 1 < len(spec_layers) else None
-            activation = "relu" if following == "relu" and op in ("conv2d", "linear") else None
-            last = i == len(spec_layers) - 1
-            if op == "conv2d":
-                w = np.asarray(params[layer["params"]["w"]], self.dtype)
-                stride = attrs.get("stride", 1)
-                padding = attrs.get("padding", 0)
-                if not isinstance(padding, str):
-                    pads = padding_pairs(padding, shape[1:], w.shape[2:], (stride, stride))
-                    if not is_symmetric(pads):
-                        raise ValueError(f"padding {padding!r}: asymmetric {pads}")
-                    if pads != ((0, 0), (0, 0)):
-                        layers.append(L.ZeroPadding2D(pads, dtype=self.dtype))
-                    padding = "valid"
-                keras_layer = L.Conv2D(
-                    w.shape[0],
-                    w.shape[2:],
-                    strides=stride,
-                    padding=padding.lower(),
-                    activation=activation,
-                    use_bias="b" in layer["params"],
-                    dtype=self.dtype,
-                )
-                values = [(layer["params"]["w"], layout.oihw_to_hwio(w), layout.hwio_to_oihw)]
-                if "b" in layer["params"]:
-                    values.append((layer["params"]["b"], params[layer["params"]["b"]], _same))
-                assignments.append((keras_layer, values))
-                layers.append(keras_layer)
-                shape = _conv_shape(shape, w.shape, stride, attrs.get("padding", 0))
-            elif op == "maxpool2d":
-                k = attrs["kernel_size"]
-                stride = attrs.get("stride") or k
-                padding = attrs.get("padding", 0)
-                if not isinstance(padding, str):
-                    if padding != 0:
-                        raise ValueError(
-                            f"maxpool2d padding {padding!r}: Keras takes 'valid' or 'same' only"
-                        )
-                    padding = "valid"
-                layers.append(
-                    L.MaxPooling2D(k, strides=stride, padding=padding.lower(), dtype=self.dtype)
-                )
-                shape = _pool_shape(shape, k, stride, padding)
-            elif op == "relu":
-                layers.append(L.ReLU(dtype=self.dtype))
-            elif op == "flatten":
-                layers.append(L.Flatten(dtype=self.dtype))
-                flatten_chw, shape = shape, (int(np.prod(shape)),)
-            elif op == "linear":
-                w = np.asarray(params[layer["params"]["w"]], self.dtype)
-                back = _same
-                if flatten_chw is not None:
-                    chw = flatten_chw
-                    w = layout.dense_rows_chw_to_hwc(w, chw)
-
-                    def back(g, chw=chw):
-                        return layout.dense_rows_hwc_to_chw(g, chw)
-
-                    flatten_chw = None
-                if last and spec["output"] == "softmax":
-                    activation = "softmax"
-                keras_layer = L.Dense(
-                    w.shape[1],
-                    activation=activation,
-                    use_bias="b" in layer["params"],
-                    dtype=self.dtype,
-                )
-                values = [(layer["params"]["w"], w, back)]
-                if "b" in layer["params"]:
-                    values.append((layer["params"]["b"], params[layer["params"]["b"]], _same))
-                assignments.append((keras_layer, values))
-                layers.append(keras_layer)
-                shape = (w.shape[1],)
-            elif op == "dropout":
-                if len(shape) != 1:
-                    raise ValueError("injected dropout masks are supported on dense features")
-                layers.append(_injected_dropout(self, layer["mask"], float(attrs["p"])))
+        keras_shape = (*shape[1:], shape[0]) if len(shape) == 3 else shape
+        inp = self.keras.Input(shape=keras_shape, dtype=self.dtype)
+        self.tensors = {graph.INPUT: inp}
+        self.where = {graph.INPUT: "nchw" if len(shape) == 3 else "plain"}
+        #: node name -> the Keras layers that compute it (empty: folded into the previous)
+        self.layers: dict[str, list] = {}
+        folded = set()
+        for i, node in enumerate(self.nodes):
+            name = node["name"]
+            if name in folded:
+                self.layers[name] = []
+                self.tensors[name] = self.tensors[node["inputs"][0]]
             else:
-                raise ValueError(f"layer op {op!r} has no Keras network layer")
-            i += 2 if activation == "relu" else 1
-        self.model = self.keras.Sequential(layers)
-        for keras_layer, values in assignments:
-            keras_layer.set_weights([np.asarray(v, self.dtype) for _, v, _ in values])
-            for variable, (name, _, back) in zip(keras_layer.weights, values, strict=True):
-                self.variables[name] = (variable, back)
+                following = self.nodes[i + 1] if i + 1 < len(self.nodes) else None
+                fold = following is not None and self._folds(node, following)
+                if fold:
+                    folded.add(following["name"])
+                layers = self._make(maker, node, following if fold else None)
+                self.layers[name] = layers
+                ins = [self.tensors[s] for s in node["inputs"]]
+                out = layers[0](ins if len(ins) > 1 else ins[0])
+                for layer in layers[1:]:
+                    out = layer(out)
+                self.tensors[name] = out
+            self.where[name] = self._where(node)
+        last = self.nodes[-1]["name"]
+        self.model = self.keras.Model(inp, self.tensors[last])
+        self.variables = maker.assign()
         self.loss_fn = self._loss()
+
+    # -- building --------------------------------------------------------------------------
+
+    def _folds(self, node, following) -> bool:
+        """Whether ``following`` becomes part of ``node``'s layer: a ReLU as
+        ``activation="relu"``, the output softmax as ``activation="softmax"``, the flatten
+        after a global pool (GlobalAveragePooling2D flattens)."""
+        if following["inputs"] != [node["name"]]:
+            return False
+        readers = sum(node["name"] in n["inputs"] for n in self.nodes)
+        if readers != 1:
+            return False
+        if node["op"] in ("conv2d", "linear") and following["op"] == "relu":
+            return True
+        if node["op"] == "linear" and following["name"] == graph.OUTPUT_SOFTMAX:
+            return True
+        return bool(node.get("global")) and following["op"] == "flatten"
+
+    def _make(self, maker: LayerMaker, node, folded_next) -> list:
+        op = node["op"]
+        override = self.overrides.get(node["name"], {})
+        activation = None
+        if folded_next is not None and folded_next["op"] in ("relu", "softmax"):
+            activation = folded_next["op"]
+        shape = self._shape(node["inputs"][0])
+        if op == "conv2d":
+            return maker.conv2d(node, shape, activation, override)
+        if op == "conv_transpose2d":
+            return maker.conv_transpose2d(node, shape)
+        if op == "resize2d":
+            return maker.resize2d(node)
+        if op in ("maxpool2d", "avgpool2d"):
+            return maker.pool(node, shape, override, folds_flatten=folded_next is not None)
+        if op == "batchnorm2d":
+            return maker.batchnorm2d(node, override)
+        if op == "linear":
+            return maker.linear(node, self.where[node["inputs"][0]], activation, override)
+        if op == "dropout":
+            if len(shape) != 1:
+                raise ValueError("injected dropout masks are supported on dense features")
+            p = float(override.get("p", node["attrs"]["p"]))
+            return [_injected_dropout(self, node["mask"], p, node["name"])]
+        return maker.simple(node)
+
+    def _shape(self, name) -> tuple:
+        """A node's output shape without the batch, in the reference layout."""
+        shape = tuple(int(d) for d in self.tensors[name].shape[1:])
+        return (shape[2], shape[0], shape[1]) if len(shape) == 3 else shape
+
+    def _where(self, node):
+        source = node["inputs"][0]
+        if node["op"] == "flatten":
+            if self.where[source] == "nchw" and len(self.tensors[source].shape) == 4:
+                return ("flat", self._shape(source))
+            return "plain"  # e.g. after GlobalAveragePooling2D, which flattened already
+        if node["op"] in ("linear", "softmax"):
+            return "plain"
+        return self.where[source]
 
     def _loss(self):
         loss, tf = self.spec["loss"], self.tf
@@ -195,8 +194,10 @@ class KerasNetwork:
                 self.dtype,
                 from_logits=from_logits,
             )
+        if reduction == "mean":  # mean over the last axis, then over the rest: the mean
+            return make_loss(self.keras.losses, "MeanSquaredError", reduction, self.dtype)
         if reduction != "sum":
-            raise ValueError("the Keras network builder implements the sum of squares only")
+            raise ValueError(f"the Keras network builder has no mse reduction {reduction!r}")
         return lambda target, pred: tf.reduce_sum(tf.square(pred - target))
 
     # -- running ---------------------------------------------------------------------------
@@ -225,7 +226,7 @@ class KerasNetwork:
         names = list(self.variables)
         watched = [self.variables[n][0] for n in names]
         with self.tf.GradientTape() as tape:
-            out = self.model(xt, training=True)
+            out = self.model(xt, training=self.training)
             loss = self.loss_fn(tt, out)
         grads = tape.gradient(loss, watched)
         grads = {n: self.variables[n][1](np.array(g)) for n, g in zip(names, grads, strict=True)}
@@ -248,7 +249,7 @@ class KerasNetwork:
 
         def step():
             with tf.GradientTape() as tape:
-                loss = self.loss_fn(tt, self.model(xt, training=True))
+                loss = self.loss_fn(tt, self.model(xt, training=self.training))
             opt.apply_gradients(zip(tape.gradient(loss, watched), watched, strict=False))
             return loss
 
@@ -261,8 +262,52 @@ class KerasNetwork:
                 history["params"].append(self.reference_params())
         return history
 
+    # -- layer by layer (tests/networks/localize.py) ---------------------------------------
 
-def _injected_dropout(network: KerasNetwork, mask_name: str, p: float):
+    def stages(self) -> list[Stage]:
+        """One stage per Keras layer group; a folded node joins the stage before it."""
+        groups: list[list] = []
+        for node in self.nodes:
+            if self.layers[node["name"]]:
+                groups.append([node])
+            else:
+                groups[-1].append(node)
+        return [self._stage(group) for group in groups]
+
+    def _stage(self, group) -> Stage:
+        first, last = group[0], group[-1]
+        layers = self.layers[first["name"]]
+
+        def run(*arrays):
+            ins = [
+                self.tf.constant(to_keras(np.asarray(a, self.dtype), self.where[s]))
+                for a, s in zip(arrays, first["inputs"], strict=True)
+            ]
+            out = self._call(layers[0], ins if len(ins) > 1 else ins[0])
+            for layer in layers[1:]:
+                out = self._call(layer, out)
+            return from_keras(np.array(out), self.where[last["name"]])
+
+        label = "; ".join(describe(layer) for layer in layers)
+        return Stage(tuple(n["name"] for n in group), label, run)
+
+    def _call(self, layer, value):
+        if isinstance(layer, self.keras.layers.BatchNormalization):
+            return layer(value, training=self.training)
+        return layer(value)
+
+    def activations(self, x) -> dict[str, np.ndarray]:
+        """Each stage's output in the model's own forward (an intermediate-output model
+        over the same layers), in the reference layout."""
+        ends = [stage.nodes[-1] for stage in self.stages()]
+        probe = self.keras.Model(self.model.inputs, [self.tensors[n] for n in ends])
+        xt, _ = self._inputs(x, np.zeros(1))
+        outs = probe(xt, training=self.training)
+        outs = outs if isinstance(outs, (list, tuple)) else [outs]
+        return {n: from_keras(np.array(o), self.where[n]) for n, o in zip(ends, outs, strict=True)}
+
+
+def _injected_dropout(network: KerasNetwork, mask_name: str, p: float, name: str):
     keras = network.keras
 
     class InjectedDropout(keras.layers.Layer):
@@ -272,30 +317,18 @@ def _injected_dropout(network: KerasNetwork, mask_name: str, p: float):
         def compute_output_shape(self, input_shape):
             return input_shape
 
-    return InjectedDropout(dtype=network.dtype)
+        def get_config(self):
+            return super().get_config() | {"rate": p}
 
-
-def _same(a):
-    return a
-
-
-def _conv_shape(chw, w_shape, stride, padding):
-    if isinstance(padding, str):
-        if padding.lower() == "same":
-            return (w_shape[0], *tuple(-(-s // stride) for s in chw[1:]))
-        padding = 0
-    pads = padding_pairs(padding, chw[1:], w_shape[2:], (stride, stride))
-    sizes = zip(chw[1:], pads, w_shape[2:], strict=True)
-    return (w_shape[0], *((s + lo + hi - k) // stride + 1 for s, (lo, hi), k in sizes))
-
-
-def _pool_shape(chw, k, stride, padding):
-    if padding.lower() == "same":
-        return (chw[0], *tuple(-(-s // stride) for s in chw[1:]))
-    return (chw[0], *tuple((s - k) // stride + 1 for s in chw[1:]))
+    return InjectedDropout(dtype=network.dtype, name=name)
 
 
 def build(
-    spec: Mapping, params: Mapping[str, np.ndarray], input_shape, dtype="float32", masks=None
+    spec: Mapping,
+    params: Mapping[str, np.ndarray],
+    input_shape,
+    dtype="float32",
+    constants=None,
+    overrides=None,
 ) -> KerasNetwork:
-    return KerasNetwork(spec, params, input_shape, dtype, masks)
+    return KerasNetwork(spec, params, input_shape, dtype, constants, overrides)

@@ -1,11 +1,15 @@
-"""The four seed networks: specifications, data, initial weights, and their reference
-forward/backward/training composed from ``reference`` layers and optimizers.
+"""The networks: the four seed networks, the blocks of tests/networks/blocks.py
+(ResNet, MobileNetV2) and the small U-Net of tests/networks/unet.py, their specifications,
+data, initial weights, and their reference forward/backward/training composed from
+``reference`` layers and optimizers.
 
 A network spec is plain data (the framework builders in ``tests/networks/torch_models.py``
 and ``tests/networks/keras_models.py`` read the same dict):
 
 - ``layers``: ``{"op": <reference module>, "params": {arg: parameter name}, "attrs": {...},
-  "mask": <mask name, dropout only>}`` in order;
+  "mask": <mask name, dropout only>}`` in order, each a node of a graph (names, inputs,
+  residual adds and concatenations, batch-norm running statistics: tests/networks/graph.py);
+- ``mode``: "train" or "eval", batch norm's mode (default "train");
 - ``loss``: ``{"op": "cross_entropy" | "mse", "attrs": {"reduction": ...}}`` applied to the
   last layer's output (logits for cross-entropy, probability targets);
 - ``output``: ``"softmax"`` when the model's output is the softmax of those logits (seed
@@ -27,8 +31,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from reference import softmax
 from tests.cases.seeds.seed000 import S000_INPUTS, S000_TARGETS
 from tests.cases.seeds.seed002 import S002_EDGE_IMAGES
+from tests.networks import blocks, graph, unet
 
 BATCH = 8
 
@@ -116,6 +122,8 @@ NETWORKS: dict[str, dict] = {
         # The seed's AdamOptimizer(learning_rate=0.01); SGD at the same rate.
         "optimizers": {"sgd": {"lr": 0.01}, "adam": {"lr": 0.01}},
     },
+    **blocks.NETWORKS,
+    **unet.NETWORKS,
 }
 
 
@@ -134,6 +142,10 @@ def _digits(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def data(name: str) -> tuple[np.ndarray, np.ndarray]:
     """``(x NCHW, target)`` in float64 for network ``name``."""
+    if name in blocks.NETWORKS:
+        return blocks.data(name)
+    if name in unet.NETWORKS:
+        return unet.data(name)
     if name == "seed000_single_filter":
         return S000_INPUTS.astype(np.float64), S000_TARGETS.astype(np.float64)
     if name == "seed002_conv_linear":
@@ -152,6 +164,10 @@ def init_params(name: str, seed: int = 0) -> dict[str, np.ndarray]:
     own initialiser: randn for seed 000; torch's default U(-1/sqrt(fan_in), +) for seed 002;
     Keras' glorot_uniform kernels and zero biases for seed 004; seed 003's N(0, 1) conv
     filters and biases with Xavier (glorot uniform) FC weights."""
+    if name in blocks.NETWORKS:
+        return blocks.init_params(name, seed)
+    if name in unet.NETWORKS:
+        return unet.init_params(name, seed)
     rng = np.random.default_rng(seed)
     if name == "seed000_single_filter":
         return {"conv.w": rng.standard_normal((1, 1, 2, 2)), "conv.b": rng.standard_normal(1)}
@@ -199,11 +215,17 @@ def masks(name: str, seed: int = 1) -> dict[str, np.ndarray]:
     return out
 
 
+def constants(name: str) -> dict[str, np.ndarray]:
+    """What the network does not train: dropout keep-masks and batch-norm running
+    statistics (tests/networks/graph.py)."""
+    if name in blocks.NETWORKS:
+        return blocks.constants(name)
+    if name in unet.NETWORKS:
+        return unet.constants(name)
+    return masks(name)
+
+
 # -- the reference network -----------------------------------------------------------------
-
-
-def _module(op: str):
-    return importlib.import_module(f"reference.{op}")
 
 
 def reference_loss_and_grads(
@@ -211,40 +233,30 @@ def reference_loss_and_grads(
     params: Mapping[str, np.ndarray],
     x: np.ndarray,
     target: np.ndarray,
-    masks: Mapping[str, np.ndarray] | None = None,
-    shapes: list | None = None,
+    constants: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
-    """``(loss, model output, {parameter: gradient})`` through the reference layers, in the
-    dtype of ``x`` and ``params``.  ``shapes``, when given, receives each layer's
-    ``(layer, input shape, output shape)``."""
-    masks = masks or {}
-    tape = []
-    h = x
-    for layer in spec["layers"]:
-        inputs = {"x": h} | {arg: params[name] for arg, name in layer["params"].items()}
-        attrs = dict(layer["attrs"])
-        if layer["op"] == "dropout":
-            attrs["mask"] = masks[layer["mask"]].astype(h.dtype)
-        tape.append((layer, inputs, attrs))
-        before = h.shape
-        h = _module(layer["op"]).forward(**inputs, **attrs)
-        if shapes is not None:
-            shapes.append((layer, before, h.shape))
-    loss_spec = spec["loss"]
-    loss_module = _module(loss_spec["op"])
-    first = "logits" if loss_spec["op"] == "cross_entropy" else "pred"
-    loss_inputs = {first: h, "target": target.astype(h.dtype)}
-    loss = loss_module.forward(**loss_inputs, **loss_spec["attrs"])
-    output = _module("softmax").forward(h, axis=-1) if spec["output"] == "softmax" else h
+    """``(loss, model output, {parameter: gradient})`` through the reference layers
+    (tests/networks/graph.py), in the dtype of ``x`` and ``params``."""
+    acts, tape = graph.run(spec, params, x, constants)
+    h = acts[tape[-1][0]["name"]]
+    module, inputs, attrs, first = _loss_call(spec, h, target)
+    loss = module.forward(**inputs, **attrs)
+    output = softmax.forward(h, axis=-1) if spec["output"] == "softmax" else h
+    grad = module.backward(np.ones_like(loss), **inputs, **attrs)[first]
+    return float(loss), output, graph.gradients(tape, grad)
 
-    grad = loss_module.backward(np.ones_like(loss), **loss_inputs, **loss_spec["attrs"])[first]
-    grads: dict[str, np.ndarray] = {}
-    for layer, inputs, attrs in reversed(tape):
-        g = _module(layer["op"]).backward(grad, **inputs, **attrs)
-        for arg, name in layer["params"].items():
-            grads[name] = g[arg]
-        grad = g["x"]
-    return float(loss), output, grads
+
+def _loss_call(spec, h, target):
+    loss_spec = spec["loss"]
+    module = importlib.import_module(f"reference.{loss_spec['op']}")
+    first = "logits" if loss_spec["op"] == "cross_entropy" else "pred"
+    return module, {first: h, "target": target.astype(h.dtype)}, loss_spec["attrs"], first
+
+
+def loss_gradient(spec: Mapping, h: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """d loss / d (last layer's output) at ``h``."""
+    module, inputs, attrs, first = _loss_call(spec, h, target)
+    return module.backward(np.ones(()), **inputs, **attrs)[first]
 
 
 def reference_train(
@@ -256,7 +268,7 @@ def reference_train(
     optimizer: str,
     convention: str,
     steps: int,
-    masks: Mapping[str, np.ndarray] | None = None,
+    constants: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, list]:
     """``steps`` full-batch updates.  Returns per-step lists: ``loss`` (before each update),
     ``params`` (after each update)."""
@@ -276,7 +288,7 @@ def reference_train(
     state = module.init(params)
     history: dict[str, list] = {"loss": [], "params": []}
     for _ in range(steps):
-        loss, _, grads = reference_loss_and_grads(spec, params, x, target, masks)
+        loss, _, grads = reference_loss_and_grads(spec, params, x, target, constants)
         params, state = module.step(params, grads, state, **kwargs)
         history["loss"].append(loss)
         history["params"].append(params)
