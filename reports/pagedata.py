@@ -7,11 +7,10 @@ opened, from this payload:
 
 - ``strings``: every distinct text once (index 0 is the empty string).  Records refer to
   strings by index.
-- ``lists``: lists of string indices, each stored once.  Multi-line texts (reproductions,
-  tracebacks) are their lines, test ids and refusal reasons their pieces (``PIECED``);
-  a record holds the list's index, so the lines shared by every reproduction, and the
-  same test's texts in every environment, are stored once.  ``joins`` says how a field's
-  list is joined back.
+- ``lists``: lists of string indices, each stored once.  Reproductions, tracebacks, test
+  ids and refusal reasons (``PIECED``, named in ``pieced``) are stored as their pieces; a
+  record holds the list's index, so the pieces shared by every reproduction, and the same
+  test's texts in every environment, are stored once.
 - ``columns``: the records table (``RECORD_COLUMNS``, minus the environment column for
   one environment); each row holds one string index per column, already formatted.
 - ``fields``: the per-record details after the columns (``DETAIL_FIELDS``).
@@ -59,7 +58,7 @@ RECORD_COLUMNS = (
     Column("version", "version"),
     Column("duration", "time", "seconds", numeric=True),
 )
-#: Per-record details shown under a row on request; ``MULTILINE`` ones are line lists.
+#: Per-record details shown under a row on request; ``PIECED`` ones are lists of pieces.
 DETAIL_FIELDS = (
     "test_id",
     "reason",
@@ -70,12 +69,13 @@ DETAIL_FIELDS = (
     "repro",
     "traceback",
 )
-MULTILINE = frozenset({"repro", "traceback"})
-#: Single-line details stored as pieces (split after "[", "-", "]" and ": "): test ids and
-#: refusal reasons differ from their neighbours in one or two pieces, so a piece shared by
-#: thousands of records (the test file, a framework's quoted rule) is stored once.
-PIECED = frozenset({"test_id", "reason", "error"})
-_PIECE_END = re.compile(r"(?<=[\[\]-])|(?<=: )")
+#: Details stored as lists of pieces, split after a newline, a quote, "[", "]", "-" and
+#: ": ": reproductions and tracebacks differ from their neighbours' in a test id or a
+#: quoted argument, test ids and refusal reasons in one or two pieces, so a piece shared by
+#: thousands of records (a line every reproduction has, the test file, a framework's
+#: quoted rule) is stored once.
+PIECED = frozenset({"repro", "traceback", "test_id", "reason", "error"})
+_PIECE_END = re.compile(r"(?<=[\n'\[\]-])|(?<=: )")
 
 
 class StringTable:
@@ -104,12 +104,6 @@ class StringTable:
             index = self._index[text] = len(self.strings)
             self.strings.append(text)
         return index
-
-    def lines(self, value: Any) -> int:
-        """The index in ``lists`` of ``value``'s lines."""
-        if not value:
-            return 0
-        return self.add_list([self.add(line) for line in str(value).split("\n")])
 
     def pieces(self, value: Any) -> int:
         """The index in ``lists`` of ``value``'s pieces."""
@@ -179,9 +173,7 @@ def payload(cases: list[dict], multi_env: bool) -> dict:
             details = []
             for field in DETAIL_FIELDS:
                 value = _outputs(row) if field == "outputs" else row.get(field)
-                if field in MULTILINE:
-                    details.append(table.lines(value))
-                elif field in PIECED:
+                if field in PIECED:
                     details.append(table.pieces(value))
                 else:
                     details.append(table.add(value))
@@ -191,8 +183,8 @@ def payload(cases: list[dict], multi_env: bool) -> dict:
         "columns": [{"key": c.key, "label": c.label, "numeric": c.numeric} for c in shown],
         "fields": list(DETAIL_FIELDS),
         "image_fields": list(IMAGE_FIELDS),
-        # How a field stored as a list of string indices is joined back.
-        "joins": {field: "\n" if field in MULTILINE else "" for field in MULTILINE | PIECED},
+        # The fields stored as lists of pieces, joined back with "".
+        "pieced": sorted(PIECED),
         "strings": table.strings,
         "lists": table.lists,
         "cases": out,

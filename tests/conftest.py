@@ -24,8 +24,9 @@ Hypothesis profiles, and automatic per-adapter markers.
 - Markers: a parametrized test whose id has an adapter name as a dash-separated field
   (``conv2d-guide_5x5-torch-float32-forward``) gets ``pytest.mark.<adapter>``, so
   ``-m torch`` selects it.
-- Heavy tests: a plain ``pytest`` (no ``-m``/``-k``, no test id) leaves out the tests
-  marked ``heavy`` (the larger network variants); ``pytest -m network`` runs them.
+- Heavy tests: the tests marked ``heavy`` (subprocess sessions, the larger network
+  variants) skip unless ``--full``, a ``-m`` or ``-k`` expression or a test id is given;
+  ``pytest -m network`` runs every network.
 - Keras on its other backends: the child runs of tests/keras_backend_runs.py start when
   collection ends, and the tests reading them run last.
 """
@@ -238,7 +239,7 @@ def pytest_collection_modifyitems(config, items):
     last = [i for i in items if i.nodeid.startswith(keras_backend_runs.MODULE)]
     if last:
         items[:] = [i for i in items if i not in last] + last
-    _drop_heavy(config, items)
+    _skip_heavy(config, items)
     known = set(adapters.names())
     for item in items:
         callspec = getattr(item, "callspec", None)
@@ -248,30 +249,22 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(getattr(pytest.mark, field))
 
 
-def _drop_heavy(config, items) -> None:
-    """The default run leaves out the tests marked ``heavy``: with no ``-m`` or ``-k``
-    expression and no test id (``path::name``) given.  Any ``-m`` decides for itself
-    (``pytest -m network`` runs every network).  They are left out of the default
-    selection, not deselected from it, so a default run stays a complete run for the
-    report; ``pytest_report_collectionfinish`` says how many."""
-    if config.option.markexpr or config.option.keyword:
+def _skip_heavy(config, items) -> None:
+    """The default run skips the tests marked ``heavy`` (subprocess sessions, the larger
+    network variants), saying so: unless ``--full``, a ``-m`` or ``-k`` expression, or a
+    test id (``path::name``) is given.  Any ``-m`` decides for itself (``pytest -m
+    network`` runs every network).  Skipped, not deselected, so a default run stays a
+    complete run for the report."""
+    from tests.sampling import full_run
+
+    if full_run(config) or config.option.markexpr or config.option.keyword:
         return
     if any("::" in str(arg) for arg in config.args):
         return
-    heavy = [item for item in items if item.get_closest_marker("heavy")]
-    if heavy:
-        items[:] = [item for item in items if not item.get_closest_marker("heavy")]
-    config.stash[_HEAVY_LEFT_OUT] = len(heavy)
-
-
-_HEAVY_LEFT_OUT = pytest.StashKey[int]()
-
-
-def pytest_report_collectionfinish(config):
-    left_out = config.stash.get(_HEAVY_LEFT_OUT, 0)
-    if left_out:
-        return f"{left_out} heavy tests not in the default run (pytest -m network runs them)"
-    return None
+    skip = pytest.mark.skip(reason="heavy: not in the default run; pytest --full runs it")
+    for item in items:
+        if item.get_closest_marker("heavy"):
+            item.add_marker(skip)
 
 
 def pytest_collection_finish(session):
