@@ -42,6 +42,10 @@ means a call used in one direction (every parity test) compiles only that one.
 - correlate / convolve / correlate2d / convolve2d (``reference.signal``):
   ``jax.scipy.signal``.  No ``categorical_crossentropy`` method: JAX has no such loss.
 
+- resize2d: ``jax.image.resize`` to the output shape, ``antialias`` always passed (its
+  default is True), 'cubic-pytorch' for A = -0.75; adapters/_resize_rules.py refuses
+  what it cannot say (half-pixel centres only, taps outside the image dropped).
+
 Unsupported (``adapters.base.Unsupported``): dtypes other than float32 / float64; dropout
 in training with p = 1 (stax's rate would be 0 and its formula divides by it).  Raised
 from ``backward`` only, so the forward runs: conv2d strided on both axes with any
@@ -67,6 +71,8 @@ from typing import Any
 
 import numpy as np
 
+from adapters import _resize_rules as resize_rules
+from adapters._decoder_geometry import transpose_crops
 from adapters._geometry import ceil_mode_windows, padded_high, padding_pairs, pair
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
 from adapters.layout import sorted_axes
@@ -408,6 +414,44 @@ class JaxAdapter:
 
         return self._call(fn, {"x": x, "gamma": gamma, "beta": beta})
 
+    # -- resize (issue 16) ---------------------------------------------------------------
+
+    def resize2d(
+        self,
+        x,
+        *,
+        size=None,
+        scale=None,
+        mode="nearest",
+        coordinate_transformation_mode="half_pixel",
+        nearest_mode="round_prefer_floor",
+        cubic_coeff_a=-0.75,
+        antialias=False,
+    ):
+        """jax.image.resize to the call's output shape, with ``antialias`` passed explicitly
+        (its default is True); method from adapters._resize_rules."""
+        jax = self._lib()
+        x = np.asarray(x)
+        request = resize_rules.Request.of(
+            x,
+            size,
+            scale,
+            mode,
+            coordinate_transformation_mode,
+            nearest_mode,
+            cubic_coeff_a,
+            antialias,
+        )
+        methods = getattr(jax.image, "ResizeMethod", None)
+        method = resize_rules.jax_plan(request, hasattr(methods, "CUBIC_PYTORCH"))
+        shape = (*x.shape[:2], *request.sizes)
+        antialias, highest = bool(antialias), jax.lax.Precision.HIGHEST
+
+        def fn(x):
+            return jax.image.resize(x, shape, method, antialias=antialias, precision=highest)
+
+        return self._call(fn, {"x": x})
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _lib(self):
@@ -493,6 +537,77 @@ class JaxAdapter:
     def hardswish(self, x):
         return self._call(lambda x: self._jax.nn.hard_swish(x), {"x": x})
 
+    def conv_transpose2d(
+        self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
+    ):
+        """``lax.conv_transpose(..., transpose_kernel=True)`` (the gradient of the conv
+        with kernel ``w``, torch's and Keras' convention), with JAX's own "SAME" for
+        "same" and explicit pairs otherwise; grouped, ``lax.conv_general_dilated`` with
+        ``lhs_dilation`` (conv_transpose has no groups) and the kernel flipped and
+        regrouped by hand, as users write it."""
+        lax = self._lib().lax
+        stride, dilation, groups = pair(stride), pair(dilation), int(groups)
+        kernel = np.shape(w)[2:]
+        pads, extras = transpose_crops(
+            np.shape(x)[2:], kernel, stride, padding, output_padding, dilation
+        )
+        # lax pads the stretched input: k_eff - 1 - crop before, and after it the same
+        # plus the output padding (negative values crop).
+        spans = [(k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True)]
+        lax_pairs = [
+            (span - 1 - lo, span - 1 - hi + extra)
+            for span, (lo, hi), extra in zip(spans, pads, extras, strict=True)
+        ]
+        same = isinstance(padding, str) and padding.lower() == "same"
+        dims = ("NCHW", "OIHW", "NCHW")
+        highest = lax.Precision.HIGHEST
+
+        def fn(x, w, b=None):
+            if groups == 1:
+                y = lax.conv_transpose(
+                    x,
+                    w,
+                    stride,
+                    "SAME" if same else lax_pairs,
+                    rhs_dilation=dilation,
+                    dimension_numbers=dims,
+                    transpose_kernel=True,
+                    precision=highest,
+                )
+            else:
+                c_in, cog, kh, kw = w.shape
+                flipped = w.reshape(groups, c_in // groups, cog, kh, kw).transpose(0, 2, 1, 3, 4)
+                flipped = flipped.reshape(groups * cog, c_in // groups, kh, kw)[:, :, ::-1, ::-1]
+                y = lax.conv_general_dilated(
+                    x,
+                    flipped,
+                    window_strides=(1, 1),
+                    padding=lax_pairs,
+                    lhs_dilation=stride,
+                    rhs_dilation=dilation,
+                    dimension_numbers=dims,
+                    feature_group_count=groups,
+                    precision=highest,
+                )
+            return y if b is None else y + b[None, :, None, None]
+
+        return self._call(fn, {"x": x, "w": w, "b": b})
+
+    def pad2d(self, x, *, padding, mode="constant", value=0.0):
+        """``jnp.pad`` with NumPy's mode names: constant, reflect, edge, symmetric, wrap."""
+        jnp = self._lib().numpy
+        pads = ((0, 0), (0, 0), *padding_pairs(padding, (0, 0), (1, 1), (1, 1)))
+        name = _JNP_PAD_MODES[mode]
+        if name == "constant":
+            return self._call(lambda x: jnp.pad(x, pads, constant_values=value), {"x": x})
+        return self._call(lambda x: jnp.pad(x, pads, mode=name), {"x": x})
+
+    def adaptive_avgpool2d(self, x, *, output_size):
+        raise Unsupported(_no_adaptive_pooling(self._lib()))
+
+    def adaptive_maxpool2d(self, x, *, output_size):
+        raise Unsupported(_no_adaptive_pooling(self._lib()))
+
 
 def _flax_standardize(jax, x, axes, eps):
     """flax/linen/normalization.py ``_compute_stats`` (use_fast_variance=True) and
@@ -545,3 +660,25 @@ def _xla_cpu_conv_abort(stride, dilation) -> bool:
 
 def _first_windows(y, outs):
     return y if outs is None else y[:, :, : outs[0], : outs[1]]
+
+
+#: The reference's pad modes by jnp.pad's (NumPy's) names.
+_JNP_PAD_MODES = {
+    "constant": "constant",
+    "reflect": "reflect",
+    "replicate": "edge",
+    "symmetric": "symmetric",
+    "circular": "wrap",
+}
+
+
+def _no_adaptive_pooling(jax) -> str:
+    """Why JAX has no adaptive pooling (kept as methods so the report states it)."""
+    import inspect
+
+    parameters = ", ".join(inspect.signature(jax.lax.reduce_window).parameters)
+    return (
+        f"jax has no adaptive pooling: lax.reduce_window({parameters}) slides one fixed "
+        "window with fixed strides, while torch's adaptive windows [floor(i*in/out), "
+        "ceil((i+1)*in/out)) overlap and change length when out does not divide in"
+    )

@@ -30,6 +30,10 @@ tensorflow / tf.keras -> tf.GradientTape over the inputs and ``layer.trainable_w
 jax -> ``layer.stateless_call`` inside ``jax.vjp``; torch -> ``layer.stateless_call`` on
 tensors with ``requires_grad`` and ``torch.autograd.grad``.
 
+resize2d: ``UpSampling2D`` for integer factors without antialias, else ``Resizing``;
+both call the backend's ``keras.ops.image.resize``, so adapters/_resize_rules.py applies
+that backend's rules (tf.image.resize, jax.image.resize or torch's interpolate).
+
 Dropout: Keras draws its own mask and cannot take the reference's.  The adapter runs
 ``keras.layers.Dropout(p, seed=...)`` in training mode on ones to read the value it gives
 kept units (checking dropped units are exactly 0 and kept ones all equal), then computes
@@ -59,7 +63,10 @@ from typing import Any
 
 import numpy as np
 
+from adapters import _decoder_geometry as geometry
+from adapters import _keras_decoder_rules as decoder_rules
 from adapters import _keras_rules as rules
+from adapters import _resize_rules as resize_rules
 from adapters import _tf_common as common
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
 from adapters.layout import NCHW_AXIS_IN_NHWC, NCHW_TO_NHWC, NHWC_TO_NCHW, sorted_axes
@@ -505,6 +512,57 @@ class KerasAdapter:
             grad_layouts={"x": _to_nchw},
         )
 
+    # -- resize (issue 16) --------------------------------------------------------------
+    def resize2d(
+        self,
+        x,
+        *,
+        size=None,
+        scale=None,
+        mode="nearest",
+        coordinate_transformation_mode="half_pixel",
+        nearest_mode="round_prefer_floor",
+        cubic_coeff_a=-0.75,
+        antialias=False,
+    ):
+        """UpSampling2D for integer factors without antialias, else Resizing (layer and
+        interpolation from adapters._resize_rules, by backend), channels_last."""
+        dtype = self._dtype(x)
+        request = resize_rules.Request.of(
+            x,
+            size,
+            scale,
+            mode,
+            coordinate_transformation_mode,
+            nearest_mode,
+            cubic_coeff_a,
+            antialias,
+        )
+        plan = resize_rules.keras_plan(request, self.api.backend, dtype)
+        L = self.api.layers
+        if plan["layer"] == "UpSampling2D":
+            layer = L.UpSampling2D(
+                plan["factors"], interpolation=plan["interpolation"], dtype=dtype
+            )
+        else:
+            options = {"interpolation": plan["interpolation"], "dtype": dtype}
+            if antialias:
+                if "antialias" not in inspect.signature(L.Resizing.__init__).parameters:
+                    raise Unsupported(
+                        "this Keras has no antialias option: "
+                        + common.signature(L.Resizing.__init__, "keras.layers.Resizing")
+                    )
+                options["antialias"] = True
+            layer = L.Resizing(*request.sizes, **options)
+        return self._prepare(
+            "resize2d",
+            dtype,
+            {"x": x.transpose(NCHW_TO_NHWC)},
+            lambda v, call: layer(v["x"]),
+            nhwc=True,
+            grad_layouts={"x": _to_nchw},
+        )
+
     def binary_cross_entropy(
         self, input, target, *, from_logits, reduction="mean", convention="torch"
     ):
@@ -672,6 +730,90 @@ class KerasAdapter:
     def hardswish(self, x):
         name = "hard_swish"  # Keras 3's alias of hard_silu
         return self._plain("hardswish", x, lambda L, dt: L.Activation(_named(L, name), dtype=dt))
+
+    # -- decoder layers (issue 16) ----------------------------------------------------
+    def conv_transpose2d(
+        self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
+    ):
+        """Conv2DTranspose with Keras' own "same"/"valid" (and output_padding) where they
+        give the reference's output, else "valid" followed by Cropping2D, the way a port
+        of torch's padding is written."""
+        dtype = self._dtype(x, w, b)
+        stride, dilation = common.pair(stride), common.pair(dilation)
+        _refuse(decoder_rules.conv_transpose2d(self, stride, dilation, groups))
+        _refuse(decoder_rules.conv_transpose2d_dilated(self, dilation, dtype, "forward"))
+        pads, extras = geometry.transpose_crops(
+            x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation
+        )
+        keras_padding, keras_op, cropping = geometry.keras_transpose_options(
+            x.shape[2:], w.shape[2:], stride, dilation, pads, extras
+        )
+        _refuse(decoder_rules.output_padding_limit(self, stride, keras_op, cropping, pads))
+        _refuse(decoder_rules.same_shift(self, keras_padding, stride))
+        L = self.api.layers
+        conv = L.Conv2DTranspose(
+            w.shape[1],
+            w.shape[2:],
+            strides=stride,
+            padding=keras_padding,
+            output_padding=keras_op,
+            dilation_rate=dilation,
+            use_bias=b is not None,
+            dtype=dtype,
+        )
+        # Conv2DTranspose's kernel is (kh, kw, filters, in_channels).
+        kernel = w.transpose(2, 3, 1, 0)
+        _built(conv, (None, None, None, x.shape[1]), [kernel] + ([b] if b is not None else []))
+        crop = None
+        if cropping is not None and cropping != ((0, 0), (0, 0)):
+            crop = L.Cropping2D(cropping, dtype=dtype)
+        fn = lambda v, call: crop(call(v["x"])) if crop else call(v["x"])  # noqa: E731
+        return self._prepare(
+            "conv_transpose2d",
+            dtype,
+            {"x": x.transpose(NCHW_TO_NHWC)},
+            fn,
+            layer=conv,
+            weight_names=("w", "b") if b is not None else ("w",),
+            nhwc=True,
+            grad_layouts={"x": _to_nchw, "w": lambda g: g.transpose(3, 2, 0, 1)},
+            backward_rule=lambda: decoder_rules.conv_transpose2d_backward(
+                self, w.shape, dilation, dtype
+            ),
+        )
+
+    def adaptive_avgpool2d(self, x, *, output_size):
+        return self._adaptive("adaptive_avgpool2d", "Average", x, output_size)
+
+    def adaptive_maxpool2d(self, x, *, output_size):
+        return self._adaptive("adaptive_maxpool2d", "Max", x, output_size)
+
+    def pad2d(self, x, *, padding, mode="constant", value=0.0):
+        """ZeroPadding2D, the one Keras padding layer: constant mode with zeros."""
+        dtype = self._dtype(x)
+        _refuse(decoder_rules.zero_padding_only(self, mode, value))
+        pads = common.padding_pairs(padding, x.shape[2:], (1, 1), (1, 1))
+        pad = self.api.layers.ZeroPadding2D(pads, dtype=dtype)
+        x_nhwc, fn = x.transpose(NCHW_TO_NHWC), lambda v, call: pad(v["x"])
+        return self._prepare(
+            "pad2d", dtype, {"x": x_nhwc}, fn, nhwc=True, grad_layouts={"x": _to_nchw}
+        )
+
+    def _adaptive(self, method, kind, x, output_size):
+        """Global{kind}Pooling2D(keepdims=True) for a 1x1 output, else Adaptive{kind}
+        Pooling2D where this Keras has it."""
+        dtype = self._dtype(x)
+        size = common.pair(output_size)
+        L = self.api.layers
+        if size == (1, 1):
+            pool = getattr(L, f"Global{kind}Pooling2D")(keepdims=True, dtype=dtype)
+        else:
+            _refuse(decoder_rules.no_adaptive_layer(self, f"Adaptive{kind}Pooling2D"))
+            pool = getattr(L, f"Adaptive{kind}Pooling2D")(size, dtype=dtype)
+        x_nhwc, fn = x.transpose(NCHW_TO_NHWC), lambda v, call: pool(v["x"])
+        return self._prepare(
+            method, dtype, {"x": x_nhwc}, fn, nhwc=True, grad_layouts={"x": _to_nchw}
+        )
 
 
 def _named(layers, name: str) -> str:

@@ -34,6 +34,11 @@ What each layer is made of (and why it is an independent check of the reference)
   (the seeds' SciPy example); their backward is expressed with the same functions
   through the "full" output (see ``_signal_grads``).
 
+- resize2d: ``scipy.ndimage.zoom`` (order 0 or 1, mode='nearest') where its own grid
+  (grid_mode=True: half-pixel; False: corners) gives the call's coordinates, else
+  ``map_coordinates`` at them; cubic (a B-spline in SciPy) and antialiased downsampling
+  are refused, and so is the backward (no adjoint in scipy.ndimage).
+
 Unsupported, from ``backward`` (the forward runs): conv2d and avgpool2d with a stride
 other than 1 (scipy.signal has no strided correlation; the backward above is written for
 stride 1); maxpool2d (the gradient needs each window's argmax, which
@@ -60,6 +65,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from adapters import _resize_rules as resize_rules
+from adapters import _scipy_decoder as decoder
 from adapters._geometry import padding_pairs, pair, window_count
 from adapters.base import FrameworkMissing, Run, Unsupported
 
@@ -225,6 +232,42 @@ class ScipyAdapter:
 
         return _ScipyCall(lambda: x * expit(x), grads)
 
+    # -- resize (issue 16) --------------------------------------------------------------
+
+    def resize2d(
+        self,
+        x,
+        *,
+        size=None,
+        scale=None,
+        mode="nearest",
+        coordinate_transformation_mode="half_pixel",
+        nearest_mode="round_prefer_floor",
+        cubic_coeff_a=-0.75,
+        antialias=False,
+    ):
+        """scipy.ndimage.zoom where its own grid gives the call's coordinates, else
+        map_coordinates at them; order 0 or 1, mode='nearest' (the edge repeats)."""
+        ndimage = self._lib().ndimage
+        x = np.asarray(x)
+        request = resize_rules.Request.of(
+            x,
+            size,
+            scale,
+            mode,
+            coordinate_transformation_mode,
+            nearest_mode,
+            cubic_coeff_a,
+            antialias,
+        )
+        plan = resize_rules.scipy_plan(request)
+        order = 0 if mode == "nearest" else 1
+        return _ScipyCall(
+            lambda: _resize2d(ndimage, x, request.sizes, plan, order),
+            None,
+            backward_refusal=resize_rules.SCIPY_BACKWARD,
+        )
+
     # -- helpers --------------------------------------------------------------------------
 
     def _lib(self):
@@ -239,6 +282,33 @@ class ScipyAdapter:
             lambda: function(in1, in2, mode=mode),
             lambda g: _signal_grads(signal, name, g, in1, in2, mode),
         )
+
+    def conv_transpose2d(
+        self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
+    ):
+        """At stride 1 only: a full ``scipy.signal.convolve2d`` per channel pair
+        (adapters/_scipy_decoder.py)."""
+        signal = self._lib().signal
+        if pair(stride) != (1, 1):
+            raise Unsupported(
+                f"stride {stride!r}: scipy.signal has no fractionally strided (transposed) "
+                "convolution; at stride 1 a transposed convolution is convolve2d(x, w, "
+                "'full'), which is what this adapter runs"
+            )
+        geometry = (padding, output_padding, dilation, int(groups))
+        return _ScipyCall(
+            lambda: decoder.conv_transpose2d(signal, x, w, b, *geometry),
+            lambda g: decoder.conv_transpose2d_grads(signal, g, x, w, b, *geometry),
+        )
+
+    def pad2d(self, x, *, padding, mode="constant", value=0.0):
+        raise Unsupported(decoder.NO_PAD)
+
+    def adaptive_avgpool2d(self, x, *, output_size):
+        raise Unsupported(decoder.NO_ADAPTIVE_POOLING)
+
+    def adaptive_maxpool2d(self, x, *, output_size):
+        raise Unsupported(decoder.NO_ADAPTIVE_POOLING)
 
 
 def _same(value):
@@ -494,3 +564,29 @@ def _signal_grads(signal, fn, grad_out, in1, in2, mode):
         grad_x = correlate(g_full, w, mode="valid")
         grad_w = correlate(g_full, x, mode="valid")
     return {"in1": grad_x, "in2": np.ascontiguousarray(grad_w)}
+
+
+def _resize2d(ndimage, x, sizes, plan, order):
+    """x (N, C, H, W) resized on H and W by zoom (grid_mode as planned) or map_coordinates."""
+    if "zoom" in plan:
+        factors = (1, 1, sizes[0] / x.shape[2], sizes[1] / x.shape[3])
+        y = ndimage.zoom(x, factors, order=order, mode="nearest", grid_mode=plan["zoom"])
+        if y.shape[2:] != tuple(sizes):
+            raise Unsupported(
+                f"scipy.ndimage.zoom gave shape {y.shape[2:]}, not {tuple(sizes)}: its output "
+                "shape is round(in * zoom)"
+            )
+        return y
+    rows, cols = (np.asarray(c) for c in plan["map_coordinates"])
+    grid = np.stack(np.meshgrid(rows, cols, indexing="ij"))
+    return np.stack(
+        [
+            np.stack(
+                [
+                    ndimage.map_coordinates(image, grid, order=order, mode="nearest")
+                    for image in x[n]
+                ]
+            )
+            for n in range(x.shape[0])
+        ]
+    )

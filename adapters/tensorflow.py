@@ -43,6 +43,10 @@ a slope float32 does not hold is unsupported), tf.nn.elu (no alpha: alpha != 1 i
 unsupported), tf.nn.gelu(approximate=) (its float64 constants pass through float32: the
 known divergence tf-nn-gelu-float64-constants-via-float32, judged by the parity tests),
 tf.nn.silu, tf.nn.relu6.  tf.nn has no hard sigmoid or hard swish: no methods.
+
+resize2d: ``tf.image.resize`` to the output size (NHWC); adapters/_resize_rules.py
+refuses what it cannot say, quoting its docs: half-pixel centres only, Keys' a = -0.5
+with taps outside the image dropped, float32 results for every method but nearest.
 """
 
 from __future__ import annotations
@@ -52,8 +56,11 @@ from typing import Any
 
 import numpy as np
 
+from adapters import _resize_rules as resize_rules
 from adapters import _tf_common as common
+from adapters import _tf_nn_decoder_rules as decoder_rules
 from adapters import _tf_nn_rules as rules
+from adapters._decoder_geometry import transpose_crops, transpose_out
 from adapters.base import Run, Unsupported, float_dtype
 from adapters.layout import hwio_to_oihw, nchw_to_nhwc, nhwc_to_nchw, oihw_to_hwio
 
@@ -397,6 +404,104 @@ class TfNnAdapter:
     def relu6(self, x):
         tf = self._framework(x=x)
         return _TfCall(tf, lambda v: tf.nn.relu6(v["x"]), {"x": np.asarray(x)})
+
+    # -- resize (issue 16) --------------------------------------------------------------
+    def resize2d(
+        self,
+        x,
+        *,
+        size=None,
+        scale=None,
+        mode="nearest",
+        coordinate_transformation_mode="half_pixel",
+        nearest_mode="round_prefer_floor",
+        cubic_coeff_a=-0.75,
+        antialias=False,
+    ):
+        """tf.image.resize to the call's output size (method and antialias from
+        adapters._resize_rules), NHWC inside."""
+        tf = self._framework(x=x)
+        x = np.asarray(x)
+        request = resize_rules.Request.of(
+            x,
+            size,
+            scale,
+            mode,
+            coordinate_transformation_mode,
+            nearest_mode,
+            cubic_coeff_a,
+            antialias,
+        )
+        method = resize_rules.tf_plan(request, x.dtype)
+        size, antialias = list(request.sizes), bool(antialias)
+        return _nhwc_call(
+            tf,
+            lambda v: tf.image.resize(v["x"], size, method=method, antialias=antialias),
+            {"x": x},
+        )
+
+    # -- decoder layers (issue 16) --------------------------------------------------------
+    def conv_transpose2d(
+        self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
+    ):
+        """tf.nn.conv2d_transpose with ``output_shape`` the reference's output size:
+        "SAME" for "same", "VALID" or explicit pairs otherwise."""
+        tf = self._framework(x=x, w=w)
+        x, w = np.asarray(x), np.asarray(w)
+        strides, dilations = common.pair(stride), common.pair(dilation)
+        pads, extras = transpose_crops(
+            x.shape[2:], w.shape[2:], strides, padding, output_padding, dilations
+        )
+        out_hw = [
+            transpose_out(x.shape[2 + a], w.shape[2 + a], strides[a], dilations[a], *pads[a],
+                          extras[a])
+            for a in (0, 1)
+        ]  # fmt: skip
+        tf_padding = decoder_rules.transpose_padding(tf, padding, pads, extras, strides)
+        decoder_rules.transpose_kernels(self, tf_padding, int(groups), strides, dilations, x.dtype)
+        output_shape = [x.shape[0], *out_hw, w.shape[1] * int(groups)]
+        # conv2d_transpose's filters are [height, width, output_channels, in_channels];
+        # grouped, the in-depth of the conv2d it transposes is C_out / groups.
+        arrays = {"x": x, "w": w.transpose(2, 3, 1, 0)}
+        if b is not None:
+            arrays["b"] = np.asarray(b)
+
+        def op(v):
+            y = tf.nn.conv2d_transpose(
+                v["x"], v["w"], output_shape, list(strides), tf_padding, dilations=list(dilations)
+            )
+            return tf.nn.bias_add(y, v["b"]) if "b" in v else y
+
+        return _nhwc_call(
+            tf,
+            op,
+            arrays,
+            weight_layouts={"w": lambda g: g.transpose(3, 2, 0, 1)},
+            gradient_rule=lambda: decoder_rules.transpose_kernels(
+                self, tf_padding, int(groups), strides, dilations, x.dtype, "backward"
+            ),
+        )
+
+    def pad2d(self, x, *, padding, mode="constant", value=0.0):
+        """tf.pad on NHWC: CONSTANT (with constant_values), REFLECT, SYMMETRIC."""
+        tf = self._framework(x=x)
+        x = np.asarray(x)
+        tf_mode = decoder_rules.pad_mode(tf, mode)
+        (top, bottom), (left, right) = common.padding_pairs(padding, x.shape[2:], (1, 1), (1, 1))
+        paddings = [[0, 0], [top, bottom], [left, right], [0, 0]]
+        fill = x.dtype.type(value)
+
+        def op(v):
+            return tf.pad(v["x"], paddings, mode=tf_mode, constant_values=fill)
+
+        return _nhwc_call(tf, op, {"x": x})
+
+    def adaptive_avgpool2d(self, x, *, output_size):
+        # Kept as a method (not left missing) so the report states TensorFlow's reason.
+        raise Unsupported(decoder_rules.no_adaptive_pooling(self._framework(x=x), "avg"))
+
+    def adaptive_maxpool2d(self, x, *, output_size):
+        raise Unsupported(decoder_rules.no_adaptive_pooling(self._framework(x=x), "max"))
 
 
 def _nhwc_call(tf, op, arrays, *, weight_layouts=None, gradient_rule=None) -> _TfCall:

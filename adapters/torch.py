@@ -40,6 +40,12 @@ What is unsupported, and why (each reason quotes torch's own rule or error):
 
 None of these rules concerns gradients only, so every refusal comes from the layer method.
 
+resize2d: ``torch.nn.Upsample`` (``F.interpolate`` for antialias=True) by ``size`` or by
+``scale_factor``; adapters/_resize_rules.py picks 'nearest' / 'nearest-exact' /
+'bilinear' / 'bicubic' and align_corners where torch computes the call's numbers, and
+otherwise refuses quoting torch's rule (its coordinate and index formulas, A = -0.75,
+antialias dropping the filter's outside taps).
+
 Dropout: torch draws its own mask and cannot take an injected one.  So the adapter runs
 ``torch.nn.Dropout(p)`` in training mode on a tensor of ones (fixed seed, global RNG
 state restored) to read the value torch gives kept units, checks that dropped units are
@@ -67,6 +73,8 @@ from typing import Any
 
 import numpy as np
 
+from adapters import _resize_rules as resize_rules
+from adapters._decoder_geometry import torch_transpose_padding, transpose_crops
 from adapters._geometry import is_symmetric, padding_pairs, pair
 from adapters.base import FrameworkMissing, Run, Unsupported, float_dtype
 from adapters.layout import sorted_axes
@@ -380,6 +388,47 @@ class TorchAdapter:
             loss, name = self._torch.nn.BCELoss(reduction=reduction), "BCELoss"
         return self._prepared(loss, t, f"torch.nn.{name}", differentiable=("input",))
 
+    # -- resize (issue 16) ---------------------------------------------------------------
+
+    def resize2d(
+        self,
+        x,
+        *,
+        size=None,
+        scale=None,
+        mode="nearest",
+        coordinate_transformation_mode="half_pixel",
+        nearest_mode="round_prefer_floor",
+        cubic_coeff_a=-0.75,
+        antialias=False,
+    ):
+        """torch.nn.Upsample (F.interpolate with antialias=True), by ``size`` or by
+        ``scale_factor``; mode and align_corners from adapters._resize_rules."""
+        t = self._tensors(x=x)
+        request = resize_rules.Request.of(
+            np.asarray(x),
+            size,
+            scale,
+            mode,
+            coordinate_transformation_mode,
+            nearest_mode,
+            cubic_coeff_a,
+            antialias,
+        )
+        plan = resize_rules.torch_plan(request, given_scale=scale is not None)
+        if scale is None:
+            geometry = {"size": request.sizes}
+        else:
+            geometry = {"scale_factor": tuple(float(s) for s in resize_rules.pair(scale))}
+        if antialias:
+            F = self._torch.nn.functional
+
+            def interpolate(x):
+                return F.interpolate(x, **geometry, **plan, antialias=True)
+
+            return self._prepared(interpolate, t, "torch.nn.functional.interpolate")
+        return self._prepared(self._torch.nn.Upsample(**geometry, **plan), t, "torch.nn.Upsample")
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _lib(self):
@@ -447,6 +496,95 @@ class TorchAdapter:
     def hardswish(self, x):
         module = self._lib().nn.Hardswish()
         return self._prepared(module, self._tensors(x=x), "torch.nn.Hardswish")
+
+    def conv_transpose2d(
+        self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1
+    ):
+        t = self._tensors(x=x, w=w, b=b)
+        name = "torch.nn.ConvTranspose2d"
+        pads, extras = transpose_crops(
+            np.shape(x)[2:], np.shape(w)[2:], stride, padding, output_padding, dilation
+        )
+        torch_args = torch_transpose_padding(pads, extras)
+        if torch_args is None:
+            said = ""
+            if isinstance(padding, str):
+                refused = self._transpose_refusal(name, np.shape(x), np.shape(w), padding=padding)
+                said = f"it takes no padding string ({refused}); "
+            raise Unsupported(
+                f"{name}: {said}'padding controls the amount of implicit zero padding on both "
+                "sides for dilation * (kernel_size - 1) - padding number of points' and "
+                "'output_padding controls the additional size added to one side of the output "
+                f"shape' ({name} docs), so it cannot crop {pads}: more cells from the "
+                "bottom/right than from the top/left"
+            )
+        torch_padding, torch_output_padding = torch_args
+        shapes = np.shape(x), np.shape(w)
+        x, w, b = t["x"], t["w"], t["b"]
+        kwargs = {
+            "stride": pair(stride),
+            "padding": torch_padding,
+            "output_padding": torch_output_padding,
+            "dilation": pair(dilation),
+            "groups": groups,
+        }
+        limits = [max(s, d) for s, d in zip(kwargs["stride"], kwargs["dilation"], strict=True)]
+        if any(op >= limit for op, limit in zip(torch_output_padding, limits, strict=True)):
+            raise Unsupported(f"{name}: {self._transpose_refusal(name, *shapes, **kwargs)}")
+        conv = self._torch.nn.ConvTranspose2d(
+            w.shape[0],
+            w.shape[1] * groups,
+            kernel_size=tuple(w.shape[2:]),
+            bias=b is not None,
+            dtype=w.dtype,
+            **kwargs,
+        )
+        params = {"w": conv.weight}
+        with self._torch.no_grad():
+            conv.weight.copy_(w)
+            if b is not None:
+                conv.bias.copy_(b)
+                params["b"] = conv.bias
+        return self._prepared(conv, {"x": x}, name, params=params)
+
+    def adaptive_avgpool2d(self, x, *, output_size):
+        pool = self._lib().nn.AdaptiveAvgPool2d(pair(output_size))
+        return self._prepared(pool, self._tensors(x=x), "torch.nn.AdaptiveAvgPool2d")
+
+    def adaptive_maxpool2d(self, x, *, output_size):
+        pool = self._lib().nn.AdaptiveMaxPool2d(pair(output_size))
+        return self._prepared(pool, self._tensors(x=x), "torch.nn.AdaptiveMaxPool2d")
+
+    def pad2d(self, x, *, padding, mode="constant", value=0.0):
+        t = self._tensors(x=x)
+        functional = self._torch.nn.functional
+        (top, bottom), (left, right) = padding_pairs(padding, (0, 0), (1, 1), (1, 1))
+        pads = (left, right, top, bottom)  # F.pad starts from the last axis
+        if mode not in ("constant", "reflect", "replicate", "circular"):
+            # The modes F.pad documents; ask torch about any other (a release that adds
+            # the mode lifts the refusal by itself).
+            try:
+                functional.pad(self._torch.zeros(1, 1, 2, 2), (1, 1, 1, 1), mode=mode)
+            except Exception as exc:  # torch's own refusal, whatever its type
+                raise Unsupported(
+                    "torch.nn.functional.pad has the modes 'constant', 'reflect', 'replicate' "
+                    f"and 'circular'; mode {mode!r}: {type(exc).__name__}: {exc}"
+                ) from None
+        # torch refuses a value in the other modes ('Padding mode ... doesn't take in value').
+        fill = float(value) if mode == "constant" else None
+        pad = lambda x: functional.pad(x, pads, mode=mode, value=fill)  # noqa: E731
+        return self._prepared(pad, t, f"torch.nn.functional.pad(mode={mode!r})")
+
+    def _transpose_refusal(self, name: str, x_shape, w_shape, **kwargs) -> str:
+        """torch's own error for a ConvTranspose2d call with these shapes and arguments."""
+        torch = self._lib()
+        groups = kwargs.get("groups", 1)
+        channels = (w_shape[0], w_shape[1] * groups, tuple(w_shape[2:]))
+        try:
+            torch.nn.ConvTranspose2d(*channels, **kwargs)(torch.zeros(tuple(x_shape)))
+        except Exception as exc:  # torch's own refusal, whatever its type
+            return f"{type(exc).__name__}: {exc}"
+        raise AssertionError(f"{name} accepted {kwargs}, which this adapter reports as refused")
 
 
 def _quiet_same(conv):

@@ -11,8 +11,14 @@ cells of window ``(i, j)`` divided by
 - else (``count_include_pad=False``, TF SAME semantics) the number of real cells.
 
 ``stride`` defaults to ``kernel_size``; ``padding`` takes every form conv2d takes,
-"same" included.  ``ceil_mode`` follows torch.  With ``count_include_pad=False`` and no
-override, a window of padding alone has no mean and raises ValueError.
+"same" included.  ``ceil_mode`` follows torch.  Every window must hold a real cell, or
+ValueError: torch refuses padding > kernel_size / 2 (which rules such windows out) and
+TF/Keras pad by SAME only, so no framework's average-pooling layer averages padding
+alone; with ``count_include_pad=False`` its mean is undefined anyway.  The cost follows
+the taps that touch the input (``Window2d.pairs``), never the padding.
+
+Empty inputs follow torch: an empty batch gives an empty output; an empty channel,
+height or width axis raises ValueError.
 """
 
 from __future__ import annotations
@@ -21,21 +27,25 @@ import numbers
 
 import numpy as np
 
-from reference._checks import float_array
-from reference._windows import Window2d, require_real_cell, window2d
+from reference._checks import flag, float_array, nonempty_feature_map
+from reference._windows import Window2d, window2d
+
+#: torch's divisor_override is an int64 (``std::optional<int64_t>`` in AvgPool2d).
+_INT64_MAX = 2**63 - 1
 
 
 def _prepare(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     x = float_array("x", x, ndim=4)
-    if not isinstance(count_include_pad, (bool, np.bool_)):
-        raise ValueError(f"count_include_pad must be a bool, got {count_include_pad!r}")
+    nonempty_feature_map("x", x)
+    count_include_pad = flag("count_include_pad", count_include_pad)
     if divisor_override is not None and (
         not isinstance(divisor_override, numbers.Integral)
         or isinstance(divisor_override, bool)
         or divisor_override == 0
+        or abs(divisor_override) > _INT64_MAX
     ):
         raise ValueError(
-            f"divisor_override must be a non-zero int or None, got {divisor_override!r}"
+            f"divisor_override must be a non-zero int64 or None, got {divisor_override!r}"
         )
     geometry = window2d(
         x.shape[2:],
@@ -43,9 +53,8 @@ def _prepare(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divi
         stride=kernel_size if stride is None else stride,
         padding=padding,
         ceil_mode=ceil_mode,
+        every_window_real=True,
     )
-    if not count_include_pad and divisor_override is None:
-        require_real_cell(geometry, padding)
     divisor = _divisor(geometry, count_include_pad, divisor_override, x.dtype)
     return x, geometry, divisor
 
@@ -58,16 +67,7 @@ def _divisor(geometry: Window2d, count_include_pad, divisor_override, dtype) -> 
         rows, cols = geometry.h.clipped_extents(), geometry.w.clipped_extents()
     else:
         rows, cols = geometry.h.real_counts(), geometry.w.real_counts()
-    return np.outer(np.asarray(rows, dtype=dtype), np.asarray(cols, dtype=dtype))
-
-
-def _taps(geometry: Window2d):
-    kh, kw = geometry.kernel
-    for ky in range(kh):
-        out_h, in_h = geometry.h.taps(ky)
-        for kx in range(kw):
-            out_w, in_w = geometry.w.taps(kx)
-            yield (Ellipsis, out_h, out_w), (Ellipsis, in_h, in_w)
+    return np.outer(rows.astype(dtype), cols.astype(dtype))
 
 
 def forward(
@@ -85,7 +85,7 @@ def forward(
         x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
     total = np.zeros((*x.shape[:2], *geometry.out), dtype=x.dtype)
-    for out_index, in_index in _taps(geometry):
+    for out_index, in_index in geometry.pairs():
         total[out_index] += x[in_index]
     total /= divisor
     return total
@@ -112,6 +112,8 @@ def backward(
         raise ValueError(f"grad_out shape {grad_out.shape} does not match the output shape {want}")
     share = grad_out.astype(x.dtype, copy=False) / divisor
     grad_x = np.zeros_like(x)
-    for out_index, in_index in _taps(geometry):
-        grad_x[in_index] += share[out_index]
+    spread = geometry.broadcast_axes  # cell-major axes: one cell, many windows
+    for out_index, in_index in geometry.pairs():
+        part = share[out_index]
+        grad_x[in_index] += part.sum(axis=spread, keepdims=True) if spread else part
     return {"x": grad_x}

@@ -1,12 +1,18 @@
 """2-D batch normalisation, NCHW, statistics per channel over (N, H, W).
 
-``y = gamma * (x - mean) / sqrt(var + eps) + beta`` with
+``y = gamma * (x - mean) / sqrt(var + eps) + beta`` (normalise, then scale: with
+gamma = +-inf, +-inf where torch/TF fold the shift and give NaN: conventions row
+batchnorm_infinite_gamma) with
 - ``training=True``: the batch mean and the *biased* batch variance (divide by
   N*H*W), as torch and Keras both normalise in training;
 - ``training=False``: ``running_mean`` and ``running_var``.
 ``x`` (N, C, H, W); ``gamma``, ``beta``, ``running_mean``, ``running_var`` (C,).
 ``eps`` defaults to torch's 1e-5 (Keras's default is 1e-3).  The running statistics
 are inputs, never updated here: ``update_running_stats`` is the separate, pure update.
+
+Empty inputs follow torch: an empty batch or spatial axis gives an empty output and zero
+``gamma``/``beta`` gradients (sums over no element); zero channels raise ValueError
+(torch fails on them).  ``eps`` must be a non-negative real a float64 holds.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import numbers
 
 import numpy as np
 
-from reference._checks import float_array, grad_out_array
+from reference._checks import flag, float_array, grad_out_array, real_number
 
 #: Default momentum of each convention (torch.nn.BatchNorm2d, keras BatchNormalization).
 DEFAULT_MOMENTUM = {"torch": 0.1, "keras": 0.99}
@@ -25,10 +31,10 @@ _PARAMS = ("gamma", "beta", "running_mean", "running_var")
 
 def _prepare(x, params: dict, training, eps):
     x = float_array("x", x, ndim=4)
-    if not isinstance(training, (bool, np.bool_)):
-        raise ValueError(f"training must be a bool, got {training!r}")
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
-        raise ValueError(f"eps must be a non-negative real number, got {eps!r}")
+    flag("training", training)
+    real_number("eps", eps, "a non-negative real number", minimum=0.0)
+    if x.shape[1] == 0:
+        raise ValueError(f"x shape {x.shape} has no channels")
     arrays = {}
     for name, value in params.items():
         arr = float_array(name, value, ndim=1)
@@ -49,6 +55,11 @@ def _per_channel(v: np.ndarray) -> np.ndarray:
 def _statistics(x, p, training, eps):
     """(mean, inverse std) per channel, each shaped (1, C, 1, 1)."""
     eps = x.dtype.type(eps)
+    if training and x.size == 0:
+        # No value per channel: the statistics are NaN (torch's too), and only reach
+        # empty outputs and zero sums.
+        nan = np.full((1, x.shape[1], 1, 1), np.nan, dtype=x.dtype)
+        return nan, nan
     if training:
         mean = np.mean(x, axis=(0, 2, 3), keepdims=True)
         centred = x - mean
@@ -85,7 +96,8 @@ def backward(
     if training:
         # In x's dtype: NumPy 1.x promotes float32 by a Python int's value (n > 65535 gave
         # float64); NumPy 2 (NEP 50) does not.
-        n = dtype.type(x.shape[0] * x.shape[2] * x.shape[3])
+        # (With no value per channel, d_x is empty: any n > 0 serves.)
+        n = dtype.type(max(x.shape[0] * x.shape[2] * x.shape[3], 1))
         d_x = scale * (g - _per_channel(d_beta) / n - xhat * _per_channel(d_gamma) / n)
     else:
         d_x = scale * g
@@ -127,7 +139,7 @@ def update_running_stats(x, running_mean, running_var, *, convention, momentum=N
         raise ValueError(f"momentum must be a real number in [0, 1], got {momentum!r}")
     if unbiased is None:
         unbiased = convention == "torch"
-    if not isinstance(unbiased, bool):
+    if not isinstance(unbiased, (bool, np.bool_)):
         raise ValueError(f"unbiased must be True, False or None, got {unbiased!r}")
     params = {"running_mean": running_mean, "running_var": running_var}
     x, p, dtype = _prepare(x, params, True, 0.0)

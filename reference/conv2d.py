@@ -11,7 +11,8 @@ Two forward paths compute the same sums in different orders:
 - ``forward_im2col`` (the plain one, also used for strided convolutions): one im2col
   buffer (C*kh*kw, N*out_h*out_w) per group and one BLAS matmul per group; the
   (M, N, ...) product is then copied to NCHW with the bias added.
-- ``forward`` at stride 1 (``_forward_rows``): a few images at a time, each padded into
+- ``forward`` at stride 1 (``_forward_rows``), unless the padded image would dwarf the
+  image and the output (then im2col): a few images at a time, each padded into
   a reused buffer with row stride ``Wp`` and flattened row-major, so that kernel tap
   (ky, kx) of every output pixel is the padded image shifted by ``ky*dh*Wp + kx*dw``
   elements: the im2col block of an image is kh*kw contiguous runs of out_h*Wp elements,
@@ -25,6 +26,12 @@ Two forward paths compute the same sums in different orders:
   ``forward_im2col``.
 
 Mixed input dtypes compute in ``np.result_type(x, w, b)``; float32 stays float32.
+
+Empty inputs follow torch where torch answers: an empty batch gives an empty output (and
+zero weight gradients); zero input channels give ``b`` (a sum over no channels), where
+torch returns 0 output channels by design (pytorch/pytorch#66256, Convolution.cpp) -- the
+reference keeps its (N, M, out_h, out_w) contract.  Zero output channels, an empty
+height or width, and an empty kernel raise ValueError, as torch refuses them.
 """
 
 from __future__ import annotations
@@ -46,6 +53,10 @@ def _prepare(x, w, b, stride, padding, dilation, groups):
         b = float_array("b", b, ndim=1)
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
+    if 0 in x.shape[2:]:
+        raise ValueError(f"x shape {x.shape} has an empty height or width axis")
+    if w.shape[0] == 0:
+        raise ValueError(f"w shape {w.shape} has no output channels")
     n_in, m_out = x.shape[1], w.shape[0]
     if n_in % groups:
         raise ValueError(f"groups {groups} does not divide the {n_in} input channels of x")
@@ -72,17 +83,31 @@ def _prepare(x, w, b, stride, padding, dilation, groups):
 
 def _grouped_cols(x: np.ndarray, geometry: Window2d, groups: int) -> np.ndarray:
     """im2col of ``x`` as (groups, C/groups*kh*kw, N*out_h*out_w), contiguous."""
+    n, c = x.shape[:2]
+    kh, kw = geometry.kernel
+    # Explicit sizes: with an empty batch, -1 could not be inferred.
     return unfold(x, geometry, 0.0).reshape(
-        groups, -1, x.shape[0] * geometry.out[0] * geometry.out[1]
+        groups, c // groups * kh * kw, n * geometry.out[0] * geometry.out[1]
     )
 
 
 def forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """``y`` (N, M, out_h, out_w) in the inputs' float dtype."""
     x, w, b, geometry, dtype = _prepare(x, w, b, stride, padding, dilation, groups)
-    if geometry.h.stride == geometry.w.stride == 1:
+    if geometry.h.stride == geometry.w.stride == 1 and _padded_plane_is_small(x, geometry):
         return _forward_rows(x, w, b, geometry, groups, dtype)
     return _forward_im2col(x, w, b, geometry, groups, dtype)
+
+
+def _padded_plane_is_small(x: np.ndarray, geometry: Window2d) -> bool:
+    """True unless the padded image dwarfs both the image and the output (a huge dilation
+    or padding with a small output): ``_forward_rows`` materialises padded images, while
+    im2col touches only the taps' real cells, so its memory follows the output."""
+    (top, bottom), (left, right) = geometry.padding
+    h, wd = x.shape[2:]
+    oh, ow = geometry.out
+    padded = (h + top + bottom) * max(ow, wd + max(left, right))
+    return padded <= 4 * (h * wd + oh * ow)
 
 
 def forward_im2col(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:

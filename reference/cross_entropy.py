@@ -21,6 +21,12 @@ Vision"; for probabilities, ``target * (1 - label_smoothing) + label_smoothing /
 n_classes`` in torch's cross_entropy).  Keras' CategoricalCrossentropy(label_smoothing)
 applies the same formula with C the size of the last axis.  It must be a real number in
 [0, 1]; 0 leaves the computation exactly as without it.
+
+Empty inputs follow torch: "none" and "sum" give an empty array and 0; "mean" over empty
+logits is NaN, also with zero classes and probability targets, where torch fills NaN
+whenever ``logits`` is empty (pytorch/pytorch aten/src/ATen/native/LossNLL.cpp,
+``cross_entropy_loss_prob_target``: ``if (input.sym_numel()==0) ... fill_(NaN)``).
+Class indices with zero classes are out of range, as in torch.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import numbers
 
 import numpy as np
 
-from reference._checks import float_array, grad_out_array
+from reference._checks import as_array, float_array, grad_out_array
 from reference._checks import reduction as check_reduction
 
 #: Keras's fuzz factor, ``keras.config.epsilon()`` (keras/src/backend/config.py,
@@ -45,7 +51,7 @@ def _prepare(logits, target, reduction):
             f"logits must have shape (N, C) or (N, C, d1, ...), got shape {logits.shape}"
         )
     check_reduction(reduction)
-    target = np.asarray(target)
+    target = as_array("target", target)
     if np.issubdtype(target.dtype, np.integer):
         want = logits.shape[:1] + logits.shape[2:]
         if target.shape != want:
@@ -91,6 +97,8 @@ def _smoothed(logits, target, is_index, smoothing) -> np.ndarray:
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    if logits.size == 0:
+        return logits.copy()  # np.max has no identity
     shifted = logits - np.max(logits, axis=1, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
 
@@ -101,11 +109,21 @@ def _one_hot(target: np.ndarray, n_classes: int, dtype) -> np.ndarray:
     return (np.expand_dims(target, 1) == classes).astype(dtype)
 
 
-def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
+def _reduce(loss: np.ndarray, reduction: str, empty_input: bool = False) -> np.ndarray:
+    """``empty_input``: the loss came from an empty input, whose "mean" torch makes NaN."""
     if reduction == "none":
         return loss
     total = np.sum(loss)
-    return np.asarray(total / loss.size if reduction == "mean" else total, dtype=loss.dtype)
+    if reduction == "sum":
+        return np.asarray(total, dtype=loss.dtype)
+    if empty_input or loss.size == 0:
+        return np.asarray(np.nan, dtype=loss.dtype)
+    return np.asarray(total / loss.size, dtype=loss.dtype)
+
+
+def _per_loss(g: np.ndarray, count: int) -> np.ndarray:
+    """ "mean"'s ``g / count``; with no loss at all the gradient is empty anyway."""
+    return g / count if count else g
 
 
 def forward(logits, target, *, reduction="mean", label_smoothing=0.0) -> np.ndarray:
@@ -119,7 +137,7 @@ def forward(logits, target, *, reduction="mean", label_smoothing=0.0) -> np.ndar
         loss = -np.take_along_axis(logp, np.expand_dims(target, 1), axis=1)[:, 0]
     else:
         loss = -np.sum(target * logp, axis=1)
-    return _reduce(loss, reduction)
+    return _reduce(loss, reduction, logits.size == 0)
 
 
 def backward(
@@ -127,7 +145,9 @@ def backward(
 ) -> dict[str, np.ndarray]:
     """``{"logits": g * (softmax(logits) * sum_c t_c - t)}`` with ``t`` the one-hot of
     the indices or the probabilities, smoothed when ``label_smoothing`` > 0; g is divided
-    by the loss count for "mean"."""
+    by the loss count for "mean".  The factor is formed first, so an infinite g gives
+    +-inf (frameworks' autodiff gives NaN there: conventions row
+    crossentropy_grad_infinite_g)."""
     logits_in = logits
     logits, target, is_index = _prepare(logits, target, reduction)
     smoothing = _check_smoothing(label_smoothing)
@@ -137,7 +157,7 @@ def backward(
     loss_shape = logits.shape[:1] + logits.shape[2:]
     g = grad_out_array(grad_out, loss_shape if reduction == "none" else (), dtype)
     if reduction == "mean":
-        g = g / int(np.prod(loss_shape))
+        g = _per_loss(g, math.prod(loss_shape))
     softmax = np.exp(_log_softmax(logits))
     if is_index:
         d = softmax - _one_hot(target, logits.shape[1], dtype)
@@ -208,7 +228,7 @@ def categorical_crossentropy_backward(
     loss_shape = probs.shape[:axis] + probs.shape[axis + 1 :]
     g = grad_out_array(grad_out, loss_shape if reduction == "none" else (), dtype)
     if reduction == "mean":
-        g = g / int(np.prod(loss_shape))
+        g = _per_loss(g, math.prod(loss_shape))
     s = np.sum(probs, axis=axis, keepdims=True)
     p = probs / s
     low, high = _clip_bounds(dtype)

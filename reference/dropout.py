@@ -6,6 +6,11 @@ unchanged, as torch.nn.Dropout and Keras Dropout do); not training: ``y = x``.
 draw the mask from their own RNG, so the reference takes it as an input to make the
 comparison deterministic.  ``p`` is the drop probability, in [0, 1) (p = 1 would
 divide by zero).  ``mask`` may be None only when not training.
+
+A dropped unit is ``x * 0`` in every dtype (0, or NaN for an infinite or NaN ``x``, as
+torch's ``input * mask * scale``).  float16 scales in float32 and rounds once, as torch
+computes half-precision arithmetic: ``1 - p`` may be below float16's smallest normal
+(p = 1 - 1e-8 rounds it to 0), and a kept unit then overflows to inf, as in torch.
 """
 
 from __future__ import annotations
@@ -14,20 +19,19 @@ import numbers
 
 import numpy as np
 
-from reference._checks import float_array, grad_out_array
+from reference._checks import as_array, flag, float_array, grad_out_array
 
 
 def _prepare(x, p, mask, training):
     x = float_array("x", x)
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
         raise ValueError(f"p must be a real number in [0, 1), got {p!r}")
-    if not isinstance(training, (bool, np.bool_)):
-        raise ValueError(f"training must be a bool, got {training!r}")
+    flag("training", training)
     if mask is None:
         if training:
             raise ValueError("mask is None, but training=True needs a mask")
         return x, None
-    mask = np.asarray(mask)
+    mask = as_array("mask", mask)
     if mask.shape != x.shape:
         raise ValueError(f"mask shape {mask.shape} does not match x shape {x.shape}")
     if mask.dtype != np.bool_:
@@ -42,6 +46,9 @@ def _prepare(x, p, mask, training):
 def _apply(v: np.ndarray, keep: np.ndarray, p) -> np.ndarray:
     # Multiplying by 0/1 is exact; 1 - p is formed in double, then rounded once to the
     # dtype (as a framework scalar would be), and the division rounds once more.
+    if v.dtype.itemsize < 4:  # float16: in float32, rounded once (1 - p may be subnormal)
+        with np.errstate(over="ignore"):  # a kept unit may overflow to inf, as in torch
+            return _apply(v.astype(np.float32), keep, p).astype(v.dtype)
     return v * keep.astype(v.dtype) / v.dtype.type(1 - p)
 
 

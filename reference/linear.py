@@ -7,9 +7,12 @@ through ``reference.flatten`` before this layer.
 ``w`` (in_features, out_features) as in the seeds' Affine and Keras Dense (torch stores
 the transpose, (out_features, in_features)).  ``b`` (out_features,) or None.
 Mixed input dtypes compute in ``np.result_type(x, w, b)``; float32 stays float32.
+Empty dims work as in torch.nn.functional.linear: zero in_features give ``y = b``.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -49,10 +52,11 @@ def backward(grad_out, x, w, b=None) -> dict[str, np.ndarray]:
     x_in, w_in, b_in = x, w, b
     x, w, b, dtype = _prepare(x, w, b)
     g = grad_out_array(grad_out, (*x.shape[:-1], w.shape[1]), dtype)
-    g2 = g.reshape(-1, w.shape[1])
+    rows = math.prod(x.shape[:-1])  # explicit: with zero features -1 could not be inferred
+    g2 = g.reshape(rows, w.shape[1])
     grads = {
         "x": _as(g @ w.T, x_in),
-        "w": _as(x.reshape(-1, w.shape[0]).T @ g2, w_in),
+        "w": _as(x.reshape(rows, w.shape[0]).T @ g2, w_in),
     }
     if b is not None:
         grads["b"] = _as(g2.sum(axis=0), b_in)

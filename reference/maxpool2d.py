@@ -10,23 +10,31 @@ starts inside the input or the left padding).
 Padding: torch rejects padding > kernel_size / 2.  The reference accepts any
 non-negative padding (also "same" and per-side pairs) as long as every window holds at
 least one real cell, and raises ValueError otherwise: a window of padding alone has no
-maximum.
+maximum.  The cost follows the taps that touch the input (``Window2d.pairs``), so a
+kernel of 10**8 with padding "same" on a small image answers at once.
+
+Empty inputs follow torch: an empty batch gives an empty output; an empty channel,
+height or width axis raises ValueError (torch: "Expected 3D or 4D (batch mode) tensor
+with optional 0 dim batch size").
 
 Backward: each window sends its gradient to exactly one cell, the first maximum in
 row-major window order (torch and TF on CPU); overlapping windows accumulate.  A window
-holding NaN outputs NaN and sends its gradient to its first NaN cell.
+holding NaN outputs NaN (torch, JAX; TF and Keras drop NaN) and sends its gradient to its
+first NaN cell (NumPy's argmax; torch picks the last NaN, JAX and TF other cells):
+conventions rows maxpool_nan_forward and maxpool_nan_grad (tests/conventions/table_nan.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from reference._checks import float_array
-from reference._windows import Window2d, require_real_cell, window2d
+from reference._checks import float_array, nonempty_feature_map
+from reference._windows import Window2d, window2d
 
 
 def _prepare(x, kernel_size, stride, padding, dilation, ceil_mode):
     x = float_array("x", x, ndim=4)
+    nonempty_feature_map("x", x)
     geometry = window2d(
         x.shape[2:],
         kernel_size=kernel_size,
@@ -34,24 +42,13 @@ def _prepare(x, kernel_size, stride, padding, dilation, ceil_mode):
         padding=padding,
         dilation=dilation,
         ceil_mode=ceil_mode,
+        every_window_real=True,
     )
-    require_real_cell(geometry, padding)
     return x, geometry
 
 
-def _taps(geometry: Window2d):
-    """``(out_index, in_index)`` per kernel tap, row-major, real cells only."""
-    kh, kw = geometry.kernel
-    for ky in range(kh):
-        out_h, in_h = geometry.h.taps(ky)
-        for kx in range(kw):
-            out_w, in_w = geometry.w.taps(kx)
-            if out_h.stop > out_h.start and out_w.stop > out_w.start:
-                yield (Ellipsis, out_h, out_w), (Ellipsis, in_h, in_w)
-
-
 def _pool(x: np.ndarray, geometry: Window2d) -> np.ndarray:
-    taps = list(_taps(geometry))
+    taps = list(geometry.pairs())
     _, first_in = taps[0]
     if y_is_covered := x[first_in].shape[2:] == geometry.out:
         y = x[first_in].copy()  # the first tap is real everywhere: no -inf fill needed
@@ -87,7 +84,9 @@ def backward(
     finite_grads = bool(np.isfinite(grad_out).all())
     grad_x = np.zeros_like(x)
     claimed = np.zeros(y.shape, dtype=bool)  # windows whose winner is already found
-    for out_index, in_index in _taps(geometry):
+    # On a cell-major axis one input cell serves many windows: its share is their sum.
+    spread = geometry.broadcast_axes
+    for out_index, in_index in geometry.pairs():
         cells = x[in_index]
         wins = cells == y[out_index]
         if has_nan:
@@ -96,5 +95,6 @@ def backward(
         wins &= ~window_claimed
         window_claimed |= wins
         g = grad_out[out_index]
-        grad_x[in_index] += g * wins if finite_grads else np.where(wins, g, 0)
+        share = g * wins if finite_grads else np.where(wins, g, 0)
+        grad_x[in_index] += share.sum(axis=spread, keepdims=True) if spread else share
     return {"x": grad_x}

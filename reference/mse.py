@@ -32,6 +32,8 @@ def forward(pred, target, *, reduction="mean") -> np.ndarray:
     if reduction == "none":
         return loss
     total = np.sum(loss)
+    if reduction == "mean" and loss.size == 0:
+        return np.asarray(np.nan, dtype=dtype)  # torch: the mean of no element is NaN
     return np.asarray(total / loss.size if reduction == "mean" else total, dtype=dtype)
 
 
@@ -41,7 +43,8 @@ def backward(grad_out, pred, target, *, reduction="mean") -> dict[str, np.ndarra
     pred_in = pred
     pred, target, dtype = _prepare(pred, target, reduction)
     g = grad_out_array(grad_out, pred.shape if reduction == "none" else (), dtype)
-    scale = g * dtype.type(2) if reduction != "mean" else g * dtype.type(2) / pred.size
+    count = pred.size if reduction == "mean" and pred.size else 1  # no element: empty grad
+    scale = g * dtype.type(2) if reduction != "mean" else g * dtype.type(2) / count
     grad = (pred - target) * scale
     pred_dtype = np.asarray(pred_in).dtype
     if np.issubdtype(pred_dtype, np.floating):

@@ -2,7 +2,9 @@
 
 ``y = max(x, 0)``.  The derivative at 0 is taken as 0 (torch, TF and JAX all do this).
 NaN propagates through the forward pass (``np.maximum`` keeps NaN, unlike a
-``where(x > 0, ...)`` that would silently turn it into 0).
+``where(x > 0, ...)`` that would silently turn it into 0).  The gradient at a NaN input
+is 0, as in TF, Keras and JAX; torch passes ``grad_out`` through there (conventions row
+relu_grad_at_nan).
 """
 
 from __future__ import annotations

@@ -21,7 +21,9 @@ Definitions (zeros outside the inputs; ``n`` = in1.shape, ``k`` = in2.shape):
   These offsets were read from scipy 1.17's source and agree with its output.
 Real inputs only (no conjugation); integer inputs compute in float64, float32 stays
 float32.  Empty and 0-d inputs are rejected.  Sums are over the overlap only, so a
-NaN/Inf spreads only to the outputs it touches.
+NaN/Inf spreads only to the outputs it touches (as jax.scipy.signal; SciPy multiplies a
+NaN kernel tap by the zero fill too, making every output NaN: conventions row
+scipy_nan_kernel).
 
 Backwards: ``<name>_backward(grad_out, in1, in2, mode)`` -> ``{"in1", "in2"}``.
 """

@@ -2,7 +2,7 @@
 
 Subtracting the maximum along ``axis`` keeps exp <= 1, so logits of 1e4 neither
 overflow nor warn.  NaN in a slice makes that whole slice NaN (IEEE, as torch does);
-it is never masked.
+it is never masked.  An empty ``x`` gives an empty result, as in torch.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ def forward(x, *, axis=-1) -> np.ndarray:
     if x.ndim < 1:
         raise ValueError(f"x must have at least 1 dimension, got shape {x.shape}")
     axis = axis_index("axis", axis, x.ndim)
+    if x.size == 0:
+        return x.copy()  # no slice to normalise (np.max has no identity)
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 

@@ -2,7 +2,10 @@
 
 A divergence that is not declared here is a plain failure.  Documented *conventions*
 (SAME vs symmetric padding, count_include_pad, momentum, ...) are not divergences: the
-reference reproduces each framework through its parameters (tests/conventions).
+reference reproduces each framework through its parameters (tests/conventions).  A
+convention the reference has no parameter for (what max pooling does with NaN) is
+declared here as a strict xfail whose ``convention`` names its row in the conventions
+table, which computes both sides; such an entry needs no issue.
 
 Add an entry only with evidence: the failing test id, the measured error, and for a
 framework bug the link to the framework's issue.  Patterns are ``fnmatch`` patterns on
@@ -29,6 +32,7 @@ tests/adapters/test_known_divergences.py checks the links and the keys.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -57,6 +61,9 @@ class Divergence:
     evidence: str = ""
     #: How to recognise the bug's wrong value ("matched" only).
     signature: signatures.Signature | None = None
+    #: The conventions row (tests/conventions/table.py id) of a documented difference the
+    #: reference cannot take as a parameter; such an entry is not a bug.
+    convention: str | None = None
 
     def matches(self, layer: str, case: str, adapter: str, dtype: str, direction: str) -> bool:
         fields = zip(
@@ -291,6 +298,185 @@ DIVERGENCES: list[Divergence] = [
 ]
 
 
+# Nearest resizing at an exact tie: every framework below computes the source coordinate in
+# float32, whatever the input dtype, and reads the other neighbour (the reference computes
+# it exactly).  Measured on 1-D resizes with in <= 32, out <= 64 (half_pixel,
+# round_prefer_ceil, i.e. floor((i + 0.5) * in/out)): torch 'nearest-exact' and
+# tf.image.resize flip at 33 size pairs, jax.image.resize at 48, the first at 2 -> 41;
+# torch 'nearest' (floor(i * in/out)) at 5, the first at 14 -> 46.  onnxruntime has the
+# same class of bug for 20 -> 6 (microsoft/onnxruntime#28291, onnx/onnx#7841).
+_TIE = (
+    "At an exact tie of nearest resizing the source coordinate is computed in float32 and "
+    "lands on the other side: 2 -> 41, output row 20 samples (20 + 1/2) * 2/41 - 1/2 = 1/2 "
+    "exactly, which round_prefer_ceil (the rule of this framework's nearest mode) sends to "
+    "row 1; "
+)
+_TIE_SEARCHED = (
+    "No upstream issue found for this framework as of 2026-11 (searched: nearest resize "
+    "float32 rounding exact tie wrong index; the same class of bug in onnxruntime: "
+    "https://github.com/microsoft/onnxruntime/issues/28291)"
+)
+DIVERGENCES += [
+    Divergence(
+        layer="resize2d",
+        case="resize_nearest_exact_tie",
+        adapter="torch",
+        reason=(
+            f"{_TIE}torch.nn.functional.interpolate(mode='nearest-exact') computes "
+            "floor((i + 0.5) * scale) with a float32 scale = in/out "
+            "(aten/src/ATen/native/UpSample.h, nearest_neighbor_exact_compute_source_index) "
+            f"and reads row 0 (torch 2.13.0, float32 and float64 inputs).  {_TIE_SEARCHED}"
+        ),
+    ),
+    Divergence(
+        layer="resize2d",
+        case="resize_nearest_exact_tie",
+        adapter="tensorflow",
+        reason=(
+            f"{_TIE}tf.image.resize(method='nearest') computes floor((i + 0.5) * scale) with "
+            "a float32 scale = in/out (ResizeNearestNeighbor, half_pixel_centers=True; "
+            "CalculateResizeScale) and reads row 0 (tensorflow 2.21, float32 and float64 "
+            f"inputs).  {_TIE_SEARCHED}"
+        ),
+    ),
+    Divergence(
+        layer="resize2d",
+        case="resize_nearest_exact_tie",
+        adapter="keras",
+        reason=(
+            f"{_TIE}keras.layers.Resizing(interpolation='nearest') calls its backend's resize "
+            "(tf.image.resize on tensorflow, jax.image.resize on jax, torch 'nearest-exact' "
+            "on torch), each computing the coordinate in float32, and reads row 0 (keras "
+            f"3.15.1 on tensorflow 2.21, float32 and float64).  {_TIE_SEARCHED}"
+        ),
+    ),
+    Divergence(
+        layer="resize2d",
+        case="resize_nearest_exact_tie",
+        adapter="jax",
+        reason=(
+            f"{_TIE}jax.image.resize(method='nearest') computes (i + 0.5) * in / out in "
+            "float32 ('this computation produces the wrong result on CPU and GPU when using "
+            "float64. Use float32 until the bug is fixed', jax/_src/image/scale.py, "
+            f"_resize_nearest) and reads row 0 (jax 0.10.2, float32 and float64).  "
+            f"{_TIE_SEARCHED}"
+        ),
+    ),
+]
+
+
+_NAN_CASES = "maxpool_nan*"
+
+#: The backend Keras runs its layers on (read once, at import, by keras and by
+#: adapters/keras.py): Keras's max pooling treats NaN as that framework does.
+_KERAS_BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def _nan_convention(adapter: str, direction: str, case: str, row: str, what: str) -> Divergence:
+    return Divergence(
+        layer="maxpool2d",
+        case=case,
+        adapter=adapter,
+        direction=direction,
+        reason=f"documented convention (conventions row {row}): {what}",
+        convention=row,
+    )
+
+
+def _maxpool_nan_conventions(framework: str, adapter: str) -> list[Divergence]:
+    """How ``framework``'s max pooling departs from the reference's on the NaN cases,
+    declared for ``adapter`` (the framework's own, or Keras on that backend)."""
+    forward, backward = "maxpool_nan_forward", "maxpool_nan_grad"
+    if framework == "tensorflow":
+        return [
+            _nan_convention(
+                adapter, "forward", _NAN_CASES, forward,
+                "TF's max pooling drops NaN: a window holding NaN gives the max of its other "
+                "cells where the reference (as torch and JAX) gives NaN",
+            ),
+            _nan_convention(
+                adapter, "backward", _NAN_CASES, backward,
+                "TF sends a NaN window's gradient to its first cell if that is NaN, else to "
+                "the first maximum of the other cells; the reference to the first NaN",
+            ),
+        ]  # fmt: skip
+    if framework == "jax":
+        return [
+            _nan_convention(
+                adapter, "backward", _NAN_CASES, backward,
+                "jax.vjp of lax.reduce_window(max) sends a NaN window's gradient to the first "
+                "maximum after its last NaN (that NaN if it ends the window); the reference "
+                "to the first NaN",
+            )
+        ]  # fmt: skip
+    if framework == "torch":
+        return [
+            _nan_convention(
+                adapter, "backward", "maxpool_nan_several", backward,
+                "torch sends the gradient of a window with several NaNs to the last one; the "
+                "reference to the first",
+            )
+        ]  # fmt: skip
+    return []
+
+
+DIVERGENCES += [
+    *_maxpool_nan_conventions("tensorflow", "tensorflow"),
+    *_maxpool_nan_conventions("jax", "jax"),
+    *_maxpool_nan_conventions("torch", "torch"),
+    *_maxpool_nan_conventions(_KERAS_BACKEND, "keras"),
+    _nan_convention(
+        "scipy",
+        "forward",
+        _NAN_CASES,
+        "maxpool_nan_forward",
+        "scipy.ndimage.maximum_filter keeps a NaN only where it comes first in its scan",
+    ),
+    # Decoder layers (issue 16).
+    Divergence(
+        key="keras-torch-conv-transpose-same-shifted",
+        layer="conv_transpose2d",
+        case="*",
+        adapter="keras",
+        reason=(
+            "keras.layers.Conv2DTranspose(padding='same') with strides > 1 on Keras' torch "
+            "backend before keras-team/keras#22876 gives torch a symmetric padding plus "
+            "output_padding, which shifts the output by one cell where the SAME crop is odd "
+            "(an odd kernel at stride 2): on [1, 10, 100] with a kernel of ones it keeps the "
+            "full scatter's cells 1-6, not 0-5 as TensorFlow and JAX do.  Measured with "
+            "keras 3.14.1 and torch 2.13.0 (tox py311-kerastorch-keras314); keras 3.15.1 "
+            "computes it right"
+        ),
+        issue="https://github.com/keras-team/keras/pull/22876",
+        enforced="unsupported",
+        evidence="tests/adapters/test_keras_adapter.py::test_keras_conv_transpose_same_shift",
+    ),
+    Divergence(
+        key="keras-torch-one-input-channel-conv-transpose-grad-weight-contiguous",
+        layer="conv_transpose2d",
+        case="*",
+        adapter="keras",
+        direction="backward",
+        reason=(
+            "Conv2DTranspose backward from one input channel to several, with a kernel "
+            "larger than 1x1, on Keras' torch backend raises torch's 'RuntimeError: "
+            "grad_weight needs to be contiguous': Keras gives torch's conv_transpose2d a "
+            "channels_last view of its NHWC input and a permuted kernel, and with one input "
+            "channel torch's CPU backward rejects the weight gradient's strides (reproduced "
+            "with torch 2.13.0 alone; keras 3.14.1 and 3.15.1).  No upstream torch or keras "
+            "issue found as of 2026-11 (searched: conv_transpose2d 'grad_weight needs to "
+            "be contiguous' channels_last)"
+        ),
+        issue=None,
+        enforced="unsupported",
+        evidence=(
+            "tests/adapters/test_keras_adapter.py::"
+            "test_torch_one_input_channel_channels_last_conv_transpose_backward_fails"
+        ),
+    ),
+]
+
+
 def find(layer: str, case: str, adapter: str, dtype: str, direction: str) -> Divergence | None:
     """The "xfail" entry matching a parity test id's fields."""
     for entry in DIVERGENCES:
@@ -311,7 +497,10 @@ def marks(layer: str, case: str, adapter: str, dtype: str, direction: str) -> li
     entry = find(layer, case, adapter, dtype, direction)
     if entry is None:
         return []
-    return [pytest.mark.xfail(strict=True, reason=_cite(entry), raises=AssertionError)]
+    reason = _cite(entry)
+    if entry.convention:
+        reason += " (tests/conventions/table_nan.py)"
+    return [pytest.mark.xfail(strict=True, reason=reason, raises=AssertionError)]
 
 
 @dataclass(frozen=True)

@@ -318,6 +318,10 @@ if not a.api.tf_keras:  # the known Keras 3 backend bugs (tests/known_divergence
           "running_mean": np.zeros(2), "running_var": np.ones(2)}
     avg = {"kernel_size": 3, "stride": 2, "padding": "same", "count_include_pad": False}
     one_filter = {"x": np.ones((1, 3, 5, 5), "float32"), "w": np.ones((1, 3, 2, 2), "float32")}
+    transpose = {"x": np.ones((1, 1, 3, 3), "float32"), "w": np.ones((1, 1, 3, 3), "float32")}
+    same_stride2 = {"stride": 2, "padding": "same"}
+    one_input = {"x": np.ones((1, 1, 4, 4), "float32"), "w": np.ones((1, 2, 3, 3), "float32")}
+    from adapters import _keras_decoder_rules as decoder_rules
     facts = {
         "result_type": keras.backend.result_type("float64", "float64"),
         "mean_float64_exact": float(keras.ops.convert_to_numpy(mean)) == (1 + tiny) / 2,
@@ -332,6 +336,9 @@ if not a.api.tf_keras:  # the known Keras 3 backend bugs (tests/known_divergence
         "ln_hw": refusal(a, "layernorm", {"x": np.ones((1, 2, 3, 2), "float32"),
                                           "gamma": np.ones((3, 2), "float32"),
                                           "beta": np.zeros((3, 2), "float32")}, {"axes": (2, 3)}),
+        "transpose_same_row": decoder_rules.same_probe_row(a),
+        "transpose_same": refusal(a, "conv_transpose2d", transpose, same_stride2),
+        "transpose_one_input": refusal(a, "conv_transpose2d", one_input, {}, "backward"),
     }
 print(json.dumps({"version": a.version(), "out": out.tolist(),
                   "grads": {k: list(v.shape) for k, v in grads.items()}, "facts": facts}))
@@ -437,6 +444,65 @@ def test_known_keras_backend_bugs_reproduce(backend, backend_runs):
         absent.append(rules.LAYERNORM_NON_TRAILING)
     if absent:
         pytest.skip(f"{result['version']}: does not reproduce {absent} (the adapter agrees)")
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_keras_conv_transpose_same_shift(backend, backend_runs):
+    """keras-torch-conv-transpose-same-shifted: Conv2DTranspose(padding='same') at stride 2
+    keeps cells 0-5 of the full scatter of [1, 10, 100] (TensorFlow's rule); its torch
+    backend before keras-team/keras#22876 keeps cells 1-6.  The adapter refuses any row
+    but the kept one, naming the entry for the shifted one (same child runs as above)."""
+    from adapters import _keras_decoder_rules as decoder_rules
+
+    facts = _run_on_backend(backend_runs, backend)["facts"]
+    row, refused = facts["transpose_same_row"], facts["transpose_same"]
+    assert (row != decoder_rules.SAME_PROBE_KEPT) == (refused is not None)
+    shifted = row == decoder_rules.SAME_PROBE_SHIFTED
+    assert shifted == (decoder_rules.TRANSPOSE_SAME_SHIFT in (refused or ""))
+    if not shifted:
+        pytest.skip(f"KERAS_BACKEND={backend}: 'same' is not shifted here (the adapter agrees)")
+
+
+def _torch_one_input_channel_transpose_error() -> str | None:
+    """torch alone: conv_transpose2d on the views Keras' torch backend builds (NHWC input
+    permuted to NCHW, a (kh, kw, C_out, C_in) kernel permuted to (C_in, C_out, kh, kw))
+    with one input channel; torch's error, or None when the backward runs."""
+    torch = pytest.importorskip("torch")
+
+    def grads(c_in):
+        x_nhwc = torch.ones((1, 4, 4, c_in), requires_grad=True)
+        kernel = torch.ones((3, 3, 2, c_in), requires_grad=True)
+        y = torch.nn.functional.conv_transpose2d(
+            x_nhwc.permute(0, 3, 1, 2), kernel.permute(3, 2, 0, 1)
+        )
+        return torch.autograd.grad(y, [x_nhwc, kernel], torch.ones_like(y))
+
+    assert grads(2)[1].shape == (3, 3, 2, 2)  # two input channels run
+    try:
+        grads(1)
+    except RuntimeError as exc:
+        return str(exc)
+    return None
+
+
+def test_torch_one_input_channel_channels_last_conv_transpose_backward_fails():
+    """keras-torch-one-input-channel-conv-transpose-grad-weight-contiguous, in torch alone."""
+    message = _torch_one_input_channel_transpose_error()
+    if message is None:
+        pytest.skip("this torch runs the one-input-channel backward (bug absent)")
+    assert "grad_weight needs to be contiguous" in message
+
+
+def test_keras_torch_refuses_one_input_channel_transpose_backward_where_torch_fails(backend_runs):
+    """The adapter on Keras' torch backend refuses that backward exactly when this torch
+    fails it (same child run as the tests above)."""
+    from adapters import _keras_decoder_rules as decoder_rules
+
+    refused = _run_on_backend(backend_runs, "torch")["facts"]["transpose_one_input"]
+    fails = _torch_one_input_channel_transpose_error() is not None
+    assert fails == (decoder_rules.ONE_INPUT_CHANNEL_GRAD in (refused or ""))
+    if not fails:
+        pytest.skip("this torch runs the one-input-channel backward: nothing to refuse")
 
 
 def test_torch_one_filter_channels_last_conv_backward_fails():

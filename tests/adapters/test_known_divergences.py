@@ -14,6 +14,7 @@ import pytest
 import adapters
 from tests import known_divergences
 from tests.adapters.calls import refusal
+from tests.conventions.table import ROW
 from tests.known_divergences import DIVERGENCES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,12 @@ def test_entry_is_well_formed(entry):
     assert (entry.signature is not None) == (entry.enforced == "matched")
     assert entry.adapter in adapters.ADAPTERS
     assert entry.issue is None or entry.issue.startswith("https://github.com/")
-    if entry.issue is None:
+    if entry.convention is not None:
+        # A documented convention: its row exists, computes both sides, and is named.
+        assert entry.convention in ROW, entry.convention
+        assert entry.enforced == "xfail"
+        assert f"conventions row {entry.convention}" in entry.reason
+    elif entry.issue is None:
         # Without a link the entry must say that no upstream issue was found.
         assert "no upstream" in entry.reason.lower()
 

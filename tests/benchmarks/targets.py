@@ -11,6 +11,10 @@ Targets (float32, same inputs for both):
   backward: <= 3.0x torch; layer norm both over the channels (ConvNeXt's, torch's
   nn.LayerNorm after a permute) and over (C, H, W) (torch's nn.LayerNorm directly), group
   norm with 8 groups.
+- resize2d bilinear (half-pixel) 2x upsampling of (32, 16, 28, 28), forward and backward:
+  <= 3.0x torch (issue 16).
+- conv_transpose2d, x (32, 16, 28, 28) upsampled 2x by w (16, 16, 4, 4), stride 2,
+  padding 1, forward and backward (dx, dw, db): <= 3.0x torch (issue 16).
 
 Both sides are the benchmarks' own callables (each adapter's prepared ``Run.call``: the
 torch adapter's ``torch.nn`` module, the reference package through the same Protocol), on
@@ -69,15 +73,22 @@ TARGETS = (
     Target("layernorm (C, H, W) backward", "layernorm-chw-c32-b32", "backward", 3.0),
     Target("groupnorm forward", "groupnorm-c32-g8-b32", "forward", 3.0),
     Target("groupnorm backward", "groupnorm-c32-g8-b32", "backward", 3.0),
+    Target("resize2d bilinear forward", "resize2d-up2-bilinear-b32", "forward", 3.0),
+    Target("resize2d bilinear backward", "resize2d-up2-bilinear-b32", "backward", 3.0),
+    # -- decoder (issue 16)
+    Target("conv_transpose2d forward", "conv_transpose2d-upsample2x-b32", "forward", 3.0),
+    Target("conv_transpose2d backward", "conv_transpose2d-upsample2x-b32", "backward", 3.0),
 )
 
 
-#: The differentiable inputs of the two target layers (the keys their backward returns).
+#: The differentiable inputs of the target layers (the keys their backward returns).
 _GRAD_KEYS = {
     "conv2d": ("x", "w", "b"),
     "maxpool2d": ("x",),
     "layernorm": ("x", "gamma", "beta"),
     "groupnorm": ("x", "gamma", "beta"),
+    "resize2d": ("x",),
+    "conv_transpose2d": ("x", "w", "b"),
 }
 
 
@@ -99,6 +110,10 @@ def _torch_backward_only(shape) -> Callable[[], object]:
         out = F.group_norm(
             tensors["x"], shape.attrs["groups"], tensors["gamma"], tensors["beta"], eps=1e-5
         )
+    elif shape.layer == "resize2d":
+        out = F.interpolate(tensors["x"], scale_factor=shape.attrs["scale"], mode="bilinear")
+    elif shape.layer == "conv_transpose2d":
+        out = F.conv_transpose2d(tensors["x"], tensors["w"], tensors["b"], **shape.attrs)
     else:
         out = F.max_pool2d(tensors["x"], shape.attrs["kernel_size"], shape.attrs.get("stride"))
     seed = torch.from_numpy(common.grad_out_of(shape))

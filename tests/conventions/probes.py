@@ -18,7 +18,8 @@ because they serve only the table and are not part of any adapter's contract:
 - ``relu_tie_gradient``: the gradient of ``max(x, 0)`` written with elementwise maximum /
   clamp ops rather than a ReLU layer;
 - ``jnp_max_pool_backward``: max pooling written as ``reshape`` + ``jnp.max``;
-- ``keras_flatten_channels_last``: Keras's Flatten on a channels_last feature map.
+- ``keras_flatten_channels_last``: Keras's Flatten on a channels_last feature map;
+- ``stax_batchnorm2d``: jax.example_libraries.stax.BatchNorm (normalise, then scale).
 
 Everything here takes and returns NumPy arrays in the reference's layouts (NCHW); layout
 changes happen here, as in the layer adapters.  The frameworks are imported through the
@@ -242,3 +243,18 @@ def keras_flatten_channels_last(x: np.ndarray) -> np.ndarray:
     api = _keras_api()
     flatten = api.layers.Flatten(dtype=x.dtype.name)
     return api.numpy(flatten(api.tensor(nchw_to_nhwc(x))))
+
+
+# -- batch normalisation as jax.example_libraries.stax writes it ---------------------------
+
+
+def stax_batchnorm2d(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """``stax.BatchNorm(axis=(0, 1, 2))`` (training statistics, its default epsilon 1e-5)
+    applied to the NHWC version of the NCHW ``x``; returns NCHW."""
+    jax = _jax()
+    from jax.example_libraries import stax
+
+    _, apply_fun = stax.BatchNorm(axis=(0, 1, 2))
+    params = (jax.numpy.asarray(beta), jax.numpy.asarray(gamma))
+    y = np.asarray(apply_fun(params, jax.numpy.asarray(nchw_to_nhwc(x))))
+    return np.ascontiguousarray(np.transpose(y, (0, 3, 1, 2)))

@@ -18,42 +18,12 @@ is the place to widen it; each record also carries the versions actually run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from tests.conventions.rows import KERAS_315 as _KERAS_315
+from tests.conventions.rows import TORCH_213 as _TORCH_213
+from tests.conventions.rows import Convention, Side
+from tests.conventions.table_nan import NAN_ROWS
 
-
-@dataclass(frozen=True)
-class Side:
-    """One side of a row: the frameworks showing it, the API call, and the reference call
-    (with ``params``) that reproduces it."""
-
-    frameworks: tuple[str, ...]
-    api: str
-    reference: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Convention:
-    id: str
-    title: str
-    a: Side
-    b: Side
-    #: The documented difference, as a formula in both sides' outputs.
-    difference: str
-    versions: str
-    sources: tuple[str, ...]
-    notes: str = ""
-    #: A test elsewhere that asserts the row (the row's test here calls it).
-    tested_by: str | None = None
-
-    def frameworks(self) -> str:
-        return f"{' / '.join(self.a.frameworks)} vs {' / '.join(self.b.frameworks)}"
-
-
-_TORCH_213 = "torch 2.13.0"
-_KERAS_315 = "keras 3.15 (TF backend), tensorflow 2.21"
+__all__ = ["ROW", "ROWS", "Convention", "Side"]
 
 ROWS: tuple[Convention, ...] = (
     Convention(
@@ -402,6 +372,188 @@ ROWS: tuple[Convention, ...] = (
             "reference/signal.py docstring; seed 004 (/work/shared/seeds/004_*.txt)",
         ),
     ),
+    # -- resize (issue 16) ---------------------------------------------------------------
+    Convention(
+        id="resize_align_corners",
+        title="Resize coordinates: align_corners (corner pixels' centres) vs half-pixel centres",
+        a=Side(
+            ("torch", "scipy"),
+            "F.interpolate(x, size, mode='bilinear', align_corners=True) / "
+            "scipy.ndimage.zoom(x, z, order=1, grid_mode=False)",
+            "resize2d.forward(x, size=(9, 1), mode='linear', "
+            "coordinate_transformation_mode='align_corners')",
+            {"size": (9, 1), "mode": "linear", "coordinate_transformation_mode": "align_corners"},
+        ),
+        b=Side(
+            ("torch", "tensorflow", "keras", "jax", "scipy"),
+            "F.interpolate(x, size, mode='bilinear')  # align_corners=False / tf.image.resize / "
+            "keras Resizing / jax.image.resize(antialias=False) / zoom(grid_mode=True)",
+            "resize2d.forward(x, size=(9, 1), mode='linear')  # half_pixel",
+            {"size": (9, 1), "mode": "linear", "coordinate_transformation_mode": "half_pixel"},
+        ),
+        difference=(
+            "one tent interpolant L of the input, sampled at c_A = i (n-1)/(m-1) (0 for m = 1) "
+            "or c_B = (i + 1/2) n/m - 1/2 clamped to [0, n-1]: equal where the coordinates "
+            "are. torch align_corners=False is ONNX pytorch_half_pixel for m > 1; at m = 1 "
+            "torch 2.13 samples the centre (n-1)/2, i.e. half_pixel, where pytorch_half_pixel "
+            "reads index 0"
+        ),
+        versions=f"{_TORCH_213}; {_KERAS_315}; jax 0.10.2; scipy 1.17",
+        sources=(
+            "https://pytorch.org/docs/stable/generated/torch.nn.functional.interpolate.html "
+            "(align_corners: 'the centers of the corner pixels' / 'the corner points of their "
+            "corner pixels')",
+            "https://github.com/pytorch/pytorch/pull/5927 (src_idx = (dst_idx + 0.5) * ratio "
+            "- 0.5, ratio = in/out; align_corners: dst_idx * (in-1)/(out-1))",
+            "https://github.com/onnx/onnx/blob/main/docs/Operators.md#Resize "
+            "(coordinate_transformation_mode)",
+            "https://www.tensorflow.org/api_docs/python/tf/image/resize",
+            "https://github.com/tensorflow/tensorflow/issues/6720, "
+            "https://github.com/pytorch/pytorch/issues/10604 (cited by issue 16)",
+        ),
+        notes="The fixture's output width 1 shows the m = 1 case; its height 5 -> 9 the rest.",
+    ),
+    Convention(
+        id="resize_nearest_index",
+        title="Nearest resize: torch 'nearest' reads floor(i in/out); 'nearest-exact', TF, "
+        "Keras, JAX and SciPy floor((i + 1/2) in/out)",
+        a=Side(
+            ("torch",),
+            "F.interpolate(x, size)  # mode='nearest', the default",
+            "resize2d.forward(x, size=(8, 3), coordinate_transformation_mode='asymmetric', "
+            "nearest_mode='floor')",
+            {
+                "size": (8, 3),
+                "coordinate_transformation_mode": "asymmetric",
+                "nearest_mode": "floor",
+            },
+        ),
+        b=Side(
+            ("torch", "tensorflow", "keras", "jax", "scipy"),
+            "F.interpolate(mode='nearest-exact') / tf.image.resize(method='nearest') / keras "
+            "Resizing('nearest') / jax.image.resize('nearest') / zoom(order=0, grid_mode=True)",
+            "resize2d.forward(x, size=(8, 3), nearest_mode='round_prefer_ceil')  # half_pixel",
+            {"size": (8, 3), "nearest_mode": "round_prefer_ceil"},
+        ),
+        difference=(
+            "A = x[floor(i n/m)], B = x[floor((i + 1/2) n/m)] per axis (B clamped to n-1): "
+            "for an integer factor k both read i // k (Keras UpSampling2D's repeat); "
+            "otherwise B samples half an output pixel later. ONNX's default "
+            "(half_pixel, round_prefer_floor) is neither at exact ties"
+        ),
+        versions=f"{_TORCH_213}; {_KERAS_315}; jax 0.10.2; scipy 1.17",
+        sources=(
+            "https://pytorch.org/docs/stable/generated/torch.nn.functional.interpolate.html "
+            "(\"Mode mode='nearest-exact' matches Scikit-Image and PIL nearest neighbours "
+            "interpolation algorithms and fixes known issues with mode='nearest'\")",
+            "https://github.com/pytorch/pytorch/pull/64501 (nearest-exact)",
+            "tensorflow/core/kernels/image/resize_nearest_neighbor_op.cc "
+            "(HalfPixelScalerForNN: (x + 0.5) * scale, then floor)",
+            "jax-ml/jax jax/_src/image/scale.py _resize_nearest",
+        ),
+    ),
+    Convention(
+        id="resize_cubic_coefficient",
+        title="Bicubic resize: Keys a = -0.75 (torch) vs a = -0.5 (TF, JAX), and their edges",
+        a=Side(
+            ("torch",),
+            "F.interpolate(x, size, mode='bicubic')",
+            "resize2d.forward(x, size=(9, 8), mode='cubic')  # cubic_coeff_a=-0.75",
+            {"size": (9, 8), "mode": "cubic", "cubic_coeff_a": -0.75},
+        ),
+        b=Side(
+            ("tensorflow", "jax"),
+            "tf.image.resize(x, size, method='bicubic') / jax.image.resize(x, shape, 'cubic')",
+            "resize2d.forward(x, size=(9, 8), mode='cubic', cubic_coeff_a=-0.5) where an "
+            "output's four taps are inside",
+            {"size": (9, 8), "mode": "cubic", "cubic_coeff_a": -0.5},
+        ),
+        difference=(
+            "where all four taps are inside, B = resize(a=-0.5) and A - B = resize(a=-0.75) - "
+            "resize(a=-0.5); near the edge B weights only the inside taps and divides by their "
+            "sum (ONNX exclude_outside=1) where A, ONNX and the reference clamp them to the "
+            "edge pixel"
+        ),
+        versions=f"{_TORCH_213}; tensorflow 2.21; jax 0.10.2",
+        sources=(
+            "https://github.com/onnx/onnx/blob/main/docs/Operators.md#Resize (cubic_coeff_a: "
+            "'-0.5 (in some cases of TensorFlow) and -0.75 (in PyTorch)')",
+            "https://www.tensorflow.org/api_docs/python/tf/image/resize (bicubic: 'Equivalent "
+            "to Catmull-Rom kernel'; 'only input pixels inside the image will be included in "
+            "the filter sum')",
+            "jax-ml/jax jax/_src/image/scale.py (_fill_keys_cubic_kernel: 'the Keys kernel "
+            "with A=-0.5'; 'cubic-pytorch' for A = -0.75)",
+            "onnx/backend/test/case/node/resize.py ('TensorFlow v1 bicubic with "
+            "half_pixel_centers=True': cubic_coeff_a=-0.5, exclude_outside=True)",
+        ),
+    ),
+    Convention(
+        id="resize_antialias_edges",
+        title="Antialiased downsampling: ONNX clamps the filter's outside taps to the edge, "
+        "torch / TF / JAX drop them",
+        a=Side(
+            ("onnx",),
+            "onnx Resize(mode='linear', antialias=1)  # onnx.reference.ReferenceEvaluator",
+            "resize2d.forward(x, size=3, mode='linear', antialias=True)",
+            {"size": 3, "mode": "linear", "antialias": True},
+        ),
+        b=Side(
+            ("torch", "tensorflow", "jax"),
+            "F.interpolate(x, 3, mode='bilinear', antialias=True) / tf.image.resize(x, (3, 3), "
+            "antialias=True) / jax.image.resize(x, shape, 'linear')",
+            "no reference parameter: the reference clamps, as ONNX does",
+            {"size": 3, "mode": "linear", "antialias": True},
+        ),
+        difference=(
+            "the same tent stretched by 1/scale; per axis A = W_in B + W_left x[0] + "
+            "W_right x[n-1], W_in the filter weight on the inside taps (B divides by it, A "
+            "moves the outside taps' weight to the edge pixel). On ONNX's own 4x4 -> 3x3 "
+            "example (resize_downsample_sizes_linear_antialias) they differ by up to 0.136"
+        ),
+        versions=f"onnx 1.23; {_TORCH_213}; tensorflow 2.21; jax 0.10.2",
+        sources=(
+            "https://github.com/onnx/onnx/blob/main/docs/Operators.md#Resize (antialias: "
+            "'stretching the resampling filter by a factor max(1, 1 / scale)'); "
+            "onnx/reference/ops/op_resize.py (_get_neighbor pads with the edge values)",
+            "pytorch aten/src/ATen/native/cpu/UpSampleKernel.cpp "
+            "(_compute_indices_min_size_weights_aa: taps clipped to the input, weights "
+            "normalised)",
+            "https://www.tensorflow.org/api_docs/python/tf/image/resize ('only input pixels "
+            "inside the image will be included in the filter sum')",
+        ),
+    ),
+    Convention(
+        id="resize_jax_antialias_default",
+        title="jax.image.resize antialiases by default when downsampling; torch, TF, Keras do not",
+        a=Side(
+            ("torch", "tensorflow", "keras"),
+            "F.interpolate(x, size, mode='bilinear') / tf.image.resize(x, size) / keras "
+            "Resizing(h, w)  # antialias=False by default",
+            "resize2d.forward(x, size=(3, 12), mode='linear')",
+            {"size": (3, 12), "mode": "linear", "antialias": False},
+        ),
+        b=Side(
+            ("jax",),
+            "jax.image.resize(x, shape, 'linear')  # antialias=True by default",
+            "resize2d.forward(x, size=(3, 12), mode='linear', antialias=True) on the upsampled "
+            "axis; the stretched tent with its outside taps dropped on the downsampled one",
+            {"size": (3, 12), "mode": "linear", "antialias": True},
+        ),
+        difference=(
+            "identical on an upsampled axis (antialias 'Has no effect when upsampling'); on a "
+            "downsampled axis B averages over about 1/scale input pixels (the tent stretched "
+            "by 1/scale, outside taps dropped) where A interpolates between the two nearest"
+        ),
+        versions=f"jax 0.10.2; {_TORCH_213}; {_KERAS_315}",
+        sources=(
+            "https://jax.readthedocs.io/en/latest/_autosummary/jax.image.resize.html "
+            "(antialias: 'Defaults to True. Has no effect when upsampling')",
+            "https://pytorch.org/docs/stable/generated/torch.nn.functional.interpolate.html "
+            "(antialias=False)",
+            "https://www.tensorflow.org/api_docs/python/tf/image/resize (antialias=False)",
+        ),
+        notes="Fixture x (1,1,8,6) -> (3, 12): H downsampled 8 -> 3, W upsampled 6 -> 12.",
+    ),
 )
 
 # -- activations (issue 17); asserted in test_conventions_activations.py ---------------------
@@ -547,7 +699,154 @@ ACTIVATION_ROWS: tuple[Convention, ...] = (
     ),
 )
 
-ROWS = (*ROWS, *ACTIVATION_ROWS)
+# -- decoder layers (issue 16); asserted in test_conventions_decoder.py ----------------------
+
+DECODER_ROWS: tuple[Convention, ...] = (
+    Convention(
+        id="conv_transpose_same_vs_torch",
+        title="Transposed convolution 'same' (Keras, tf.nn, JAX) as torch padding / "
+        "output_padding, and where torch has none",
+        a=Side(
+            ("torch",),
+            "torch.nn.ConvTranspose2d(k, stride=2, padding=1, output_padding=0 if k is even "
+            "else 1)",
+            "conv_transpose2d.forward(x, w, b, stride=2, padding=1, output_padding=0 | 1)",
+            {
+                "stride": 2,
+                "by_crop": {
+                    "even": {"padding": 1, "output_padding": 0},
+                    "odd": {"padding": 1, "output_padding": 1},
+                },
+            },
+        ),
+        b=Side(
+            ("keras", "tensorflow", "jax"),
+            "keras Conv2DTranspose(k, strides=2, padding='same') / tf.nn.conv2d_transpose("
+            "output_shape=n*2, padding='SAME') / lax.conv_transpose(..., 'SAME')",
+            "conv_transpose2d.forward(x, w, b, stride=2, padding='same')",
+            {"stride": 2, "padding": "same"},
+        ),
+        difference=(
+            "'same' gives n*s cells and crops c = max(k - s, 0) cells of the full scatter, "
+            "c // 2 at the top/left and the odd one at the bottom/right. Even c (k = 4, "
+            "s = 2): torch padding c/2, output_padding 0 is identical. Odd c (k = 3): no "
+            "torch padding crops unevenly; padding (c+1)/2 with output_padding 1 gives the "
+            "same n*s cells shifted by one, torch[o] = same[o + 1]"
+        ),
+        versions=(
+            f"{_TORCH_213}; {_KERAS_315}; jax 0.10.2. Keras' torch backend before 3.15 "
+            "computed the shifted torch form for 'same' (known divergence "
+            "keras-torch-conv-transpose-same-shifted, keras-team/keras#22876)"
+        ),
+        sources=(
+            "https://www.tensorflow.org/api_docs/python/tf/nn/conv2d_transpose (the "
+            "gradient of conv2d; 'SAME' per tf.nn Notes on padding)",
+            "https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html "
+            "(padding on both sides; output_padding 'added to one side of the output shape')",
+            "https://github.com/keras-team/keras/pull/22876",
+        ),
+        notes=(
+            "ONNX's ConvTranspose auto_pad SAME_UPPER crops the same way (its "
+            "test_convtranspose_autopad_same example is the declared case "
+            "onnx_convtranspose_autopad_same)."
+        ),
+    ),
+    Convention(
+        id="conv_transpose_valid_vs_torch",
+        title="Transposed convolution 'valid' (Keras) vs torch padding=0 when stride > kernel",
+        a=Side(
+            ("torch",),
+            "torch.nn.ConvTranspose2d(k, stride=s)  # padding=0, output_padding=0",
+            "conv_transpose2d.forward(x, w, b, stride=s)",
+            {"padding": 0, "output_padding": 0},
+        ),
+        b=Side(
+            ("keras",),
+            "keras Conv2DTranspose(k, strides=s, padding='valid')  # output_padding=None",
+            "conv_transpose2d.forward(x, w, b, stride=s, output_padding=max(s - k, 0))",
+            {"padding": "valid", "output_padding": "max(s - k, 0)"},
+        ),
+        difference=(
+            "torch gives (n-1)s + k cells, Keras max(s, k) - k more: keras[:, :, :n_t, :n_t] "
+            "= torch, and the s - k extra rows and columns (s > k) hold the bias alone; "
+            "for s <= k the two agree"
+        ),
+        versions=f"{_TORCH_213}; {_KERAS_315}",
+        sources=(
+            "keras-team/keras keras/src/backend/common/backend_utils.py "
+            "_get_output_shape_given_tf_padding ('valid': output_padding defaults to "
+            "max(kernel_size, strides) - kernel_size)",
+            "https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html",
+        ),
+    ),
+    Convention(
+        id="adaptive_pool_vs_fixed_window",
+        title="Adaptive pooling's windows vs the fixed kernel/stride that ports use",
+        a=Side(
+            ("torch", "keras"),
+            "torch.nn.AdaptiveAvgPool2d(4) / AdaptiveMaxPool2d(4) / keras "
+            "AdaptiveAveragePooling2D(4) / AdaptiveMaxPooling2D(4)",
+            "adaptive_avgpool2d.forward(x, output_size=4) (and adaptive_maxpool2d)",
+            {"output_size": 4},
+        ),
+        b=Side(
+            ("torch",),
+            "torch.nn.AvgPool2d(k, stride=s) / MaxPool2d(k, stride=s), s = in // out, "
+            "k = in - (out - 1) s",
+            "avgpool2d.forward(x, kernel_size=k, stride=s) (and maxpool2d)",
+            {"stride": "in // out", "kernel_size": "in - (out - 1) * stride"},
+        ),
+        difference=(
+            "A pools [floor(i in/out), ceil((i+1) in/out)), B pools [i s, i s + k): equal "
+            "windows, so equal outputs, exactly when out divides in; for 10 -> 4, A "
+            "[0,3) [2,5) [5,8) [7,10) against B (s 2, k 4) [0,4) [2,6) [4,8) [6,10): no "
+            "window agrees and every average differs"
+        ),
+        versions=f"{_TORCH_213}; {_KERAS_315} (AdaptiveAveragePooling2D / "
+        "AdaptiveMaxPooling2D: Keras 3 releases that have them)",
+        sources=(
+            "https://github.com/keras-team/keras-cv/issues/512 (tensorflow-addons' "
+            "fixed-window adaptive pooling matches torch only when the output divides "
+            "the input)",
+            "https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveAvgPool2d.html",
+            "pytorch/pytorch aten/src/ATen/native/AdaptiveAveragePooling.cpp "
+            "(start_index = floor(a*b/c), end_index = ceil((a+1)*b/c))",
+        ),
+    ),
+    Convention(
+        id="pad_mode_names",
+        title="Padding mode names: reflect (edge not repeated) vs symmetric (edge "
+        "repeated), replicate = edge, circular = wrap",
+        a=Side(
+            ("torch", "tensorflow", "jax"),
+            "F.pad(mode='reflect') / tf.pad(mode='REFLECT') / jnp.pad(mode='reflect'); "
+            "F.pad 'replicate' = jnp.pad 'edge'; F.pad 'circular' = jnp.pad 'wrap'",
+            "pad2d.forward(x, padding, mode='reflect' | 'replicate' | 'circular')",
+            {"modes": ["reflect", "replicate", "circular"]},
+        ),
+        b=Side(
+            ("tensorflow", "jax"),
+            "tf.pad(mode='SYMMETRIC') / jnp.pad(mode='symmetric'); torch's F.pad has no such mode",
+            "pad2d.forward(x, padding, mode='symmetric')",
+            {"modes": ["symmetric"]},
+        ),
+        difference=(
+            "same name, same numbers across frameworks (bit for bit); reflect's k-th "
+            "padded cell copies x[k], symmetric's x[k - 1]: sym[:p] = ref[1:p + 1] at "
+            "every edge, interiors equal; torch refuses 'symmetric'"
+        ),
+        versions=f"{_TORCH_213}; tensorflow 2.21; jax 0.10.2",
+        sources=(
+            "https://www.tensorflow.org/api_docs/python/tf/pad (REFLECT, SYMMETRIC)",
+            "https://pytorch.org/docs/stable/generated/torch.nn.functional.pad.html",
+            "https://numpy.org/doc/stable/reference/generated/numpy.pad.html (reflect, "
+            "symmetric, edge, wrap)",
+        ),
+    ),
+)
+
+ROWS = (*ROWS, *ACTIVATION_ROWS, *DECODER_ROWS)
+ROWS += NAN_ROWS
 
 ROW: dict[str, Convention] = {row.id: row for row in ROWS}
 assert len(ROW) == len(ROWS), "row ids must be unique"

@@ -22,7 +22,10 @@ from reference import maxpool2d, relu
 from tests.conventions import (
     probes,
     test_conventions_activations,
+    test_conventions_decoder,
+    test_conventions_nan,
     test_conventions_norms_losses,
+    test_conventions_resize,
     test_conventions_training,
 )
 from tests.conventions import support as s
@@ -259,10 +262,13 @@ def test_scipy_same_even_kernel(request, k):
 
 
 def test_every_row_has_a_test():
-    """Each row id names a ``test_<id>`` in one of the three modules (a row added to the
-    table without its assertion fails here)."""
+    """Each row id names a ``test_<id>`` in one of the conventions modules (a row added to
+    the table without its assertion fails here)."""
     names = set(globals()) | set(vars(test_conventions_training))
     names |= set(vars(test_conventions_norms_losses))
     names |= set(vars(test_conventions_activations))
+    names |= set(vars(test_conventions_resize))
+    names |= set(vars(test_conventions_nan))
+    names |= set(vars(test_conventions_decoder))
     missing = [row for row in ROW if f"test_{row}" not in names]
     assert not missing, f"rows without a test_<id>: {missing}"

@@ -146,6 +146,17 @@ ERRORS = (
         direction="backward",
         grad_out=np.zeros((1, 2, 2, 2)),
     ),
+    _bad("avg_empty_width", r"x shape \(1, 2, 5, 0\) has an empty", {"x": np.zeros((1, 2, 5, 0))}),
+    # Windows of padding alone, counted as zeros: torch's pad <= k/2 rule excludes them and
+    # TF/Keras pad by SAME only.  padding=10**5 asked for a 74.5 GiB output.
+    _bad("avg_counted_window_all_padding", r"padding 1 leaves window 0", kernel_size=1, padding=1),
+    _bad("avg_huge_padding", r"padding 100000 leaves window 0", padding=10**5),
+    _bad(
+        "avg_divisor_beyond_int64",
+        r"divisor_override must be a non-zero int64.*10{20}",
+        divisor_override=10**400,
+    ),
+    _bad("avg_ceil_mode_int", r"ceil_mode must be a bool, got 2", ceil_mode=2),
 )
 
 

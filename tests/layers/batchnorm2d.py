@@ -119,6 +119,13 @@ ERRORS = (
     _bad("bn_running_var_shape", r"running_var shape \(1,\).*3 channels", running_var=np.ones(1)),
     _bad("bn_eps_negative", r"eps must be .*-1e-05", eps=-1e-5),
     _bad("bn_eps_nan", r"eps must be .*nan", eps=float("nan")),
+    _bad("bn_eps_beyond_float64", r"eps must be .*float64 can hold, got 10{20}", eps=10**400),
+    _bad(
+        "bn_no_channels",
+        r"x shape \(2, 0, 2, 2\) has no channels",  # torch fails inside (IndexError)
+        x=np.zeros((2, 0, 2, 2)),
+        **{k: np.ones(0) for k in ("gamma", "beta", "running_mean", "running_var")},
+    ),
     _bad("bn_training_type", r"training must be a bool, got 'yes'", training="yes"),
     ErrorInput(
         "bn_grad_shape",

@@ -235,6 +235,20 @@ def _bad_backward(case_id, match, grad_out, **attrs):
 
 
 ERRORS = (
+    # Empty axes torch refuses ("expected weight to be at least 1 at dimension 0"; "Only
+    # zero batch or zero channel inputs are supported").  No output channels crashed in a
+    # reshape; an empty height returned the bias.
+    _bad(
+        "conv_no_output_channels", r"w shape \(0, 2, 3, 3\) has no output", {"x": _X, "w": _W[:0]}
+    ),
+    _bad(
+        "conv_empty_height",
+        r"x shape \(1, 2, 0, 5\) has an empty height",
+        {"x": np.zeros((1, 2, 0, 5)), "w": _W[:, :, :1, :1]},
+        padding=1,
+    ),
+    # Was NumPy's "Maximum allowed dimension exceeded" or a MemoryError.
+    _bad("conv_output_beyond_any_array", r"windows per channel, more than 2\*\*48", padding=10**18),
     _bad("conv_negative_padding", r"padding.*-1", padding=-1),
     _bad("conv_negative_pair_padding", r"padding.*\(1, -2\)", padding=(1, -2)),
     _bad("conv_negative_side_padding", r"padding.*-1\)\)", padding=((0, 1), (2, -1))),

@@ -25,6 +25,22 @@ def tolerance(direction, inputs, attrs, dtype, grad_out):
     )
 
 
+def _nan_windows(counts, shape=(2, 2, 4, 6)):
+    """Tie-free values; each 2x2 window gets a NaN count drawn from ``counts``, at random
+    cells."""
+
+    def make(rng):
+        x = distinct(rng, shape)
+        windows = x.reshape(shape[0], shape[1], shape[2] // 2, 2, shape[3] // 2, 2)
+        for index in np.ndindex(shape[0], shape[1], shape[2] // 2, shape[3] // 2):
+            n, c, i, j = index
+            for cell in rng.permutation(4)[: rng.choice(counts)]:
+                windows[n, c, i, cell // 2, j, cell % 2] = np.nan
+        return {"x": x}
+
+    return make
+
+
 def _case(case_id, seed, shape, offset=0.0, note="", **attrs):
     make = lambda rng: {"x": distinct(rng, shape, offset)}  # noqa: E731
     return generated(case_id, "maxpool2d", seed, make, note, **attrs)
@@ -139,6 +155,34 @@ CASES = (
         padding="same",
         note="SAME on 1 x 1 with stride = kernel (1, 3): one cell each side along W.",
     ),
+    *(
+        generated(
+            case_id,
+            "maxpool2d",
+            seed,
+            _nan_windows(counts),
+            note,
+            tags=frozenset({"kink"}),
+            kernel_size=2,
+        )
+        for case_id, seed, counts, note in (
+            (
+                "maxpool_nan",
+                215,
+                (0, 1),
+                "Half the 2x2 windows hold one NaN, anywhere: the window is NaN and its "
+                "gradient goes to the NaN (torch, JAX); TF/Keras drop NaN (conventions "
+                "rows maxpool_nan_forward, maxpool_nan_grad).",
+            ),
+            (
+                "maxpool_nan_several",
+                216,
+                (0, 1, 2, 4),
+                "Windows with 0, 1, 2 or 4 NaNs: the reference sends the gradient to the "
+                "first NaN, torch to the last (conventions row maxpool_nan_grad).",
+            ),
+        )
+    ),
 )
 
 _X = {"x": np.zeros((1, 2, 5, 5))}
@@ -176,6 +220,29 @@ ERRORS = (
         {"kernel_size": 2, "stride": 0},
         direction="backward",
         grad_out=np.zeros((1, 2, 2, 2)),
+    ),
+    # Empty axes: torch pools only an empty batch ("Expected 3D or 4D (batch mode) tensor
+    # with optional 0 dim batch size").  The ceil_mode one crashed with an IndexError.
+    _bad(
+        "max_empty_channels", r"x shape \(2, 0, 5, 5\) has an empty", {"x": np.zeros((2, 0, 5, 5))}
+    ),
+    _bad(
+        "max_empty_height_ceil_mode",
+        r"x shape \(1, 1, 0, 4\) has an empty",
+        {"x": np.zeros((1, 1, 0, 4))},
+        kernel_size=(2, 1),
+        padding=((0, 2), (0, 0)),
+        ceil_mode=True,
+    ),
+    _bad("max_ceil_mode_int", r"ceil_mode must be a bool, got -1", ceil_mode=-1),
+    # Was an OverflowError building a per-window list of 2e18 entries.
+    _bad("max_padding_beyond_any_window", r"padding 10{18} leaves window 0", padding=10**18),
+    # Dilation beyond the image: only a few of the 5e17 windows meet it (was a MemoryError).
+    _bad(
+        "max_dilation_beyond_the_input",
+        r"padding 10{18} leaves window 3 along height",
+        dilation=10**18,
+        padding=10**18,
     ),
 )
 

@@ -96,9 +96,9 @@ def _ce_grad_mean_over_batch_only(grad_out, logits, target, *, reduction="mean")
 
 def _maxpool_grad_to_last_maximum(grad_out, x, **attrs):
     # The reference's taps in reverse order: each window's last maximum claims it.
-    taps = maxpool2d._taps
+    pairs = _windows.Window2d.pairs
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(maxpool2d, "_taps", lambda geometry: reversed(list(taps(geometry))))
+        patch.setattr(_windows.Window2d, "pairs", lambda geometry: reversed(list(pairs(geometry))))
         return maxpool2d.backward(grad_out, x, **attrs)
 
 

@@ -75,10 +75,11 @@ def test_registry_covers_every_seed() -> None:
 @pytest.mark.parametrize("case", all_cases(), ids=[c.id for c in all_cases()])
 def test_case_is_well_formed(case: Case) -> None:
     assert re.fullmatch(r"[a-z][a-z0-9_]*", case.id), case.id
-    # Every value names its source: a seed or paper for golden values (or a derivation by
-    # hand from a cited formula), a seed number for random ones.
+    # Every value names its source: a seed, paper or operator docs for golden values (or
+    # a derivation by hand from a cited formula), a seed number for random ones.
     if case.expected is not None or case.expected_grads is not None:
-        assert re.search(r"seed 00\d|Dumoulin|hand-derived", case.provenance), case.provenance
+        sources = r"seed 00\d|Dumoulin|ONNX|TensorFlow docs|hand-derived"
+        assert re.search(sources, case.provenance), case.provenance
     if "generated" in case.tags:
         assert re.fullmatch(r"generated \(seed \d+\)", case.provenance), case.provenance
     if case.expected_grads is not None:

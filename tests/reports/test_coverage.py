@@ -100,4 +100,8 @@ def test_suite_names_the_values_each_declared_case_exercises():
     assert conv["conv_valid_str"]["padding"] == "valid"
     entropy = domains["cross_entropy"]["cases"]
     assert entropy["ce_index_mean"]["target"] == "indices"
-    assert entropy["ce_prob_sum"] == {"reduction": "sum", "target": "probabilities"}
+    assert entropy["ce_prob_sum"] == {
+        "reduction": "sum",
+        "target": "probabilities",
+        "label_smoothing": "0.0",
+    }

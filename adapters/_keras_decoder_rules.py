@@ -1,0 +1,187 @@
+"""When the Keras adapter cannot run a decoder-layer call (issue 16) exactly, in Keras' words.
+
+As in ``adapters._keras_rules`` (whose ``_rule`` / ``_probing`` these share): each rule
+returns a reason or None, quotes Keras (its refusal, its docstring, or what a tiny probe
+computed), and stands aside while a probe runs.  Importing this module imports no
+framework.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import numpy as np
+
+from adapters import _tf_common as common
+from adapters._keras_rules import _probing, _rule
+
+#: Keys of the framework bugs this module refuses; each names an entry of
+#: tests/known_divergences.py (issue link, evidence test).
+TRANSPOSE_SAME_SHIFT = "keras-torch-conv-transpose-same-shifted"
+ONE_INPUT_CHANNEL_GRAD = "keras-torch-one-input-channel-conv-transpose-grad-weight-contiguous"
+
+
+@_rule
+def conv_transpose2d(adapter, stride, dilation, groups) -> str | None:
+    """What keras.layers.Conv2DTranspose cannot take at all."""
+    L = adapter.api.layers
+    if int(groups) > 1:
+        return "keras.layers.Conv2DTranspose has no groups: " + common.refusal(
+            lambda: L.Conv2DTranspose(2, 3, groups=int(groups))
+        )
+    if max(stride) > 1 and max(dilation) > 1:
+        return "keras.layers.Conv2DTranspose: " + common.refusal(
+            lambda: L.Conv2DTranspose(1, 3, strides=stride, dilation_rate=dilation)
+        )
+    return None
+
+
+@_rule
+def conv_transpose2d_dilated(adapter, dilation, dtype: str, direction: str) -> str | None:
+    """A dilated Conv2DTranspose the backend's kernels refuse (TensorFlow's CPU
+    Conv2DBackpropInput has no dilation in float64; read by running a tiny case)."""
+    if max(dilation) == 1:
+        return None
+    message = _dilated_probe(adapter, dtype, direction)
+    if message is None:
+        return None
+    return (
+        f"{direction}: keras Conv2DTranspose, dilated, {dtype}, backend "
+        f"{adapter.api.backend}: {message}"
+    )
+
+
+@_rule
+def conv_transpose2d_backward(adapter, w_shape, dilation, dtype: str) -> str | None:
+    """Gradients only: the dilation rule, and the backend's error for one input channel."""
+    c_in, c_out, kh, kw = w_shape
+    if c_in == 1 and c_out > 1 and kh * kw > 1:
+        message = _one_input_channel_probe(adapter, c_out, (kh, kw), dtype)
+        if message:
+            return (
+                f"backward: keras Conv2DTranspose from one input channel to {c_out}, kernel "
+                f"{(kh, kw)}, backend {adapter.api.backend}: {message} (known framework bug "
+                f"{ONE_INPUT_CHANNEL_GRAD!r} in tests/known_divergences.py)"
+            )
+    return conv_transpose2d_dilated(adapter, dilation, dtype, "backward")
+
+
+@cache
+def _one_input_channel_probe(adapter, c_out: int, kernel_hw, dtype: str) -> str | None:
+    """A tiny Conv2DTranspose backward with one input channel; the backend's error or
+    None.  Keras' torch backend hands torch a channels_last input and a permuted kernel,
+    and torch's CPU conv_transpose2d backward then rejects the weight gradient's strides
+    (measured with torch 2.13.0, keras 3.14.1 and 3.15.1)."""
+    x = np.ones((1, 1, 4, 4), dtype)
+    w = np.ones((1, c_out, *kernel_hw), dtype)
+    with _probing():
+        try:
+            prepared = adapter.conv_transpose2d(x, w)
+            prepared.backward(np.ones_like(prepared.forward().result())).result()
+        except Exception as exc:  # the backend's own error, whatever its type
+            return plain_text(exc)
+    return None
+
+
+@cache
+def _dilated_probe(adapter, dtype: str, direction: str) -> str | None:
+    x, w = np.ones((1, 1, 3, 3), dtype), np.ones((1, 1, 2, 2), dtype)
+    with _probing():
+        try:
+            prepared = adapter.conv_transpose2d(x, w, dilation=2)
+            out = prepared.forward().result()
+            if direction == "backward":
+                prepared.backward(np.ones_like(out)).result()
+        except Exception as exc:  # the backend's refusal, whatever its type
+            return plain_text(exc)
+    return None
+
+
+def plain_text(exc: BaseException) -> str:
+    """``common.exception_text`` without the terminal colour codes Keras puts in."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", common.exception_text(exc))
+
+
+@_rule
+def output_padding_limit(adapter, stride, output_padding, cropping, pads) -> str | None:
+    """A crop that needs Conv2DTranspose's output_padding to reach the stride, which
+    Keras documents it must stay below."""
+    if cropping is None or all(op < s for op, s in zip(output_padding, stride, strict=True)):
+        return None
+    rule = common.doc_line(adapter.api.layers.Conv2DTranspose, "output_padding:")
+    return (
+        f"keras.layers.Conv2DTranspose needs output_padding {output_padding} for the "
+        f"crop {pads}, and documents `{rule}`"
+    )
+
+
+def same_shift(adapter, padding: str, stride) -> str | None:
+    """The reason to refuse Conv2DTranspose(padding='same') at a stride > 1 where this
+    Keras shifts it by one cell (its torch backend before keras-team/keras#22876)."""
+    if padding != "same" or max(stride) == 1:
+        return None
+    said = _same_shift_probe(adapter)
+    if said is None:
+        return None
+    return (
+        f"keras.layers.Conv2DTranspose(padding='same', strides=2) on backend "
+        f"{adapter.api.backend}: {said} (known framework bug {TRANSPOSE_SAME_SHIFT!r} in "
+        "tests/known_divergences.py)"
+    )
+
+
+@_rule
+def no_adaptive_layer(adapter, cls_name: str) -> str | None:
+    """A Keras without the adaptive pooling layers (older releases have only the global
+    ones, which are adaptive pooling to 1x1)."""
+    if hasattr(adapter.api.layers, cls_name):
+        return None
+    return (
+        f"keras {adapter.api.version} has no keras.layers.{cls_name} (only the global "
+        "pooling layers, which pool to 1x1)"
+    )
+
+
+@_rule
+def zero_padding_only(adapter, mode: str, value) -> str | None:
+    """keras.layers.ZeroPadding2D pads with zeros only (keras.ops.pad has modes, but no
+    layer does)."""
+    if mode == "constant" and value == 0:
+        return None
+    said = common.doc_line(adapter.api.layers.ZeroPadding2D, "Zero-padding")
+    return (
+        f"Keras' one padding layer is keras.layers.ZeroPadding2D (`{said}`): it has no mode "
+        f"and no value, so mode {mode!r} with value {value!r} is not a Keras layer"
+    )
+
+
+#: Conv2DTranspose(1, 3, strides=2, padding="same") on the row [1, 10, 100] with a kernel
+#: of ones: the full scatter is [1, 1, 11, 10, 110, 100, 100] and TensorFlow's SAME keeps
+#: its first six cells (tf.nn.conv2d_transpose; hand-derived).
+SAME_PROBE_KEPT = [1.0, 1.0, 11.0, 10.0, 110.0, 100.0]
+SAME_PROBE_SHIFTED = [1.0, 11.0, 10.0, 110.0, 100.0, 100.0]
+
+
+@cache
+def _same_shift_probe(adapter) -> str | None:
+    """What this Keras computes for ``SAME_PROBE_KEPT``'s call; None when it is that."""
+    got = same_probe_row(adapter)
+    if got == SAME_PROBE_KEPT:
+        return None
+    said = f"on [1, 10, 100] with a kernel of ones it gives {got}, not {SAME_PROBE_KEPT}"
+    if got == SAME_PROBE_SHIFTED:
+        said += " (the full scatter's cells 1-6 instead of 0-5: shifted by one)"
+    return said
+
+
+def same_probe_row(adapter) -> list[float]:
+    """The probe's output row (also read by the evidence test)."""
+    with _probing():
+        conv = adapter.api.layers.Conv2DTranspose(
+            1, (1, 3), strides=(1, 2), padding="same", use_bias=False, dtype="float64"
+        )
+        conv.build((None, 1, 3, 1))
+        conv.set_weights([np.ones((1, 3, 1, 1))])
+        x = adapter.api.tensor(np.array([1.0, 10.0, 100.0]).reshape(1, 1, 3, 1))
+        return [float(v) for v in adapter.api.numpy(conv(x)).ravel()]
