@@ -749,7 +749,6 @@ class KerasAdapter:
             x.shape[2:], w.shape[2:], stride, dilation, pads, extras
         )
         _refuse(decoder_rules.output_padding_limit(self, stride, keras_op, cropping, pads))
-        _refuse(decoder_rules.same_shift(self, keras_padding, stride))
         L = self.api.layers
         conv = L.Conv2DTranspose(
             w.shape[1],

@@ -40,6 +40,7 @@ import pytest
 
 from tests import divergence_signatures as signatures
 from tests import divergence_signatures_activations as activation_signatures
+from tests import divergence_signatures_decoder as decoder_signatures
 from tests import divergence_signatures_depthwise as depthwise_signatures
 
 
@@ -439,17 +440,23 @@ DIVERGENCES += [
         case="*",
         adapter="keras",
         reason=(
-            "keras.layers.Conv2DTranspose(padding='same') with strides > 1 on Keras' torch "
-            "backend before keras-team/keras#22876 gives torch a symmetric padding plus "
-            "output_padding, which shifts the output by one cell where the SAME crop is odd "
-            "(an odd kernel at stride 2): on [1, 10, 100] with a kernel of ones it keeps the "
-            "full scatter's cells 1-6, not 0-5 as TensorFlow and JAX do.  Measured with "
-            "keras 3.14.1 and torch 2.13.0 (tox py311-kerastorch-keras314); keras 3.15.1 "
-            "computes it right"
+            "keras.layers.Conv2DTranspose(padding='same') on Keras' torch backend before "
+            "keras-team/keras#22876 gives torch a symmetric padding plus output_padding "
+            "(keras 3.14.1 backend_utils, _convert_conv_transpose_padding_args_from_keras_"
+            "to_torch), which shifts the output by one cell where the SAME crop is odd (an "
+            "odd kernel at stride 2: torch padding 1, output_padding 1): on [1, 10, 100] "
+            "with a kernel of ones it keeps the full scatter's cells 1-6, not 0-5 as "
+            "TensorFlow and JAX do.  Matched: the output and gradients must equal that "
+            "torch call's within conv_transpose2d's rule on its own terms.  Measured with "
+            "keras 3.14.0/3.14.1 and torch 2.13.0 (tox py311-kerastorch-keras314): "
+            "ct_same_k3_s2 and onnx_convtranspose_autopad_same as the model, "
+            "ct_same_k4_s2 and ct_valid_s3_k2 (also 'same' in Keras, an even crop) "
+            "right; keras 3.15.1 computes every case right"
         ),
         issue="https://github.com/keras-team/keras/pull/22876",
-        enforced="unsupported",
+        enforced="matched",
         evidence="tests/adapters/test_keras_adapter.py::test_keras_conv_transpose_same_shift",
+        signature=decoder_signatures.TRANSPOSE_SAME_SHIFTED,
     ),
     Divergence(
         key="keras-torch-one-input-channel-conv-transpose-grad-weight-contiguous",

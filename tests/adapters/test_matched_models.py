@@ -1,8 +1,9 @@
-"""The models of the "matched" activation and depthwise bugs
-(tests/divergence_signatures_activations.py, tests/divergence_signatures_depthwise.py):
-each gives its framework's own wrong value, a signature explains only that value (the
-value perturbed, the right answer or another bug's value fails), and where the model
-changes the answer beyond the bound a pass is stale.  No framework runs here."""
+"""The models of the "matched" activation, depthwise and transposed-convolution bugs
+(tests/divergence_signatures_activations.py, tests/divergence_signatures_depthwise.py,
+tests/divergence_signatures_decoder.py): each gives its framework's own wrong value, a
+signature explains only that value (the value perturbed, the right answer or another
+bug's value fails), and where the model changes the answer beyond the bound a pass is
+stale.  No framework runs here."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests import divergence_signatures_activations as act
+from tests import divergence_signatures_decoder as decoder
 from tests import divergence_signatures_depthwise as depthwise
 from tests import layers
 from tests.harness import Observed, as_float64
@@ -202,3 +204,111 @@ def test_depthwise_signature_leaves_other_convolutions_alone():
         observed = _observed("conv2d", case.inputs, case.attrs, "forward", "float32")
         assert depthwise.DEPTHWISE_SPACE_TO_BATCH_STRIDED.predict(observed) is None, case_id
         assert depthwise.DEPTHWISE_SPACE_TO_BATCH_STRIDED.must_fail(observed) is False
+
+
+# --------------------------------------------------------------------------------------
+# Conv2DTranspose 'same' on Keras' torch backend before 3.15 (keras-team/keras#22876)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "output_padding", "want"),
+    [
+        # keras 3.14.1 backend_utils._convert_conv_transpose_padding_args_from_keras_to_torch,
+        # evaluated by hand: k 3, s 2 -> output_padding 2 - 1 = 1, padding -((1 - 3 + 1)
+        # // 2) = 1, torch output_padding 2 + 1 - 3 + 1 = 1 (the conventions row
+        # conv_transpose_same_vs_torch's shifted form); k 4, s 2 -> padding 1,
+        # output_padding 0 (its identical form); k 2, s 3 with output_padding 2 -> 0, 0.
+        (3, 2, None, (1, 1)),
+        (4, 2, None, (1, 0)),
+        (2, 3, 2, (0, 0)),
+        (1, 1, None, (0, 0)),
+    ],
+)
+def test_keras_314_torch_padding_for_same(kernel, stride, output_padding, want):
+    assert decoder.keras_314_torch_padding(kernel, stride, 1, output_padding) == want
+
+
+def test_transpose_model_gives_the_probe_rows():
+    # The probe's full scatter [1, 1, 11, 10, 110, 100, 100] (hand-derived: [1, 10, 100]
+    # at stride 2 under a kernel of three ones) with no crop, and the shifted row with
+    # keras 3.14's torch form.
+    full = decoder.torch_conv_transpose2d(
+        decoder._PROBE_X, decoder._PROBE_W, None, (1, 2), (0, 0), (0, 0), (1, 1)
+    )["y"]
+    assert full.ravel().tolist() == [1.0, 1.0, 11.0, 10.0, 110.0, 100.0, 100.0]
+    assert decoder.probe_prediction() == decoder.SAME_PROBE_SHIFTED
+    assert full.ravel().tolist()[1:] == decoder.SAME_PROBE_SHIFTED
+    assert full.ravel().tolist()[:6] == decoder.SAME_PROBE_KEPT
+
+
+@pytest.mark.parametrize(("padding", "output_padding"), [((0, 0), (0, 0)), ((1, 2), (1, 0))])
+def test_transpose_model_is_torchs_symmetric_form(padding, output_padding):
+    # torch's padding p / output_padding e is the reference's crop (p, p) plus e cells
+    # (reference/conv_transpose2d.py docstring): the model must agree with it there.
+    rng = np.random.default_rng(6)
+    x, w, b = (
+        rng.standard_normal((2, 2, 4, 5)),
+        rng.standard_normal((2, 3, 3, 3)),
+        rng.standard_normal(3),
+    )
+    attrs = {"stride": 2, "padding": padding, "output_padding": output_padding, "dilation": 1}
+    want = declaration("conv_transpose2d").forward(x, w, b, **attrs)
+    got = decoder.torch_conv_transpose2d(x, w, b, (2, 2), padding, output_padding, (1, 1))["y"]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_transpose_model_gradients_are_the_adjoint_of_its_forward():
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal((2, 2, 3, 4)), rng.standard_normal((2, 3, 3, 2)), np.ones(3)
+    args = ((2, 3), (1, 1), (1, 2), (2, 1))
+    y = decoder.torch_conv_transpose2d(x, w, None, *args)["y"]
+    g = np.random.default_rng(8).standard_normal(y.shape)
+    grads = decoder.torch_conv_transpose2d(x, w, b, *args, grad_out=g)
+    np.testing.assert_allclose(np.sum(y * g), np.sum(x * grads["x"]), rtol=1e-12)
+    np.testing.assert_allclose(np.sum(y * g), np.sum(w * grads["w"]), rtol=1e-12)
+    np.testing.assert_allclose(grads["b"], g.sum(axis=(0, 2, 3)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("case_id", ["ct_same_k3_s2", "onnx_convtranspose_autopad_same"])
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_transpose_signature_explains_only_its_own_value(case_id, direction, dtype):
+    # Keras 3.15.1 computes these right, so the bug's value is built from its formula.
+    case = layers.case(case_id)
+
+    def observed(actual):
+        return _observed("conv_transpose2d", case.inputs, case.attrs, direction, dtype, actual)
+
+    sig = decoder.TRANSPOSE_SAME_SHIFTED
+    right = observed(None)
+    assert _verdicts(sig, observed, decoder.own_bounds) == (True, False, False)
+    assert sig.must_fail(right) is True
+    # Other wrong values: the right answer rolled by one cell, and zeros.
+    for other in (
+        {k: np.roll(v, 1, axis=-1) for k, v in right.expected.items()},
+        {k: np.zeros_like(v) for k, v in right.expected.items()},
+    ):
+        assert sig.explains(observed(lambda ref, g, other=other: other)) is None
+
+
+@pytest.mark.parametrize("case_id", ["ct_same_k4_s2", "ct_valid_s3_k2"])
+def test_transpose_signature_has_the_even_crops_right(case_id):
+    # Keras asks for 'same' here too, but keras 3.14's torch form is exact (an even crop):
+    # the model is the right answer, so nothing must fail (measured: both pass on 3.14).
+    case = layers.case(case_id)
+    for direction in ("forward", "backward"):
+        observed = _observed("conv_transpose2d", case.inputs, case.attrs, direction, "float64")
+        predicted = decoder.TRANSPOSE_SAME_SHIFTED.predict(observed)
+        assert predicted is not None, (case_id, direction)
+        for key, value in predicted.items():
+            np.testing.assert_allclose(value, observed.expected[key], rtol=1e-12, atol=1e-12)
+        assert decoder.TRANSPOSE_SAME_SHIFTED.must_fail(observed) is False
+
+
+@pytest.mark.parametrize("case_id", ["ct_stride2_pad1_out1", "ct_asym_pad", "ct_groups2"])
+def test_transpose_signature_leaves_other_keras_forms_alone(case_id):
+    # 'valid' (with Cropping2D) reaches torch unchanged; Keras has no groups.
+    case = layers.case(case_id)
+    observed = _observed("conv_transpose2d", case.inputs, case.attrs, "forward", "float64")
+    assert decoder.TRANSPOSE_SAME_SHIFTED.predict(observed) is None
+    assert decoder.TRANSPOSE_SAME_SHIFTED.must_fail(observed) is False
