@@ -50,6 +50,10 @@ ADAPTERS: dict[str, str] = {
     "tensorflow": "adapters.tensorflow:TfNnAdapter",
     "scipy": "adapters.scipy:ScipyAdapter",
     "jax": "adapters.jax:JaxAdapter",
+    "onnxruntime": "adapters.onnxruntime:OnnxRuntimeAdapter",
+    "onnx_reference": "adapters.onnx_reference:OnnxReferenceAdapter",
+    "litert": "adapters.litert:LiteRtAdapter",
+    "flax": "adapters.flax:FlaxAdapter",
 }
 
 #: Adapters registered at run time (candidates): name -> factory, and name -> the spec

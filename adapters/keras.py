@@ -255,6 +255,21 @@ class _Prepared:
     def _tensors(self):
         return {k: self.api.tensor(v) for k, v in self.arrays.items()}
 
+    def keras_model(self):
+        """This call as a ``keras.Model`` on fixed shapes: one ``keras.Input`` per array of
+        ``arrays`` (its batch size included, named after its reference name, Keras'
+        layout), the same layer and weights.  ``adapters.litert`` converts this model, so
+        every layer method here is one it can convert.  ``nhwc`` still says the output's
+        layout."""
+        keras, dtype = self.api.keras, self.dtype
+        inputs = {
+            k: keras.Input(shape=a.shape[1:], batch_size=a.shape[0], dtype=dtype, name=k)
+            for k, a in self.arrays.items()
+        }
+        outputs = self.fn(inputs, self.layer)
+        (single,) = inputs.values() if len(inputs) == 1 else (list(inputs.values()),)
+        return keras.Model(single, outputs)
+
     def forward(self) -> Run:
         api, fn, layer, tensors = self.api, self.fn, self.layer, self._tensors()
 

@@ -53,6 +53,10 @@ exactly 0 and kept units all equal, and the timed work is ``x * (mask * that_val
 with torch ops, so that autograd gives the backward.  In eval mode ``torch.nn.Dropout``
 runs on x.
 
+Other adapters build on these modules: ``adapters/_onnx_export.py`` exports each
+prepared call's ``module`` (unwrapped with ``inspect.unwrap``) with its ``inputs`` as
+example arguments, so every layer this adapter has is exported without code of its own.
+
 Determinism: ``load`` sets ``torch.backends.cudnn.allow_tf32 = False``,
 ``torch.backends.cuda.matmul.allow_tf32 = False`` and the deterministic-algorithms flag;
 the thread count is left at torch's default and reported by ``determinism_flags``.
@@ -589,13 +593,15 @@ class TorchAdapter:
 
 def _quiet_same(conv):
     """``conv`` without torch's note that SAME with an even kernel may copy the input (a
-    performance note, not a numerical one)."""
+    performance note, not a numerical one).  ``__wrapped__`` (``inspect.unwrap``) is the
+    module itself, which the ONNX adapters export."""
 
     def call(x):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Using padding='same'", category=UserWarning)
             return conv(x)
 
+    call.__wrapped__ = conv
     return call
 
 

@@ -113,6 +113,14 @@ def pytest_addoption(parser):
         "also $CNN_PARITY_CANDIDATE (comma-separated)",
     )
     group.addoption(
+        "--full",
+        action="store_true",
+        default=False,
+        help="run every test of the adapters whose setup is slow (the ONNX exports, LiteRT "
+        "conversions), not "
+        "only their default sample (tests/sampling.py); also $CNN_PARITY_FULL=1",
+    )
+    group.addoption(
         "--adapter",
         action="append",
         default=[],
@@ -128,6 +136,9 @@ def _specs(config, option: str, variable: str) -> list[str]:
 
 
 def pytest_configure(config):
+    if config.getoption("full"):
+        # Child pytest runs (Keras' other backends, the examples) run everything too.
+        os.environ["CNN_PARITY_FULL"] = "1"
     specs = [
         *_specs(config, "candidate", "CNN_PARITY_CANDIDATE"),
         *_specs(config, "adapter", "CNN_PARITY_ADAPTER"),
@@ -215,6 +226,10 @@ def _fixed_seeds():
 
 
 def pytest_collection_modifyitems(config, items):
+    from tests.sampling import skip_outside_sample
+
+    skip_outside_sample(config, items)
+
     # The Keras-backend results are read last: their children run meanwhile.
     from tests import keras_backend_runs
 

@@ -296,6 +296,205 @@ DIVERGENCES: list[Divergence] = [
             ("keras-tf-gelu-float64-constants-via-float32", "keras"),
         )
     ),
+    # ONNX (adapters/_onnx_export.py): measured with torch 2.13.0's torch.onnx.export
+    # (dynamo=True, onnxscript 0.7.2, opset 20), onnxruntime 1.32.0 and onnx 1.23.2.
+    *(
+        Divergence(
+            key=f"{name}-export-drops-divisor-override",
+            layer="avgpool2d",
+            case="*",
+            adapter=name,
+            direction="forward",
+            reason=(
+                "torch.onnx.export drops AvgPool2d's divisor_override without a word: the "
+                "exported AveragePool divides by the window size (kernel 2x2, "
+                "divisor_override=3: every output is 3/4 of torch's).  onnxscript's "
+                "torch_lib aten_avg_pool2d takes divisor_override and never reads it ('TODO: "
+                "if want to support divisor_override argument'); the TorchScript exporter "
+                "refused it instead.  The adapter refuses every call with divisor_override"
+            ),
+            issue="https://github.com/pytorch/pytorch/issues/105349",
+            enforced="unsupported",
+            evidence="tests/adapters/test_onnx_adapters.py::test_export_drops_divisor_override",
+        )
+        for name in ("onnxruntime", "onnx_reference")
+    ),
+    Divergence(
+        layer="sigmoid",
+        case="*",
+        adapter="onnxruntime",
+        direction="forward",
+        reason=(
+            "ONNX Runtime's CPU Sigmoid is accurate to an absolute error of about one "
+            "epsilon, not to a few ulps of the result: measured on a grid over [-60, 60], "
+            "max |error| 1.3 eps (float32), 1.0 eps (float64); 8.9 ulps at -2 < x < 0; "
+            "sigmoid(-17) = 8.94e-08 in float32 (exact 4.14e-08), and 0.0 for every "
+            "x <= -15.96 (float32) / x <= -36.74 (float64).  Also reported with torch "
+            "exports as pytorch/pytorch#147508"
+        ),
+        issue="https://github.com/microsoft/onnxruntime/issues/22557",
+    ),
+    Divergence(
+        layer="cross_entropy",
+        case="ce_index_large_logits",
+        adapter="onnx_reference",
+        direction="forward",
+        reason=(
+            "onnx.reference's SoftmaxCrossEntropyLoss takes log(softmax(x)) after the "
+            "softmax has underflowed: logits [251.4, 946.1, -409.6], target 2 give "
+            "log(0) = -inf and a loss of inf, where the loss is logsumexp(x) - x[2] = "
+            "946.13 + 409.56 = 1355.69 (torch, ONNX Runtime and the reference agree; mean "
+            "601.05).  Fixed upstream by onnx/onnx#8423 (merged 2026-09), not in onnx 1.23.2"
+        ),
+        issue="https://github.com/onnx/onnx/pull/8423",
+    ),
+    # Ceil-mode pooling in older runtimes (the tox environment py311-onnxold: onnxruntime
+    # 1.20.1, onnx 1.17.0).  Each adapter probes its runtime once per opset
+    # (adapters/_onnx_rules.py: runtime_ceil_bugs) and refuses only the configurations a
+    # bug it has touches; onnxruntime 1.32.0 and onnx 1.23.2 have none of them.
+    *(
+        Divergence(
+            key=f"{name}-ceil-window-in-padding",
+            layer="*pool2d",
+            case="*",
+            adapter=name,
+            direction="forward",
+            reason=(
+                f"{runtime} keeps the last ceil-mode pooling window when it would start in "
+                "the right padding, which torch drops: x (1,2,7,4), kernel 2, stride 3, "
+                "padding 1 gives (4, 3) outputs where torch gives (3, 2).  Measured with "
+                f"{measured}; fixed by {fixed}"
+            ),
+            issue=issue,
+            enforced="unsupported",
+            evidence=(
+                "tests/adapters/test_onnx_adapters.py::"
+                "test_ceil_pool_bugs_are_refused_exactly_where_present"
+            ),
+        )
+        for name, runtime, measured, fixed, issue in (
+            (
+                "onnxruntime",
+                "ONNX Runtime's MaxPool and AveragePool",
+                "onnxruntime 1.20.1",
+                "microsoft/onnxruntime#16752 (1.32.0 drops it)",
+                "https://github.com/microsoft/onnxruntime/issues/15446",
+            ),
+            (
+                "onnx_reference",
+                "onnx.reference's AveragePool (its MaxPool drops it since onnx/onnx#5741)",
+                "onnx 1.17.0",
+                "onnx/onnx#6650 (1.23.2 drops it)",
+                "https://github.com/onnx/onnx/issues/4958",
+            ),
+        )
+    ),
+    *(
+        Divergence(
+            key=f"{name}-ceil-overhang-divisor",
+            layer="avgpool2d",
+            case="*",
+            adapter=name,
+            direction="forward",
+            reason=(
+                f"{runtime} divides a ceil-mode AveragePool window (count_include_pad=1) "
+                "that runs past the padding by the whole kernel, where torch divides by the "
+                "cells of the input and padding it covers: x (1,2,8,8), kernel 3, stride 2 "
+                "gives 4/9 of torch's value in the last row and column's corner.  Measured "
+                f"with {measured}; fixed by {fixed}"
+            ),
+            issue=issue,
+            enforced="unsupported",
+            evidence=(
+                "tests/adapters/test_onnx_adapters.py::"
+                "test_ceil_pool_bugs_are_refused_exactly_where_present"
+            ),
+        )
+        for name, runtime, measured, fixed, issue in (
+            (
+                "onnxruntime",
+                "ONNX Runtime",
+                "onnxruntime 1.20.1",
+                "microsoft/onnxruntime#16752 (1.32.0 agrees with torch)",
+                "https://github.com/microsoft/onnxruntime/issues/16203",
+            ),
+            (
+                "onnx_reference",
+                "onnx.reference",
+                "onnx 1.17.0",
+                "onnx/onnx#6650 (1.23.2 agrees with torch)",
+                "https://github.com/onnx/onnx/issues/5276",
+            ),
+        )
+    ),
+    *(
+        Divergence(
+            key=f"{name}-ce-probabilities-invalid-model",
+            layer="cross_entropy",
+            case="*",
+            adapter=name,
+            direction="forward",
+            reason=(
+                "torch.onnx.export writes CrossEntropyLoss with class-probability targets "
+                "as ONNX SoftmaxCrossEntropyLoss with the float targets as its labels, which "
+                "the spec types int32/int64 (onnx/onnx#2667): onnx.checker rejects the model "
+                "('labels typestr: Tind, has unsupported type: tensor(float)'), ONNX Runtime "
+                "refuses to load it (INVALID_GRAPH) and onnx.reference fails inside the "
+                "operator.  The adapter refuses exactly the models the checker rejects this "
+                "way.  No upstream torch or onnxscript issue found as of 2026-11 (searched: "
+                "onnx export cross_entropy probability targets SoftmaxCrossEntropyLoss)"
+            ),
+            issue=None,
+            enforced="unsupported",
+            evidence=(
+                "tests/adapters/test_onnx_adapters.py::"
+                "test_cross_entropy_probabilities_export_is_an_invalid_model"
+            ),
+        )
+        for name in ("onnxruntime", "onnx_reference")
+    ),
+    Divergence(
+        key="flax-xla-cpu-conv-grad-abort",
+        layer="conv2d",
+        case="*",
+        adapter="flax",
+        direction="backward",
+        reason=(
+            "The jax entry's XLA:CPU abort, through flax.linen.Conv: jax.vjp of a Conv "
+            "strided on both axes and dilated aborts the process (SIGABRT, "
+            "'algebraic_simplifier.cc:586] Check failed: ... Window dimensions do not match "
+            "RHS shape'), e.g. x (1,8,4,1), kernel (3,2,1,1), strides (2,2), padding "
+            "((0,0),(1,1)), kernel_dilation (2,1); seen with flax 0.12.8, jax 0.10.2.  The "
+            "adapter refuses the same family as the jax adapter.  No upstream jax / openxla "
+            "issue found as of 2026-11 (see the jax entry)"
+        ),
+        issue=None,
+        enforced="unsupported",
+        evidence="tests/adapters/test_flax_adapter.py::test_conv_backward_abort_family",
+    ),
+    Divergence(
+        key="flax-avg-pool-exclude-pad-float32-to-float64",
+        layer="avgpool2d",
+        case="*",
+        adapter="flax",
+        dtype="float32",
+        direction="forward",
+        reason=(
+            "flax.linen.avg_pool(count_include_pad=False) returns float64 for float32 inputs "
+            "when jax_enable_x64 is on: it divides the window sums by a pool of "
+            "jnp.ones(div_shape), created without a dtype, so float64 under x64 "
+            "(flax/linen/pooling.py, flax 0.12.8).  The values are right; the dtype is "
+            "not the input's.  The adapter detects it at run time and refuses those "
+            "forwards.  No upstream flax issue found as of 2026-11 (searched: avg_pool "
+            "count_include_pad float64 x64 dtype)"
+        ),
+        issue=None,
+        enforced="unsupported",
+        evidence=(
+            "tests/adapters/test_flax_adapter.py::"
+            "test_avg_pool_exclude_pad_promotes_float32_under_x64"
+        ),
+    ),
 ]
 
 
@@ -424,6 +623,8 @@ def _maxpool_nan_conventions(framework: str, adapter: str) -> list[Divergence]:
 DIVERGENCES += [
     *_maxpool_nan_conventions("tensorflow", "tensorflow"),
     *_maxpool_nan_conventions("jax", "jax"),
+    # flax.linen.max_pool is lax.reduce_window(max), its gradient jax.vjp: JAX's rule.
+    *_maxpool_nan_conventions("jax", "flax"),
     *_maxpool_nan_conventions("torch", "torch"),
     *_maxpool_nan_conventions(_KERAS_BACKEND, "keras"),
     _nan_convention(

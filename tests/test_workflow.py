@@ -1,4 +1,4 @@
-"""The GitHub Actions version matrix (.github/workflows/version-matrix.yml) is tools/
+"""The GitHub Actions version matrix (.github/workflows/version-matrix.yml) is tests/tools/
 workflow.py's output for tox.ini: one job per ``tox -l`` environment, each uploading its
 results JSON, and the report job merging them with ``python -m reports``."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import workflow
+from tests.tools import workflow
 
 yaml = pytest.importorskip("yaml", reason="PyYAML (the [dev] extra) parses the workflow")
 
@@ -41,7 +41,7 @@ def _tox_envs() -> list[str]:
 
 def test_the_committed_workflow_is_what_tox_ini_generates():
     assert WORKFLOW.read_text(encoding="utf-8") == workflow.workflow(), (
-        "regenerate: python tools/workflow.py > .github/workflows/version-matrix.yml"
+        "regenerate: python tests/tools/workflow.py > .github/workflows/version-matrix.yml"
     )
     assert workflow.main(["--check"]) == 0
 
@@ -110,7 +110,7 @@ def test_actionlint_accepts_the_workflow():
 
 
 def test_the_tox_report_merges_complete_runs_before_partial_ones():
-    from tools import toxenv
+    from tests.tools import toxenv
 
     names = ["results-a.json", "results-a-partial.json", "results-b-partial.json"]
     chosen = toxenv._complete_first([Path(n) for n in names])

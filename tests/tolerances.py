@@ -95,7 +95,7 @@ _EXTRA_OPS = 2
 #: random part to 4 sqrt(3) = 6.9 standard deviations: a two-sided Gaussian tail of 4e-12
 #: per element, under 1e-5 over the ~10^6 elements a whole suite run compares.  A factor 2
 #: on top covers the model's approximations (independent errors, first order, summation
-#: orders other than random recursive).  Calibration (``tools/tight_calibration.py
+#: orders other than random recursive).  Calibration (``tests/tools/tight_calibration.py
 #: calibrate``: torch, tensorflow, keras, jax and scipy, every declared conv2d and linear
 #: case plus fixtures with reduction lengths 64 to 4608, normal and same-sign inputs,
 #: float32 and float64, forward and backward): the largest lambda any real comparison

@@ -21,7 +21,9 @@ from __future__ import annotations
 from tests.conventions.rows import KERAS_315 as _KERAS_315
 from tests.conventions.rows import TORCH_213 as _TORCH_213
 from tests.conventions.rows import Convention, Side
+from tests.conventions.table_flax import FLAX_ROWS
 from tests.conventions.table_nan import NAN_ROWS
+from tests.conventions.table_onnx import ONNX_ROWS
 
 __all__ = ["ROW", "ROWS", "Convention", "Side"]
 
@@ -847,6 +849,8 @@ DECODER_ROWS: tuple[Convention, ...] = (
 
 ROWS = (*ROWS, *ACTIVATION_ROWS, *DECODER_ROWS)
 ROWS += NAN_ROWS
+ROWS += ONNX_ROWS
+ROWS += FLAX_ROWS
 
 ROW: dict[str, Convention] = {row.id: row for row in ROWS}
 assert len(ROW) == len(ROWS), "row ids must be unique"

@@ -1,6 +1,6 @@
 """One test per row of the conventions table (tests/conventions/table.py): windows,
 activations and layouts here; batch norm, losses, dropout and Adam in
-test_conventions_training.py.
+test_conventions_training.py; the ONNX export path in test_conventions_onnx.py.
 
 Every test runs both sides' real framework APIs on the same seeded fixture and asserts
 (1) the reference with side A's parameters reproduces A and with side B's reproduces B,
@@ -23,8 +23,10 @@ from tests.conventions import (
     probes,
     test_conventions_activations,
     test_conventions_decoder,
+    test_conventions_flax,
     test_conventions_nan,
     test_conventions_norms_losses,
+    test_conventions_onnx,
     test_conventions_resize,
     test_conventions_training,
 )
@@ -270,5 +272,7 @@ def test_every_row_has_a_test():
     names |= set(vars(test_conventions_resize))
     names |= set(vars(test_conventions_nan))
     names |= set(vars(test_conventions_decoder))
+    names |= set(vars(test_conventions_onnx))
+    names |= set(vars(test_conventions_flax))
     missing = [row for row in ROW if f"test_{row}" not in names]
     assert not missing, f"rows without a test_<id>: {missing}"

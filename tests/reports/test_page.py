@@ -144,13 +144,22 @@ def _rows_of(payload: dict) -> list[dict]:
         for row in case["rows"]:
             decoded = {}
             for name, value in zip(names + payload["fields"], row, strict=True):
+                joined = payload["joins"].get(name)
                 decoded[name] = (
-                    "\n".join(strings[i] for i in value)
-                    if isinstance(value, list)
-                    else strings[value]
+                    strings[value]
+                    if joined is None
+                    else joined.join(strings[i] for i in payload["lists"][value])
                 )
             out.append(decoded)
     return out
+
+
+def _image(payload: dict, stored: list) -> dict:
+    """A heatmap image of the payload back as {field: value}, texts as texts."""
+    image = dict(zip(payload["image_fields"], stored, strict=True))
+    for text in ("uri", "scale", "low_label", "high_label"):
+        image[text] = payload["strings"][image[text]]
+    return image
 
 
 PRELUDE = "# Saved as repro.py, this runs from anywhere inside the cnn-parity checkout:\n"
@@ -180,6 +189,14 @@ def test_closed_cases_hold_no_code_blocks_to_widen_the_page():
     assert "<pre" not in page.split('id="cases"', 1)[1].split('id="conventions"', 1)[0]
 
 
+def test_the_same_test_in_two_environments_shares_its_stored_texts():
+    one = _page_data(render.render([sample.results()]))
+    two = _page_data(render.render([sample.results(), sample.results()]))
+    assert len(_rows_of(two)) == 2 * len(_rows_of(one))
+    # Each reproduction and test id is one entry of ``lists``, whatever the environments.
+    assert len(two["lists"]) == len(one["lists"])
+
+
 def test_page_data_cannot_close_its_script_element():
     html = render.render([sample.hostile(sample.results())])
     block = html.split('<script type="application/json" id="report-data">', 1)[1]
@@ -190,11 +207,12 @@ def test_page_data_cannot_close_its_script_element():
 
 def test_heatmaps_carry_a_colour_scale_with_its_end_values():
     html = render.render([sample.results()])
-    case = _page_data(html)["cases"][0]
-    maps = case["heatmaps"]
-    assert maps["reference"]["scale"] == "viridis"
-    assert (maps["reference"]["low_label"], maps["reference"]["high_label"]) == ("0", "8")
-    diff = maps["frameworks"][0]["diff"]
+    payload = _page_data(html)
+    maps = payload["cases"][0]["heatmaps"]
+    reference = _image(payload, maps["reference"])
+    assert reference["scale"] == "viridis"
+    assert (reference["low_label"], reference["high_label"]) == ("0", "8")
+    diff = _image(payload, maps["frameworks"][0]["diff"])
     assert diff["scale"] == "diverging"
     assert diff["low_label"] == "-1.00e-07"
     assert diff["high_label"] == "1.00e-07"

@@ -1,8 +1,8 @@
 """Calibrate and check the tight criterion (tests/tolerances.py, TIGHT_LAMBDA).
 
-    python tools/tight_calibration.py calibrate   # lambda each real comparison needs
-    python tools/tight_calibration.py detect      # error/bound against TF32, bf16, fp16
-    python tools/tight_calibration.py calibrate keras   # only the adapters named
+    python tests/tools/tight_calibration.py calibrate   # lambda each real comparison needs
+    python tests/tools/tight_calibration.py detect      # error/bound against TF32, bf16, fp16
+    python tests/tools/tight_calibration.py calibrate keras   # only the adapters named
 
 ``calibrate`` runs every installed adapter on every declared conv2d and linear case and
 on the fixtures of ``tests/reduced_precision.py`` (reduction lengths 64 ... 4608 in each
@@ -22,7 +22,7 @@ from collections import defaultdict
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
 import adapters
 from tests import layers, tolerances

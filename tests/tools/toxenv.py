@@ -1,11 +1,11 @@
 """Helpers for the tox version matrix (``tox.ini``); stdlib only.
 
-``python tools/toxenv.py check [--torch VERSION] [--allow-cuda]``
+``python tests/tools/toxenv.py check [--torch VERSION] [--allow-cuda]``
     Run in a tox environment before its tests: prints the framework versions pip installed,
     and fails when an NVIDIA/CUDA distribution is installed (the default environments must
     never download one) or when torch is not the pinned build.
 
-``python tools/toxenv.py report [-o OUT] [RESULTS_DIR]``
+``python tests/tools/toxenv.py report [-o OUT] [RESULTS_DIR]``
     Merges every ``results-<env>.json`` that the tox environments wrote under
     ``RESULTS_DIR`` (default ``reports/out``) into one HTML version matrix with
     ``python -m reports`` (tox does not expand globs in commands).  An environment with
@@ -20,7 +20,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # the suite runs from its checkout (it installs no packages)
 
 from reports.environment import project_distributions  # noqa: E402
@@ -80,7 +80,7 @@ def _complete_first(paths: list[Path]) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python tools/toxenv.py")
+    parser = argparse.ArgumentParser(prog="python tests/tools/toxenv.py")
     sub = parser.add_subparsers(dest="command", required=True)
     check_args = sub.add_parser("check", help="versions; no CUDA packages; torch pin")
     check_args.add_argument("--torch", metavar="VERSION", default=None)

@@ -1,0 +1,217 @@
+"""The ONNX adapters' rules: what an exported graph is checked for before it runs, and the
+declared divergences each rule refuses under (tests/known_divergences.py).
+
+- ``refuse_dropped``: an attribute the exporter drops without a word (AvgPool2d's
+  ``divisor_override``).
+- ``check_model``: ``onnx.checker`` with full type and shape inference.  An invalid model
+  is an error, except the declared one (cross-entropy on class probabilities) and ONNX's
+  pre-opset-22 shape rule for a ceil-mode window that starts in the padding (conventions
+  row ``onnx_pool_ceil_window_in_padding``).
+- ``check_float_attributes``: a float64 graph holding a module constant that float32
+  rounds (conventions row ``onnx_float32_attributes``).
+- ``ceil_pool_hazards`` and ``runtime_ceil_bugs``: ceil-mode pooling windows that older
+  runtimes compute differently from torch (ONNX Runtime 1.20, onnx 1.17's reference
+  AveragePool); a tiny probe per runtime and opset finds which bugs the installed release
+  has, and only those configurations are refused, so a fixed release runs every case.
+
+This module imports NumPy only; ``onnx`` is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from adapters.base import Unsupported
+
+#: The exporter call, as the records and refusals name it.
+EXPORTER = "torch.onnx.export(dynamo=True)"
+_DECLARED = "in tests/known_divergences.py"
+
+#: What the exporter drops without a word: (layer method, attribute, the known divergence
+#: each adapter refuses it under, what happens).
+DROPPED_ATTRIBUTES = (
+    (
+        "avgpool2d",
+        "divisor_override",
+        "{adapter}-export-drops-divisor-override",
+        "the exported AveragePool divides by the window size (onnxscript's torch_lib "
+        "aten_avg_pool2d never reads divisor_override; the TorchScript exporter raised "
+        "'Unsupported: ONNX export of operator avg_pool2d, divisor_override')",
+    ),
+)
+#: The known divergence under which each adapter refuses the invalid model the exporter
+#: writes for cross-entropy on class probabilities.
+INVALID_CE_MODEL = "{adapter}-ce-probabilities-invalid-model"
+
+#: Ceil-mode pooling bugs of older runtimes, and the known divergence of each.
+WINDOW_IN_PADDING = "window-in-padding"
+OVERHANG_DIVISOR = "overhang-divisor"
+CEIL_BUG_KEY = "{adapter}-ceil-{bug}"
+_CEIL_BUG_TEXT = {
+    WINDOW_IN_PADDING: (
+        "keeps the ceil-mode {op} window that would start in the right padding ({axes}), "
+        "which torch drops (probe: x (1,1,3,3), kernel 2, stride 2, padding 1 gives "
+        "(3, 3), torch (2, 2))"
+    ),
+    OVERHANG_DIVISOR: (
+        "divides the ceil-mode AveragePool window that runs past the padding by the whole "
+        "kernel ({axes}), where torch counts the cells of the input and padding only "
+        "(probe: ones (1,1,4,4), kernel 3, stride 2: last output 4/9, torch 1)"
+    ),
+}
+
+
+class KnownInvalidModel(Unsupported):
+    """The declared invalid export; the adapter's refusal adds its entry's key."""
+
+
+def refuse_dropped(adapter: str, method: str, arguments: Mapping[str, Any]) -> None:
+    """``Unsupported`` for an attribute the exporter would drop (``DROPPED_ATTRIBUTES``)."""
+    for layer, attribute, key, what in DROPPED_ATTRIBUTES:
+        if method == layer and arguments.get(attribute) is not None:
+            raise Unsupported(
+                f"{EXPORTER} drops {attribute}={arguments[attribute]!r}: {what} (known "
+                f"divergence {key.format(adapter=adapter)!r} {_DECLARED})"
+            )
+
+
+def check_model(model: Any, what: str) -> None:
+    """``onnx.checker`` with full type and shape inference on an exported model."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        message = " ".join(str(exc).split())
+        if "SoftmaxCrossEntropyLoss" in message and "labels typestr" in message:
+            raise KnownInvalidModel(
+                f"{EXPORTER} of {what} with class-probability targets writes an invalid "
+                f"model (onnx.checker: {message}): ONNX SoftmaxCrossEntropyLoss takes integer "
+                "labels only"
+            ) from exc
+        if "Inferred shape and existing shape differ" in message and ceil_windows_in_padding(model):
+            return  # conventions row onnx_pool_ceil_window_in_padding
+        raise RuntimeError(f"{EXPORTER} of {what} wrote an invalid model: {message}") from exc
+
+
+def check_float_attributes(module: Any, model: Any, what: str) -> None:
+    """A float64 graph whose FLOAT attribute holds a module constant rounded to float32
+    (ONNX's ``AttributeProto.f`` is a 32-bit float) computes another layer: refused."""
+    import onnx
+
+    stored = {
+        float(attribute.f): f"{node.op_type} attribute {attribute.name!r}"
+        for node in model.graph.node
+        for attribute in node.attribute
+        if attribute.type == onnx.AttributeProto.FLOAT
+    }
+    for sub in module.modules():
+        for name, value in vars(sub).items():
+            if not isinstance(value, float):
+                continue
+            rounded = float(np.float32(value))
+            if rounded != value and rounded in stored:
+                raise Unsupported(
+                    f"{what} in float64: ONNX stores the {stored[rounded]} as a 32-bit float "
+                    f"(onnx.proto: AttributeProto 'float f'), so {type(sub).__name__}."
+                    f"{name}={value!r} is {rounded!r} in the exported graph, which then "
+                    "computes another layer (conventions row onnx_float32_attributes)"
+                )
+
+
+def opset_of(model: Any) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), -1)
+
+
+def ceil_pool_hazards(model: Any) -> list[tuple[str, str, str]]:
+    """``(op_type, bug, axis)`` for every ceil-mode pooling axis of ``model`` where a runtime
+    with that bug (``WINDOW_IN_PADDING``, ``OVERHANG_DIVISOR``) differs from torch: the last
+    window would start in the right padding (torch drops it), or, for AveragePool counting
+    the padding, the last window torch keeps runs past the padding."""
+    import onnx
+
+    shapes = {
+        value.name: [d.dim_value for d in value.type.tensor_type.shape.dim]
+        for value in (*model.graph.input, *model.graph.value_info)
+    }
+    found = []
+    for node in model.graph.node:
+        if node.op_type not in ("MaxPool", "AveragePool"):
+            continue
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        shape = shapes.get(node.input[0])
+        if not attrs.get("ceil_mode") or not shape:
+            continue
+        kernel = attrs["kernel_shape"]
+        rank = len(kernel)
+        strides = attrs.get("strides") or [1] * rank
+        dilations = attrs.get("dilations") or [1] * rank
+        pads = attrs.get("pads") or [0] * (2 * rank)
+        for axis, size in enumerate(shape[2:]):
+            span = dilations[axis] * (kernel[axis] - 1) + 1
+            padded = size + pads[axis] + pads[axis + rank]
+            outputs = -(-(padded - span) // strides[axis]) + 1
+            where = f"axis {axis + 2}"
+            if (outputs - 1) * strides[axis] >= size + pads[axis]:
+                found.append((node.op_type, WINDOW_IN_PADDING, where))
+                outputs -= 1
+            counts_padding = node.op_type == "AveragePool" and attrs.get("count_include_pad", 0)
+            if counts_padding and (outputs - 1) * strides[axis] + span > padded:
+                found.append((node.op_type, OVERHANG_DIVISOR, where))
+    return found
+
+
+def ceil_windows_in_padding(model: Any) -> list[str]:
+    """``"<op> axis <i>"`` for each ceil-mode window that would start in the right padding,
+    where the opset is below 22: ONNX's shape inference there keeps that window (one more
+    output than torch, the model's declared shape and current runtimes), so
+    ``onnx.checker(full_check=True)`` rejects the model.  [] otherwise."""
+    if opset_of(model) >= 22:
+        return []
+    return [
+        f"{op} {axis}" for op, bug, axis in ceil_pool_hazards(model) if bug == WINDOW_IN_PADDING
+    ]
+
+
+def _probe(op_type: str, shape: tuple, opset: int, **attrs: Any) -> tuple[Any, dict]:
+    import onnx
+    from onnx import helper
+
+    node = helper.make_node(op_type, ["x"], ["y"], **attrs)
+    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, list(shape))
+    y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
+    graph = helper.make_graph([node], f"probe_{op_type}", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    return model, {"x": np.ones(shape, dtype=np.float32)}
+
+
+def runtime_ceil_bugs(run: Callable[[Any, dict], list], opset: int) -> frozenset:
+    """``(op_type, bug)`` pairs the runtime behind ``run(model, feeds) -> outputs`` has at
+    ``opset``, each found by one tiny probe graph (see ``_CEIL_BUG_TEXT``)."""
+    bugs = set()
+    window = {"kernel_shape": [2, 2], "strides": [2, 2], "pads": [1, 1, 1, 1], "ceil_mode": 1}
+    for op_type in ("MaxPool", "AveragePool"):
+        extra = {"count_include_pad": 0} if op_type == "AveragePool" else {}
+        y = run(*_probe(op_type, (1, 1, 3, 3), opset, **window, **extra))[0]
+        if np.shape(y)[2:] != (2, 2):
+            bugs.add((op_type, WINDOW_IN_PADDING))
+    overhang = {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1, "count_include_pad": 1}
+    y = run(*_probe("AveragePool", (1, 1, 4, 4), opset, **overhang))[0]
+    if not np.isclose(float(np.asarray(y)[0, 0, -1, -1]), 1.0):
+        bugs.add(("AveragePool", OVERHANG_DIVISOR))
+    return frozenset(bugs)
+
+
+def refuse_ceil_bugs(adapter: str, runtime: str, bugs: frozenset, model: Any) -> None:
+    """``Unsupported`` where ``model`` has a ceil-mode window the runtime's bugs touch."""
+    touched: dict[tuple[str, str], list[str]] = {}
+    for op_type, bug, axis in ceil_pool_hazards(model):
+        if (op_type, bug) in bugs:
+            touched.setdefault((op_type, bug), []).append(axis)
+    for (op_type, bug), axes in touched.items():
+        key = CEIL_BUG_KEY.format(adapter=adapter, bug=bug)
+        text = _CEIL_BUG_TEXT[bug].format(op=op_type, axes=", ".join(axes))
+        raise Unsupported(f"{runtime} {text} (known divergence {key!r} {_DECLARED})")

@@ -1,0 +1,229 @@
+"""The ONNX adapters (onnxruntime, onnx_reference): every torch adapter layer and no other,
+the export as users call it (the registry reuse changes no byte), the cache, the
+refusals in the exporter's and ONNX Runtime's own words, and the evidence for the
+declared invalid export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import adapters
+from adapters import _onnx_export, _onnx_rules
+from adapters.base import Unsupported, layer_method
+from tests import known_divergences, layers
+from tests.adapters.calls import forward, refusal
+
+pytestmark = [pytest.mark.onnxruntime, pytest.mark.onnx_reference]
+
+NAMES = ("onnxruntime", "onnx_reference")
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def adapter(request):
+    try:
+        return adapters.load(request.param)
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+
+
+def _conv_inputs(dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "x": rng.standard_normal((1, 2, 5, 6)).astype(dtype),
+        "w": rng.standard_normal((3, 2, 3, 3)).astype(dtype),
+        "b": rng.standard_normal(3).astype(dtype),
+    }
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_layers_are_exactly_the_torch_adapters(name):
+    # No framework import: the registry's instance answers from the torch adapter's class.
+    for info in layers.all_layers():
+        assert adapters.supports(name, info.method) == adapters.supports("torch", info.method)
+    for member in ("load", "version", "determinism_flags", "name", "_lib", "_tensors"):
+        assert layer_method(adapters.get(name), member) is None
+    with pytest.raises(AttributeError, match="has no correlate2d"):
+        adapters.get(name).correlate2d  # noqa: B018
+
+
+def test_backward_is_refused_before_any_export(adapter):
+    before = len(_onnx_export._CACHE)
+    inputs = _conv_inputs(seed=11)
+    reason = refusal(adapter, "conv2d", inputs, {"padding": 1}, direction="backward")
+    assert "forward pass only" in reason
+    assert len(_onnx_export._CACHE) == before
+
+
+def test_torch_rules_come_first(adapter):
+    # The torch adapter's own refusal, unchanged: nothing is exported.
+    reason = refusal(adapter, "conv2d", _conv_inputs(), {"padding": ((1, 0), (2, 1))})
+    assert "applied on both sides" in reason
+
+
+def test_forward_runs_the_exported_graph_and_is_cached(adapter):
+    import torch
+
+    inputs = _conv_inputs(seed=3)
+    y = forward(adapter, "conv2d", inputs, {"padding": 1, "stride": 2})
+    conv = torch.nn.Conv2d(2, 3, 3, padding=1, stride=2)
+    with torch.no_grad():
+        conv.weight.copy_(torch.from_numpy(inputs["w"]))
+        conv.bias.copy_(torch.from_numpy(inputs["b"]))
+        want = conv(torch.from_numpy(inputs["x"])).numpy()
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+    first = adapter.conv2d(**inputs, padding=1, stride=2)
+    second = adapter.conv2d(**inputs, padding=1, stride=2)
+    assert first.key == second.key
+    assert _onnx_export.export(first.key, first.torch_call) is _onnx_export.export(
+        second.key, second.torch_call
+    )
+    other = adapter.conv2d(**_conv_inputs(seed=4), padding=1, stride=2)
+    assert other.key != first.key  # other weights, another graph
+
+
+def test_reused_registry_changes_no_byte():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    inputs = _conv_inputs(seed=5)
+    conv = torch.nn.Conv2d(2, 3, 3, padding=1).eval()
+    args = {"x": torch.from_numpy(inputs["x"])}
+    ours = _onnx_export.export_module(conv, args)
+    ours_again = _onnx_export.export_module(conv, args)
+    with _onnx_export._quiet():
+        plain = torch.onnx.export(conv, (args["x"],), input_names=["x"], dynamo=True)
+    assert ours.SerializeToString() == plain.model_proto.SerializeToString()
+    assert ours_again.SerializeToString() == plain.model_proto.SerializeToString()
+
+
+def test_flags_name_the_exporter_and_its_opset(adapter):
+    flags = adapter.determinism_flags()
+    assert flags["exporter"] == "torch.onnx.export(dynamo=True)"
+    prepared = adapter.relu(x=np.ones((2, 3), np.float32))
+    exported = _onnx_export.export(prepared.key, prepared.torch_call)
+    assert exported.opset == flags["opset"]
+    assert f"opset {flags['opset']}" in prepared.forward().execution
+
+
+def test_float64_conv_is_refused_in_onnx_runtimes_words():
+    try:
+        ort = adapters.load("onnxruntime")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    reason = refusal(ort, "conv2d", _conv_inputs(np.float64), {})
+    assert "NOT_IMPLEMENTED : Could not find an implementation for Conv" in reason
+    # The evaluator computes the same graph in float64.
+    y = forward(adapters.load("onnx_reference"), "conv2d", _conv_inputs(np.float64), {})
+    assert y.dtype == np.float64
+
+
+def test_an_undeclared_invalid_model_is_an_error():
+    onnx = pytest.importorskip("onnx")
+    helper = onnx.helper
+    graph = helper.make_graph(
+        [helper.make_node("Sigmoid", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.INT64, [2])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.INT64, [2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    with pytest.raises(RuntimeError, match="wrote an invalid model"):
+        _onnx_rules.check_model(model, "a hand-made Sigmoid on int64")
+
+
+def test_cross_entropy_probabilities_export_is_an_invalid_model():
+    """Evidence for the two ``*-ce-probabilities-invalid-model`` entries: fails once the
+    exporter writes a valid model (then drop the entries and the adapter's rule)."""
+    torch = pytest.importorskip("torch")
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(7)
+    logits = rng.standard_normal((4, 3)).astype(np.float32)
+    target = rng.dirichlet(np.ones(3), 4).astype(np.float32)
+    args = {"logits": torch.from_numpy(logits), "target": torch.from_numpy(target)}
+    model = _onnx_export.export_module(torch.nn.CrossEntropyLoss().eval(), args)
+    assert [n.op_type for n in model.graph.node] == ["SoftmaxCrossEntropyLoss"]
+    with pytest.raises(onnx.shape_inference.InferenceError, match="labels typestr: Tind"):
+        onnx.checker.check_model(model, full_check=True)
+    with pytest.raises(Exception, match="INVALID_GRAPH"):
+        ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for name in NAMES:
+        key = _onnx_rules.INVALID_CE_MODEL.format(adapter=name)
+        assert known_divergences.refused(key).adapter == name
+        reason = refusal(adapters.load(name), "cross_entropy", {"logits": logits, "target": target})
+        assert repr(key) in reason
+
+
+def test_unsupported_is_cached_too(adapter):
+    inputs = {"logits": np.ones((2, 3), np.float32), "target": np.full((2, 3), 1 / 3, np.float32)}
+    for _ in range(2):
+        with pytest.raises(Unsupported, match="invalid model"):
+            adapter.cross_entropy(**inputs).forward()
+
+
+def test_export_drops_divisor_override():
+    """Evidence for the two ``*-export-drops-divisor-override`` entries: fails once the
+    exported graph honours divisor_override (then drop the entries and the rule)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    x = np.random.default_rng(9).standard_normal((1, 2, 6, 6)).astype(np.float32)
+    pool = torch.nn.AvgPool2d(2, stride=2, divisor_override=3).eval()
+    model = _onnx_export.export_module(pool, {"x": torch.from_numpy(x)})
+    assert [n.op_type for n in model.graph.node] == ["AveragePool"]
+    with torch.no_grad():
+        want = pool(torch.from_numpy(x)).numpy()
+    for name in NAMES:
+        try:
+            runtime = adapters.load(name)
+        except adapters.FrameworkMissing:
+            continue
+        got = runtime.run_model(model, {"x": x})[0]
+        np.testing.assert_allclose(got, want * 3 / 4, rtol=1e-6, atol=1e-7)
+        key = _onnx_rules.DROPPED_ATTRIBUTES[0][2].format(adapter=name)
+        assert known_divergences.refused(key).adapter == name
+        reason = refusal(runtime, "avgpool2d", {"x": x}, {"kernel_size": 2, "divisor_override": 3})
+        assert repr(key) in reason
+
+
+#: Each ceil-mode bug: (attributes that touch it, input shape, the layers it concerns).
+_CEIL_CASES = {
+    _onnx_rules.WINDOW_IN_PADDING: (
+        {"kernel_size": 2, "stride": 3, "padding": 1, "ceil_mode": True},
+        (1, 2, 7, 4),
+        {"MaxPool": "maxpool2d", "AveragePool": "avgpool2d"},
+    ),
+    _onnx_rules.OVERHANG_DIVISOR: (
+        {"kernel_size": 3, "stride": 2, "ceil_mode": True},
+        (1, 2, 8, 8),
+        {"AveragePool": "avgpool2d"},
+    ),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(_CEIL_CASES))
+def test_ceil_pool_bugs_are_refused_exactly_where_present(adapter, bug):
+    """Evidence for the ``*-ceil-*`` entries: where the probe finds the bug, the runtime
+    computes the documented wrong windows and the adapter refuses exactly the touched
+    configurations, naming the entry; where it does not, the configuration runs."""
+    attrs, shape, layer_of = _CEIL_CASES[bug]
+    x = np.random.default_rng(13).standard_normal(shape).astype(np.float32)
+    bugs = adapter._ceil_bugs(adapter.determinism_flags()["opset"])
+    key = _onnx_rules.CEIL_BUG_KEY.format(adapter=adapter.name, bug=bug)
+    present = []
+    for op_type, layer in layer_of.items():
+        want = layers.get(layer).forward(x.astype(np.float64), **attrs)
+        if (op_type, bug) not in bugs:
+            assert forward(adapter, layer, {"x": x}, attrs).shape == want.shape
+            continue
+        present.append(op_type)
+        assert known_divergences.refused(key).adapter == adapter.name
+        assert repr(key) in refusal(adapter, layer, {"x": x}, attrs)
+        prepared = getattr(adapter, layer)(x=x, **attrs)
+        exported = _onnx_export.export(prepared.key, prepared.torch_call)
+        got = adapter.run_model(exported.model, exported.feeds)[0]
+        if bug == _onnx_rules.WINDOW_IN_PADDING:
+            assert got.shape[2:] == (want.shape[2] + 1, want.shape[3] + 1)
+        else:
+            np.testing.assert_allclose(got[..., -1, -1], want[..., -1, -1] * 4 / 9, rtol=1e-5)
+    if not present:
+        pytest.skip(f"{adapter.name} {adapter.version()} has no {bug} bug: the cases run")
