@@ -42,6 +42,7 @@ from tests import divergence_signatures as signatures
 from tests import divergence_signatures_activations as activation_signatures
 from tests import divergence_signatures_decoder as decoder_signatures
 from tests import divergence_signatures_depthwise as depthwise_signatures
+from tests import divergence_signatures_flax as flax_signatures
 
 
 @dataclass(frozen=True)
@@ -484,16 +485,18 @@ DIVERGENCES: list[Divergence] = [
             "when jax_enable_x64 is on: it divides the window sums by a pool of "
             "jnp.ones(div_shape), created without a dtype, so float64 under x64 "
             "(flax/linen/pooling.py, flax 0.12.8).  The values are right; the dtype is "
-            "not the input's.  The adapter detects it at run time and refuses those "
-            "forwards.  No upstream flax issue found as of 2026-11 (searched: avg_pool "
-            "count_include_pad float64 x64 dtype)"
+            "not the input's.  Matched: the float32 forward fails on its dtype and xfails "
+            "only where the output is float64 with values within the float32 bound.  "
+            "Measured with flax 0.12.8 / jax 0.10.2.  No upstream flax issue found as of "
+            "2026-11 (searched: avg_pool count_include_pad float64 x64 dtype)"
         ),
         issue=None,
-        enforced="unsupported",
+        enforced="matched",
         evidence=(
             "tests/adapters/test_flax_adapter.py::"
             "test_avg_pool_exclude_pad_promotes_float32_under_x64"
         ),
+        signature=flax_signatures.AVG_POOL_PROMOTES,
     ),
 ]
 
