@@ -1,9 +1,12 @@
 """When the Keras adapter cannot run a decoder-layer call (issue 16) exactly, in Keras' words.
 
 As in ``adapters._keras_rules`` (whose ``_rule`` / ``_probing`` these share): each rule
-returns a reason or None, quotes Keras (its refusal, its docstring, or what a tiny probe
-computed), and stands aside while a probe runs.  Importing this module imports no
-framework.
+returns a reason or None, quotes Keras (its refusal, its docstring, or the error a tiny
+probe raised), and stands aside while a probe runs.  A call that runs and returns a wrong
+value is not refused: Conv2DTranspose(padding='same') shifted by one cell on the torch
+backend before keras-team/keras#22876 is the known divergence
+keras-torch-conv-transpose-same-shifted, which the parity tests judge
+(tests/known_divergences.py).  Importing this module imports no framework.
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ import numpy as np
 from adapters import _tf_common as common
 from adapters._keras_rules import _probing, _rule
 
-#: Keys of the framework bugs this module refuses; each names an entry of
-#: tests/known_divergences.py (issue link, evidence test).
-TRANSPOSE_SAME_SHIFT = "keras-torch-conv-transpose-same-shifted"
+#: Key of the framework error this module refuses (an exception, not a wrong value); it
+#: names an entry of tests/known_divergences.py (issue link, evidence test).
 ONE_INPUT_CHANNEL_GRAD = "keras-torch-one-input-channel-conv-transpose-grad-weight-contiguous"
 
 
@@ -116,21 +118,6 @@ def output_padding_limit(adapter, stride, output_padding, cropping, pads) -> str
     )
 
 
-def same_shift(adapter, padding: str, stride) -> str | None:
-    """The reason to refuse Conv2DTranspose(padding='same') at a stride > 1 where this
-    Keras shifts it by one cell (its torch backend before keras-team/keras#22876)."""
-    if padding != "same" or max(stride) == 1:
-        return None
-    said = _same_shift_probe(adapter)
-    if said is None:
-        return None
-    return (
-        f"keras.layers.Conv2DTranspose(padding='same', strides=2) on backend "
-        f"{adapter.api.backend}: {said} (known framework bug {TRANSPOSE_SAME_SHIFT!r} in "
-        "tests/known_divergences.py)"
-    )
-
-
 @_rule
 def no_adaptive_layer(adapter, cls_name: str) -> str | None:
     """A Keras without the adaptive pooling layers (older releases have only the global
@@ -154,34 +141,3 @@ def zero_padding_only(adapter, mode: str, value) -> str | None:
         f"Keras' one padding layer is keras.layers.ZeroPadding2D (`{said}`): it has no mode "
         f"and no value, so mode {mode!r} with value {value!r} is not a Keras layer"
     )
-
-
-#: Conv2DTranspose(1, 3, strides=2, padding="same") on the row [1, 10, 100] with a kernel
-#: of ones: the full scatter is [1, 1, 11, 10, 110, 100, 100] and TensorFlow's SAME keeps
-#: its first six cells (tf.nn.conv2d_transpose; hand-derived).
-SAME_PROBE_KEPT = [1.0, 1.0, 11.0, 10.0, 110.0, 100.0]
-SAME_PROBE_SHIFTED = [1.0, 11.0, 10.0, 110.0, 100.0, 100.0]
-
-
-@cache
-def _same_shift_probe(adapter) -> str | None:
-    """What this Keras computes for ``SAME_PROBE_KEPT``'s call; None when it is that."""
-    got = same_probe_row(adapter)
-    if got == SAME_PROBE_KEPT:
-        return None
-    said = f"on [1, 10, 100] with a kernel of ones it gives {got}, not {SAME_PROBE_KEPT}"
-    if got == SAME_PROBE_SHIFTED:
-        said += " (the full scatter's cells 1-6 instead of 0-5: shifted by one)"
-    return said
-
-
-def same_probe_row(adapter) -> list[float]:
-    """The probe's output row (also read by the evidence test)."""
-    with _probing():
-        conv = adapter.api.layers.Conv2DTranspose(
-            1, (1, 3), strides=(1, 2), padding="same", use_bias=False, dtype="float64"
-        )
-        conv.build((None, 1, 3, 1))
-        conv.set_weights([np.ones((1, 3, 1, 1))])
-        x = adapter.api.tensor(np.array([1.0, 10.0, 100.0]).reshape(1, 1, 3, 1))
-        return [float(v) for v in adapter.api.numpy(conv(x)).ravel()]

@@ -29,10 +29,9 @@ import numpy as np
 
 from adapters import _tf_common as common
 
-#: Key of the framework error this module refuses (an exception, not a wrong value); it
+#: Keys of the framework errors this module refuses (exceptions, not wrong values); each
 #: names an entry of tests/known_divergences.py (evidence test).
 ONE_FILTER_CONV_GRAD = "keras-torch-one-filter-conv-grad-weight-contiguous"
-DEPTHWISE_STRIDE_DILATION = "keras-tf-depthwise-stride-dilation-wrong-output"
 LAYERNORM_NON_TRAILING = "keras-torch-layernorm-contiguous-non-trailing-axes"
 
 _probes_running = 0
@@ -154,64 +153,19 @@ def _one_filter_probe(adapter, channels: int, kernel_hw, dtype: str) -> str | No
 
 @_rule
 def depthwise(adapter, stride, dilation, ops: bool) -> str | None:
-    """Strides > 1 with dilation_rate > 1: the layer's refusal where it has one (Keras
-    before keras-team/keras#22598), else the known TF-backend bug where the installed
-    Keras has it (keras-team/keras#23027, fixed in 3.15)."""
-    if not (max(stride) > 1 and max(dilation) > 1):
+    """Strides > 1 with dilation_rate > 1: DepthwiseConv2D's own refusal where it has one
+    (Keras before keras-team/keras#22598).  keras.ops.depthwise_conv takes the arguments
+    and runs: on the TensorFlow backend before Keras 3.15 it computes another function
+    (keras-team/keras#23027), which the parity tests judge as the known divergence
+    keras-tf-depthwise-stride-dilation-wrong-output (tests/known_divergences.py)."""
+    if ops or not (max(stride) > 1 and max(dilation) > 1):
         return None
-    if not ops:
-        L = adapter.api.layers
-        try:
-            L.DepthwiseConv2D(3, strides=stride, dilation_rate=dilation)
-        except Exception as exc:  # the layer's own refusal, whatever its type
-            return "keras.layers.DepthwiseConv2D: " + common.exception_text(exc)
-    said = _depthwise_stride_dilation_probe(adapter)
-    if said:
-        path = "keras.ops.depthwise_conv" if ops else "keras.layers.DepthwiseConv2D"
-        return (
-            f"{path} with strides > 1 and dilation_rate > 1 on backend "
-            f"{adapter.api.backend}: {said} (known framework bug "
-            f"{DEPTHWISE_STRIDE_DILATION!r} in tests/known_divergences.py)"
-        )
+    L = adapter.api.layers
+    try:
+        L.DepthwiseConv2D(3, strides=stride, dilation_rate=dilation)
+    except Exception as exc:  # the layer's own refusal, whatever its type
+        return "keras.layers.DepthwiseConv2D: " + common.exception_text(exc)
     return None
-
-
-@cache
-def _depthwise_stride_dilation_probe(adapter) -> str | None:
-    """keras-team/keras#23027's example, channels_last: x (1, 10, 10, 3) with x[0, i, j,
-    c] = 10 i + j, a 3x3 kernel of ones, strides 2, dilation_rate 3, 'valid'.  The right
-    output is (1, 2, 2, 3) with out[0, i, j] = sum over a, b of x[2 i + 3 a, 2 j + 3 b].
-    None when Keras gives that; otherwise what it gave."""
-    api = adapter.api
-    x = np.broadcast_to(
-        (10.0 * np.arange(10)[:, None] + np.arange(10))[None, :, :, None], (1, 10, 10, 3)
-    ).astype("float32")
-    taps = np.arange(3) * 3
-    want = np.array(
-        [[x[0, 2 * i + taps][:, 2 * j + taps, 0].sum() for j in range(2)] for i in range(2)]
-    )
-    if api.tf_keras:  # Keras 2: the layer (it has no keras.ops)
-        layer = api.layers.DepthwiseConv2D(3, strides=2, dilation_rate=3, use_bias=False)
-        layer.build((1, 10, 10, 3))
-        layer.set_weights([np.ones((3, 3, 3, 1), "float32")])
-        got = api.numpy(layer(api.tensor(x)))
-    else:
-        got = api.numpy(
-            api.keras.ops.depthwise_conv(
-                api.tensor(x),
-                api.tensor(np.ones((3, 3, 3, 1), "float32")),
-                strides=2,
-                padding="valid",
-                dilation_rate=3,
-            )
-        )
-    if got.shape == (1, 2, 2, 3) and np.allclose(got[0, :, :, 0], want):
-        return None
-    return (
-        f"on keras-team/keras#23027's example (x 10x10x3, kernel 3x3, strides 2, "
-        f"dilation_rate 3, 'valid') it returns shape {got.shape}, not (1, 2, 2, 3)"
-        + ("" if got.shape != (1, 2, 2, 3) else f", values {got[0, :, :, 0].tolist()}")
-    )
 
 
 # --------------------------------------------------------------------------------------

@@ -205,23 +205,3 @@ def float32_attribute(op: str, name: str, value: float, dtype) -> str | None:
         f"tf.raw_ops.LeakyRelu(features, alpha=0.2)), so a float64 call computes with "
         f"{name} = {rounded!r}, not {float(value)!r}"
     )
-
-
-def tf_gelu_float64(tf, who: str, dtype, key: str) -> str | None:
-    """Why a float64 GELU through tf.nn.gelu is refused: tf.nn.gelu makes its constants
-    (1/sqrt(2); 0.044715 for the tanh form) with ``tf.cast`` of a Python float, which goes
-    through float32, so float64 results are off by ~3e-8 relative.  Detected, not assumed:
-    None for other dtypes, or once TensorFlow's cast keeps the float64 value.  ``key``
-    names the entry in tests/known_divergences.py."""
-    if np.dtype(dtype) != np.float64:
-        return None
-    exact = 0.7071067811865476  # 1 / sqrt(2)
-    rounded = float(tf.cast(exact, tf.float64))
-    if rounded == exact:
-        return None
-    return (
-        f"float64: {who} runs tf.nn.gelu, whose constants come from tf.cast of Python "
-        f"floats through float32 (tf.cast({exact!r}, tf.float64) = {rounded!r}): float64 "
-        f"results are off by ~3e-8 relative (known framework bug {key!r} in "
-        "tests/known_divergences.py)"
-    )

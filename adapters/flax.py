@@ -40,10 +40,11 @@ are turned back (``_Channels``).  Dense kernels are (in, out), as the reference'
 - relu / sigmoid / tanh / softmax: ``flax.linen``'s activations (JAX's ``jax.nn`` ones,
   re-exported).
 
-Known framework bugs, refused with their key (tests/known_divergences.py): conv2d backward
-strided on both axes and dilated (XLA:CPU aborts the process, as for the jax adapter:
-``XLA_CPU_CONV_ABORT``); avgpool2d forward with ``count_include_pad=False`` where Flax
-returns float64 for float32 inputs under x64 (detected at run time: ``AVG_POOL_PROMOTES``).
+Known framework bugs (tests/known_divergences.py): conv2d backward strided on both axes
+and dilated is refused with its key (XLA:CPU aborts the process, as for the jax adapter:
+``XLA_CPU_CONV_ABORT``).  avgpool2d with ``count_include_pad=False``, where Flax returns
+float64 for float32 inputs under x64, runs: a wrong dtype the parity tests judge (the
+matched divergence flax-avg-pool-exclude-pad-float32-to-float64).
 Dtypes other than float32 / float64 are refused.
 
 Flax has no flatten, loss or SciPy-style layer: no method (Flax users call ``reshape`` and
@@ -68,7 +69,6 @@ _DROPOUT_PROBE_SEED = 0
 #: Keys of the framework bugs this adapter refuses; each names an entry of
 #: tests/known_divergences.py (its evidence test is in tests/adapters/test_flax_adapter.py).
 XLA_CPU_CONV_ABORT = "flax-xla-cpu-conv-grad-abort"
-AVG_POOL_PROMOTES = "flax-avg-pool-exclude-pad-float32-to-float64"
 
 _XLA_CPU_CONV_ABORT_REASON = (
     "jax.vjp of flax.linen.Conv (lax.conv_general_dilated): XLA:CPU aborts the whole "
@@ -91,7 +91,6 @@ class FlaxAdapter:
         self._nn = None
         self._jax = JaxAdapter()
         self._dropout_checked: set[tuple[float, str]] = set()
-        self._avg_pool_dtypes: dict[str, str] = {}
 
     # -- Protocol ------------------------------------------------------------------------
 
@@ -181,22 +180,12 @@ class FlaxAdapter:
                 f", ceil_mode needs {pads})"
             )
         include = bool(count_include_pad)
-        promoted = None if include else self._avg_pool_promotion(_dtype(x))
 
         def fn(x):
             y = nn.avg_pool(x, window, strides, pads, count_include_pad=include)
             return _first_windows_nhwc(y, outs)
 
-        refusal = None
-        if promoted is not None:
-            refusal = (
-                f"flax.linen.avg_pool(count_include_pad=False) returns {promoted} for "
-                f"{_dtype(x)} inputs with jax_enable_x64 on: it divides by a pool of "
-                "jnp.ones(div_shape), whose default dtype x64 makes float64 "
-                "(flax/linen/pooling.py); the gradient keeps the input's dtype (known "
-                f"framework bug {AVG_POOL_PROMOTES!r} in tests/known_divergences.py)"
-            )
-        return self._call(fn, {"x": _nhwc(x)}, {"x": _nchw}, forward_refusal=refusal)
+        return self._call(fn, {"x": _nhwc(x)}, {"x": _nchw})
 
     def batchnorm2d(self, x, gamma, beta, running_mean, running_var, *, training, eps=1e-5):
         nn = self._lib()
@@ -279,14 +268,14 @@ class FlaxAdapter:
         function = getattr(self._lib(), name)
         return self._call(lambda x: function(x), {"x": x}, {})
 
-    def _call(self, fn, primals, grads, *, consts=(), forward_refusal=None, backward_refusal=None):
+    def _call(self, fn, primals, grads, *, consts=(), backward_refusal=None):
         """The jax adapter's compiled call of ``fn`` (the ``None`` primals left out),
         with outputs and gradients moved back to the reference's layout: ``grads`` maps a
         gradient's name to its conversion; the output (and ``grad_out``) is NHWC exactly
         when ``grads`` converts ``x`` (or ``x`` is absent from ``primals``)."""
         _dtype(*primals.values(), *consts)
         call = self._jax._call(fn, primals, consts=consts, backward_refusal=backward_refusal)
-        return _Channels(call, nhwc="x" in grads, grads=grads, forward_refusal=forward_refusal)
+        return _Channels(call, nhwc="x" in grads, grads=grads)
 
     def _pool(self, x, kernel_size, stride, padding, ceil_mode):
         """Window, strides and the explicit ``(low, high)`` pairs Flax pools with (torch's
@@ -299,19 +288,6 @@ class FlaxAdapter:
         if isinstance(lax_padding, str):  # "SAME" / "VALID": Flax's own strings too
             return kernel, strides, lax_padding, outs
         return kernel, strides, tuple(lax_padding[2:]), outs
-
-    def _avg_pool_promotion(self, dtype: str) -> str | None:
-        """The dtype ``nn.avg_pool(count_include_pad=False)`` returns for a ``dtype``
-        input when that is not ``dtype`` (float64 for float32 under x64: flax 0.12.8,
-        jax 0.10.2), else None.  Asked once per dtype."""
-        if dtype not in self._avg_pool_dtypes:
-            jax = self._jax._lib()
-            with jax.default_device(self._jax._cpu):
-                ones = jax.numpy.ones((1, 3, 3, 1), dtype)
-                pooled = self._nn.avg_pool(ones, (2, 2), padding="SAME", count_include_pad=False)
-            self._avg_pool_dtypes[dtype] = str(pooled.dtype)
-        got = self._avg_pool_dtypes[dtype]
-        return None if got == dtype else got
 
     def _check_dropout(self, drop, p: float, dtype: str) -> float:
         """Fail loudly unless ``nn.Dropout(p)`` keeps about ``1 - p`` of the units and
@@ -340,13 +316,10 @@ class FlaxAdapter:
 class _Channels:
     """A compiled call whose output and gradients Flax gives channels-last."""
 
-    def __init__(self, call, *, nhwc: bool, grads, forward_refusal=None) -> None:
+    def __init__(self, call, *, nhwc: bool, grads) -> None:
         self._call, self._nhwc, self._grads = call, nhwc, grads
-        self._forward_refusal = forward_refusal
 
     def forward(self) -> Run:
-        if self._forward_refusal is not None:
-            raise Unsupported(self._forward_refusal)
         run = self._call.forward()
         out = _nchw if self._nhwc else np.asarray
         return Run(run.call, lambda y: out(run.to_reference(y)), run.execution)

@@ -44,10 +44,12 @@ Activations (issue 17): LeakyReLU (Keras 2 calls the slope ``alpha``), ELU, and
 Activation("gelu" / "silu" / "relu6" / "hard_sigmoid" / "hard_swish"), the tanh GELU as
 Activation(keras.activations.gelu with approximate=True).  A name this Keras lacks is
 unsupported in Keras' words; hard_sigmoid is 0.2 x + 0.5 in Keras 2 and relu6(x + 3) / 6
-in Keras 3, so only that version's slope runs.  Backend-dependent refusals, each naming
-its entry in tests/known_divergences.py or its conventions row: float64 LeakyReLU slopes
-float32 cannot hold and float64 GELU on the tensorflow backend, the float64 hard-sigmoid
-gradient on the torch backend, and LeakyReLU's gradient at exact zeros on the jax backend.
+in Keras 3, so only that version's slope runs.  Backend-dependent refusals: float64
+LeakyReLU slopes float32 cannot hold on the tensorflow backend (tf.nn.leaky_relu's alpha
+is a float attribute), and LeakyReLU's gradient at exact zeros on the jax backend (its
+conventions row).  Float64 GELU on the tensorflow backend (tf.nn.gelu's float32
+constants) and the float64 hard-sigmoid gradient on the torch backend (torch's float32
+1/6) run: they are known divergences the parity tests judge (tests/known_divergences.py).
 """
 
 from __future__ import annotations
@@ -713,10 +715,6 @@ class KerasAdapter:
         return self._plain("elu", x, lambda L, dtype: L.ELU(alpha=alpha, dtype=dtype))
 
     def gelu(self, x, *, approximate="none"):
-        dtype, api = self._dtype(x), self.api
-        if api.backend == "tensorflow":  # Keras 2 and 3 call tf.nn.gelu there
-            _refuse(common.tf_gelu_float64(api.tf, "keras gelu", dtype, TF_GELU_FLOAT64))
-
         def layer(L, dtype):
             if approximate == "none":
                 return L.Activation("gelu", dtype=dtype)  # keras.activations.gelu: erf
@@ -742,18 +740,7 @@ class KerasAdapter:
                 f"clip({own[0]:.6g} x + {own[1]}, 0, 1) (Keras 2: 0.2 x + 0.5; Keras 3: "
                 f"relu6(x + 3) / 6), not slope={slope!r}, offset={offset!r}"
             )
-        dtype, api = self._dtype(x), self.api
-        layer = api.layers.Activation("hard_sigmoid", dtype=dtype)
-
-        def torch_float64_rule():
-            if api.backend != "torch":  # Keras' torch backend calls torch's hardsigmoid
-                return None
-            from adapters.torch import hardsigmoid_float64_grad
-
-            return hardsigmoid_float64_grad(api.backend_module, dtype, TORCH_HARDSIGMOID_FLOAT64)
-
-        fn = lambda v, call: layer(v["x"])  # noqa: E731
-        return self._prepare("hardsigmoid", dtype, {"x": x}, fn, backward_rule=torch_float64_rule)
+        return self._plain("hardsigmoid", x, lambda L, dt: L.Activation("hard_sigmoid", dtype=dt))
 
     def hardswish(self, x):
         name = "hard_swish"  # Keras 3's alias of hard_silu
@@ -777,7 +764,6 @@ class KerasAdapter:
             x.shape[2:], w.shape[2:], stride, dilation, pads, extras
         )
         _refuse(decoder_rules.output_padding_limit(self, stride, keras_op, cropping, pads))
-        _refuse(decoder_rules.same_shift(self, keras_padding, stride))
         L = self.api.layers
         conv = L.Conv2DTranspose(
             w.shape[1],
@@ -842,12 +828,6 @@ class KerasAdapter:
         return self._prepare(
             method, dtype, {"x": x_nhwc}, fn, nhwc=True, grad_layouts={"x": _to_nchw}
         )
-
-
-#: Keys of the entries in tests/known_divergences.py that this adapter refuses at run time:
-#: float64 GELU on the tensorflow backend, the float64 hard-sigmoid gradient on torch's.
-TF_GELU_FLOAT64 = "keras-tf-gelu-float64-constants-via-float32"
-TORCH_HARDSIGMOID_FLOAT64 = "keras-torch-hardsigmoid-float64-grad-float32-sixth"
 
 
 def _named(layers, name: str) -> str:

@@ -40,9 +40,9 @@ default.  Only float32 and float64 run.
 
 Activations (issue 17): tf.nn.leaky_relu (its alpha is a float32 attribute: float64 with
 a slope float32 does not hold is unsupported), tf.nn.elu (no alpha: alpha != 1 is
-unsupported), tf.nn.gelu(approximate=) (float64 refused while its constants pass through
-float32, a known divergence), tf.nn.silu, tf.nn.relu6.  tf.nn has no hard sigmoid or hard
-swish: no methods.
+unsupported), tf.nn.gelu(approximate=) (its float64 constants pass through float32: the
+known divergence tf-nn-gelu-float64-constants-via-float32, judged by the parity tests),
+tf.nn.silu, tf.nn.relu6.  tf.nn has no hard sigmoid or hard swish: no methods.
 
 resize2d: ``tf.image.resize`` to the output size (NHWC); adapters/_resize_rules.py
 refuses what it cannot say, quoting its docs: half-pixel centres only, Keys' a = -0.5
@@ -65,8 +65,6 @@ from adapters.base import Run, Unsupported, float_dtype
 from adapters.layout import hwio_to_oihw, nchw_to_nhwc, nhwc_to_nchw, oihw_to_hwio
 
 _DROPOUT_SEED = 1234
-#: Key of the float64 GELU entry in tests/known_divergences.py (activations, issue 17).
-TF_GELU_FLOAT64 = "tf-nn-gelu-float64-constants-via-float32"
 
 
 def _same(a):
@@ -397,9 +395,6 @@ class TfNnAdapter:
 
     def gelu(self, x, *, approximate="none"):
         tf, tanh = self._framework(x=x), approximate == "tanh"
-        reason = common.tf_gelu_float64(tf, "tf.nn.gelu", np.asarray(x).dtype, TF_GELU_FLOAT64)
-        if reason is not None:
-            raise Unsupported(reason)
         return _TfCall(tf, lambda v: tf.nn.gelu(v["x"], approximate=tanh), {"x": np.asarray(x)})
 
     def silu(self, x):

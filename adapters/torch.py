@@ -63,8 +63,9 @@ the thread count is left at torch's default and reported by ``determinism_flags`
 
 Activations (issue 17): torch.nn.LeakyReLU, ELU, GELU(approximate=), SiLU, ReLU6,
 Hardsigmoid and Hardswish.  Hardsigmoid has no parameters, so a slope or offset other
-than 1/6 and 1/2 is unsupported; its float64 backward multiplies by 1/6 rounded to float32
-(a known divergence, detected by ``hardsigmoid_float64_grad``), so that backward is refused.
+than 1/6 and 1/2 is unsupported.  Its float64 backward multiplies by 1/6 rounded to
+float32: that runs, and the parity tests judge it (the known divergence
+torch-hardsigmoid-float64-grad-float32-sixth in tests/known_divergences.py).
 """
 
 from __future__ import annotations
@@ -494,9 +495,7 @@ class TorchAdapter:
                 f"(slope 1/6, offset 1/2), not slope={slope!r}, offset={offset!r}"
             )
         module = self._lib().nn.Hardsigmoid()
-        prepared = self._prepared(module, self._tensors(x=x), "torch.nn.Hardsigmoid")
-        reason = hardsigmoid_float64_grad(self._torch, np.asarray(x).dtype, HARDSIGMOID_FLOAT64)
-        return prepared if reason is None else _BackwardRefused(prepared, reason)
+        return self._prepared(module, self._tensors(x=x), "torch.nn.Hardsigmoid")
 
     def hardswish(self, x):
         module = self._lib().nn.Hardswish()
@@ -590,44 +589,6 @@ class TorchAdapter:
         except Exception as exc:  # torch's own refusal, whatever its type
             return f"{type(exc).__name__}: {exc}"
         raise AssertionError(f"{name} accepted {kwargs}, which this adapter reports as refused")
-
-
-#: Key of the float64 Hardsigmoid gradient entry in tests/known_divergences.py.
-HARDSIGMOID_FLOAT64 = "torch-hardsigmoid-float64-grad-float32-sixth"
-
-
-def hardsigmoid_float64_grad(torch, dtype, key: str) -> str | None:
-    """Why a float64 Hardsigmoid gradient is refused: torch's CPU kernel multiplies by
-    ``one_sixth(1.0f / 6.0f)``, a float constant, in every dtype.  Detected, not assumed:
-    None for other dtypes, or once the float64 gradient at 0 is 1/6 to double precision.
-    ``key`` names the entry in tests/known_divergences.py."""
-    if np.dtype(dtype) != np.float64:
-        return None
-    x = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    ones = torch.ones(1, dtype=torch.float64)
-    (grad,) = torch.autograd.grad(torch.nn.functional.hardsigmoid(x), x, ones)
-    if float(grad) == 1 / 6:
-        return None
-    return (
-        "float64: torch.nn.Hardsigmoid's backward multiplies by 1/6 rounded to float32 "
-        f"(its gradient at 0 is {float(grad)!r}, not {1 / 6!r}; aten/src/ATen/native/cpu/"
-        "Activation.cpp hardsigmoid_backward_kernel, one_sixth(1.0f / 6.0f)) (known "
-        f"framework bug {key!r} in tests/known_divergences.py)"
-    )
-
-
-@dataclass(frozen=True)
-class _BackwardRefused:
-    """A prepared call whose forward runs and whose backward is refused with ``reason``."""
-
-    prepared: _Prepared
-    reason: str
-
-    def forward(self) -> Run:
-        return self.prepared.forward()
-
-    def backward(self, grad_out) -> Run:
-        raise Unsupported(self.reason)
 
 
 def _quiet_same(conv):

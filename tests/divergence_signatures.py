@@ -12,10 +12,15 @@ A ``Signature`` has three parts:
 - ``must_fail(observed)``: True where the bug changes this comparison's answer beyond its
   bound (so a pass means the entry is stale: the parity test fails, as a strict xfail's
   XPASS would), False where it does not, None where the model cannot tell in advance.
+- ``predict(observed)`` (``modelled`` signatures): the bug's whole wrong output, from
+  which ``modelled`` derives ``explains`` and ``must_fail``.
 
-The models are NumPy written from the frameworks' source (cited at each), never the
-reference's code: they describe a wrong answer, not the right one.  Frameworks are reached
-only through the adapter object a probe is given.
+The models are NumPy (and the standard library's math) written from the frameworks'
+source (cited at each), never the reference's code: they describe a wrong answer, not the
+right one.  Frameworks are reached only through the adapter object a probe is given.
+This module has the shared parts and the Keras-backend bugs; the activation and depthwise
+bugs' signatures are in tests/divergence_signatures_activations.py and
+tests/divergence_signatures_depthwise.py.
 """
 
 from __future__ import annotations
@@ -34,18 +39,71 @@ class Signature:
     present: Callable[[Any], str | None]
     explains: Callable[[Any], str | None]
     must_fail: Callable[[Any], bool | None] = lambda observed: None
+    #: The model's whole wrong output for a comparison, where the signature has one
+    #: (``modelled``); None where the bug does not touch the comparison.
+    predict: Callable[[Any], dict[str, np.ndarray] | None] | None = None
 
 
-def _worst_ratio(actual, predicted, bound) -> float:
-    """max |actual - predicted| / bound (0/0 counts as 0), or inf on a shape mismatch."""
+def worst_ratio(actual, predicted, bound) -> float:
+    """max |actual - predicted| / bound (0/0 counts as 0), or inf on a shape mismatch.
+    ``bound`` is the comparison's, shaped for the right output; where a bug's output has
+    another shape (a model predicting a wrong shape) the bound does not map onto it, and
+    its smallest element bounds every element instead."""
     a, p = np.asarray(actual, np.float64), np.asarray(predicted, np.float64)
     if a.shape != p.shape:
         return float("inf")
     err = np.abs(a - p)
-    b = np.broadcast_to(np.asarray(bound, np.float64), err.shape)
+    b = np.asarray(bound, np.float64)
+    try:
+        b = np.broadcast_to(b, err.shape)
+    except ValueError:
+        b = np.min(b)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(err == 0, 0.0, err / b)
     return float(np.max(np.where(np.isnan(ratio), np.inf, ratio), initial=0.0))
+
+
+def modelled(
+    present: Callable[[Any], str | None],
+    predict: Callable[[Any], dict[str, np.ndarray] | None],
+    what: str,
+    own_bounds: Callable[[Any], dict] | None = None,
+) -> Signature:
+    """A signature whose model predicts the bug's whole wrong output.  ``predict(observed)``
+    gives the output the bug produces for this comparison (keyed like
+    ``observed.expected``), or None where the bug does not touch it.  ``explains``: every
+    output equals the prediction within the comparison's own bound (a shape the model did
+    not predict is not explained); ``must_fail``: the prediction itself is beyond that bound
+    from the reference's answer.  ``what`` names the wrong value in the xfail reason.
+    ``own_bounds(observed)``: the comparison's rule applied to the bug's own computation,
+    for a bug that sums other terms than the right answer (the comparison's bounds, built
+    from the right answer's terms, do not bound its rounding); by default the
+    comparison's bounds."""
+
+    def explains(observed) -> str | None:
+        predicted = predict(observed)
+        if predicted is None:
+            return None
+        bounds = observed.bounds if own_bounds is None else own_bounds(observed)
+        worst = max(worst_ratio(observed.actual.get(k), p, bounds[k]) for k, p in predicted.items())
+        if worst > 1.0:
+            return None
+        return (
+            f"the framework's output equals {what} within the comparison's "
+            f"{'rule on its own terms' if own_bounds else 'bound'} (worst error/bound "
+            f"{worst:.3g})"
+        )
+
+    def must_fail(observed) -> bool:
+        predicted = predict(observed)
+        if predicted is None:
+            return False
+        return any(
+            worst_ratio(p, observed.expected[k], observed.bounds[k]) > 1.0
+            for k, p in predicted.items()
+        )
+
+    return Signature(present=present, explains=explains, must_fail=must_fail, predict=predict)
 
 
 # --------------------------------------------------------------------------------------
@@ -132,36 +190,10 @@ def _replicated_prediction(observed):
     return replicated_average(observed.reference_inputs["x"], observed.grad_out, *setup)
 
 
-def _explains_replicated_average(observed) -> str | None:
-    predicted = _replicated_prediction(observed)
-    if predicted is None:
-        return None
-    ratios = {
-        k: _worst_ratio(observed.actual.get(k), p, observed.bounds[k]) for k, p in predicted.items()
-    }
-    worst = max(ratios.values())
-    if worst > 1.0:
-        return None
-    return (
-        "the framework's output equals the edge-replicating average (replicate padding, "
-        f"divisor kh * kw) within the comparison's bound (worst error/bound {worst:.3g})"
-    )
-
-
-def _replicated_average_must_fail(observed) -> bool:
-    predicted = _replicated_prediction(observed)
-    if predicted is None:
-        return False
-    return any(
-        _worst_ratio(p, observed.expected[k], observed.bounds[k]) > 1.0
-        for k, p in predicted.items()
-    )
-
-
-SAME_AVERAGE_REPLICATES = Signature(
-    present=same_average_replicates_edge,
-    explains=_explains_replicated_average,
-    must_fail=_replicated_average_must_fail,
+SAME_AVERAGE_REPLICATES = modelled(
+    same_average_replicates_edge,
+    _replicated_prediction,
+    "the edge-replicating average (replicate padding, divisor kh * kw)",
 )
 
 
@@ -246,7 +278,7 @@ def _explains_float64_demotion(observed) -> str | None:
         got = observed.actual.get(key)
         if got is None or np.asarray(got).dtype not in (np.float32, np.float64):
             return None
-        worst = max(worst, _worst_ratio(got, want, policy.bounds[key]))
+        worst = max(worst, worst_ratio(got, want, policy.bounds[key]))
     if worst > 1.0:
         return None
     args, result = demoted[0]

@@ -39,6 +39,10 @@ from fnmatch import fnmatchcase
 import pytest
 
 from tests import divergence_signatures as signatures
+from tests import divergence_signatures_activations as activation_signatures
+from tests import divergence_signatures_decoder as decoder_signatures
+from tests import divergence_signatures_depthwise as depthwise_signatures
+from tests import divergence_signatures_flax as flax_signatures
 
 
 @dataclass(frozen=True)
@@ -150,21 +154,27 @@ DIVERGENCES: list[Divergence] = [
         adapter="keras",
         reason=(
             "On the TensorFlow backend, keras.ops.depthwise_conv (and DepthwiseConv2D, "
-            "which calls it) with strides > 1 and dilation_rate > 1 passed both to "
-            "tf.nn.depthwise_conv2d, which only warns ('When dilation rate is greater than "
-            "1, then all values of strides must be 1') and returns a wrong, smaller output: "
-            "(1, 10, 10, 3), kernel 3, strides 2, dilation 3, 'valid' gave 1x1 instead of "
-            "2x2.  Fixed in keras 3.15 by keras-team/keras#23027 (issue #22515), which "
-            "runs the dilated conv at stride 1 and subsamples.  Releases before 3.15 (tox "
-            "tf216: 3.3.3, tf218: 3.6.0): the adapter's probe finds the bug and refuses "
-            "the family; 3.15.1 passes the cases (conv_depthwise_s2_*)"
+            "which calls it, where the layer takes the arguments) with strides > 1 and "
+            "dilation_rate > 1 passed both to tf.nn.depthwise_conv2d, whose docstring says "
+            "'If it is greater than 1, then all values of strides must be 1' and which only "
+            "warns and runs its space-to-batch dilation with the stride inside: a wrong "
+            "output, often smaller: (1, 10, 10, 3), kernel 3, strides 2, dilation 3, "
+            "'valid' gave 1x1 instead of 2x2.  Fixed in keras 3.15 by keras-team/keras"
+            "#23027 (issue #22515), which runs the dilated conv at stride 1 and subsamples.  "
+            "Matched: the output (shape and values) and the gradients must equal "
+            "TensorFlow's space-to-batch computation at the caller's stride within the "
+            "comparison's bound.  Measured with keras 3.14.0 (TF 2.21): keras.ops path "
+            "conv_depthwise_s2_d3 (1, 6, 1, 1) and conv_depthwise_s2_d2_same wrong values, "
+            "both as the model; its DepthwiseConv2D refuses the arguments (its own "
+            "ValueError).  3.15.1 passes the cases"
         ),
         issue="https://github.com/keras-team/keras/pull/23027",
-        enforced="unsupported",
+        enforced="matched",
         evidence=(
             "tests/adapters/test_keras_depthwise_ops.py::"
-            "test_depthwise_stride_dilation_bug_is_refused_exactly_where_present"
+            "test_depthwise_stride_dilation_bug_is_matched_where_present"
         ),
+        signature=depthwise_signatures.DEPTHWISE_SPACE_TO_BATCH_STRIDED,
     ),
     Divergence(
         key="keras-torch-layernorm-contiguous-non-trailing-axes",
@@ -221,9 +231,9 @@ DIVERGENCES: list[Divergence] = [
         ),
         issue=None,
     ),
-    # Enforced by the adapters' run-time probe (adapters.torch.hardsigmoid_float64_grad),
-    # which drops the refusal once torch's float64 gradient is 1/6: Keras reaches torch's
-    # kernel only on the torch backend, which test ids cannot name.
+    # Matched: Keras reaches torch's kernel only on the torch backend and tf.nn.gelu only
+    # on the tensorflow backend, which test ids cannot name; the probes find the bug
+    # through the adapter itself.
     *(
         Divergence(
             key=key,
@@ -237,25 +247,25 @@ DIVERGENCES: list[Divergence] = [
                 "float constant, in every dtype (aten/src/ATen/native/cpu/Activation.cpp, "
                 "hardsigmoid_backward_kernel): in float64 the gradient on (-3, 3) is "
                 "0.16666667163372040 g, relative error 3e-8 (measured with torch 2.13.0: "
-                "4.97e-9 for g = 1; Keras 3.15 on the torch backend inherits it).  No "
-                "upstream issue found as of 2026-11 (searched: hardsigmoid backward float64 "
-                "precision; one_sixth 1.0f / 6.0f)"
+                "4.97e-9 for g = 1; Keras 3.15 on the torch backend inherits it).  Matched: "
+                "the gradient must equal that kernel's, g * float32(1/6) on (-3, 3) and 0 "
+                "elsewhere, within the comparison's bound.  No upstream issue found as of "
+                "2026-11 (searched: hardsigmoid backward float64 precision; one_sixth 1.0f "
+                "/ 6.0f)"
             ),
             issue=None,
-            enforced="unsupported",
+            enforced="matched",
             evidence=(
                 "tests/adapters/test_activation_adapters.py::"
                 "test_torch_hardsigmoid_float64_backward_uses_a_float32_sixth"
             ),
+            signature=activation_signatures.HARDSIGMOID_FLOAT32_SIXTH,
         )
         for key, adapter in (
             ("torch-hardsigmoid-float64-grad-float32-sixth", "torch"),
             ("keras-torch-hardsigmoid-float64-grad-float32-sixth", "keras"),
         )
     ),
-    # Both enforced by the adapters' run-time check (adapters._tf_common.tf_gelu_float64),
-    # which drops the refusal once tf.cast keeps float64: Keras reaches tf.nn.gelu only on
-    # the tensorflow backend, which test ids cannot name.
     *(
         Divergence(
             key=key,
@@ -268,16 +278,19 @@ DIVERGENCES: list[Divergence] = [
                 "with math_ops.cast(0.7071067811865476, features.dtype) (and 0.044715 for "
                 "approximate=True); tf.cast of a Python float builds a float32 constant "
                 "first, so float64 GELU uses 0.7071067690849304: measured with TF 2.21, "
-                "errors up to 4.6e-9 (relative 3e-8) forward and backward in float64.  No "
+                "errors up to 4.6e-9 (relative 3e-8) forward and backward in float64.  "
+                "Matched: the output and gradient must equal tf.nn.gelu's formula with "
+                "those float32-rounded constants within the comparison's bound.  No "
                 "upstream issue found as of 2026-11 (searched: tf.nn.gelu float64 "
                 "precision; math_ops.cast constant float32)"
             ),
             issue=None,
-            enforced="unsupported",
+            enforced="matched",
             evidence=(
                 "tests/adapters/test_activation_adapters.py::"
                 "test_tf_gelu_float64_uses_float32_constants"
             ),
+            signature=activation_signatures.TF_GELU_FLOAT32_CONSTANTS,
         )
         for key, adapter in (
             ("tf-nn-gelu-float64-constants-via-float32", "tensorflow"),
@@ -472,16 +485,18 @@ DIVERGENCES: list[Divergence] = [
             "when jax_enable_x64 is on: it divides the window sums by a pool of "
             "jnp.ones(div_shape), created without a dtype, so float64 under x64 "
             "(flax/linen/pooling.py, flax 0.12.8).  The values are right; the dtype is "
-            "not the input's.  The adapter detects it at run time and refuses those "
-            "forwards.  No upstream flax issue found as of 2026-11 (searched: avg_pool "
-            "count_include_pad float64 x64 dtype)"
+            "not the input's.  Matched: the float32 forward fails on its dtype and xfails "
+            "only where the output is float64 with values within the float32 bound.  "
+            "Measured with flax 0.12.8 / jax 0.10.2.  No upstream flax issue found as of "
+            "2026-11 (searched: avg_pool count_include_pad float64 x64 dtype)"
         ),
         issue=None,
-        enforced="unsupported",
+        enforced="matched",
         evidence=(
             "tests/adapters/test_flax_adapter.py::"
             "test_avg_pool_exclude_pad_promotes_float32_under_x64"
         ),
+        signature=flax_signatures.AVG_POOL_PROMOTES,
     ),
 ]
 
@@ -629,17 +644,23 @@ DIVERGENCES += [
         case="*",
         adapter="keras",
         reason=(
-            "keras.layers.Conv2DTranspose(padding='same') with strides > 1 on Keras' torch "
-            "backend before keras-team/keras#22876 gives torch a symmetric padding plus "
-            "output_padding, which shifts the output by one cell where the SAME crop is odd "
-            "(an odd kernel at stride 2): on [1, 10, 100] with a kernel of ones it keeps the "
-            "full scatter's cells 1-6, not 0-5 as TensorFlow and JAX do.  Measured with "
-            "keras 3.14.1 and torch 2.13.0 (tox py311-kerastorch-keras314); keras 3.15.1 "
-            "computes it right"
+            "keras.layers.Conv2DTranspose(padding='same') on Keras' torch backend before "
+            "keras-team/keras#22876 gives torch a symmetric padding plus output_padding "
+            "(keras 3.14.1 backend_utils, _convert_conv_transpose_padding_args_from_keras_"
+            "to_torch), which shifts the output by one cell where the SAME crop is odd (an "
+            "odd kernel at stride 2: torch padding 1, output_padding 1): on [1, 10, 100] "
+            "with a kernel of ones it keeps the full scatter's cells 1-6, not 0-5 as "
+            "TensorFlow and JAX do.  Matched: the output and gradients must equal that "
+            "torch call's within conv_transpose2d's rule on its own terms.  Measured with "
+            "keras 3.14.0/3.14.1 and torch 2.13.0 (tox py311-kerastorch-keras314): "
+            "ct_same_k3_s2 and onnx_convtranspose_autopad_same as the model, "
+            "ct_same_k4_s2 and ct_valid_s3_k2 (also 'same' in Keras, an even crop) "
+            "right; keras 3.15.1 computes every case right"
         ),
         issue="https://github.com/keras-team/keras/pull/22876",
-        enforced="unsupported",
+        enforced="matched",
         evidence="tests/adapters/test_keras_adapter.py::test_keras_conv_transpose_same_shift",
+        signature=decoder_signatures.TRANSPOSE_SAME_SHIFTED,
     ),
     Divergence(
         key="keras-torch-one-input-channel-conv-transpose-grad-weight-contiguous",
@@ -718,7 +739,8 @@ def judge(fields: tuple[str, str, str, str, str], observed, failed: bool) -> Ver
         if failed:
             how = entry.signature.explains(observed)
             if how is not None:
-                xfail = f"{entry.key} ({entry.issue}): {how}; {evidence}"
+                link = entry.issue or "no upstream issue found"
+                xfail = f"{entry.key} ({link}): {how}; {evidence}"
                 return Verdict(xfail=xfail, key=entry.key)
         elif entry.signature.must_fail(observed):
             return Verdict(

@@ -321,7 +321,14 @@ if not a.api.tf_keras:  # the known Keras 3 backend bugs (tests/known_divergence
     transpose = {"x": np.ones((1, 1, 3, 3), "float32"), "w": np.ones((1, 1, 3, 3), "float32")}
     same_stride2 = {"stride": 2, "padding": "same"}
     one_input = {"x": np.ones((1, 1, 4, 4), "float32"), "w": np.ones((1, 2, 3, 3), "float32")}
-    from adapters import _keras_decoder_rules as decoder_rules
+    from tests import divergence_signatures_decoder as decoder_signatures
+    from tests import known_divergences, layers
+    from tests.harness import compare_observed
+    case = layers.case("ct_same_k3_s2")
+    _, failure, observed = compare_observed(a, "conv_transpose2d", "forward", case.inputs,
+                                            case.attrs, "float64", label="evidence", repro="-")
+    verdict = known_divergences.judge(("conv_transpose2d", case.id, "keras", "float64",
+                                       "forward"), observed, failure is not None)
     facts = {
         "result_type": keras.backend.result_type("float64", "float64"),
         "mean_float64_exact": float(keras.ops.convert_to_numpy(mean)) == (1 + tiny) / 2,
@@ -336,8 +343,11 @@ if not a.api.tf_keras:  # the known Keras 3 backend bugs (tests/known_divergence
         "ln_hw": refusal(a, "layernorm", {"x": np.ones((1, 2, 3, 2), "float32"),
                                           "gamma": np.ones((3, 2), "float32"),
                                           "beta": np.zeros((3, 2), "float32")}, {"axes": (2, 3)}),
-        "transpose_same_row": decoder_rules.same_probe_row(a),
+        "transpose_same_row": decoder_signatures.same_probe_row(a),
         "transpose_same": refusal(a, "conv_transpose2d", transpose, same_stride2),
+        "transpose_same_probe": decoder_signatures.conv_transpose_same_shifted(a),
+        "transpose_same_k3": {"failed": failure is not None, "xfail": verdict.xfail,
+                              "stale": verdict.stale},
         "transpose_one_input": refusal(a, "conv_transpose2d", one_input, {}, "backward"),
     }
 print(json.dumps({"version": a.version(), "out": out.tolist(),
@@ -450,17 +460,26 @@ def test_known_keras_backend_bugs_reproduce(backend, backend_runs):
 def test_keras_conv_transpose_same_shift(backend, backend_runs):
     """keras-torch-conv-transpose-same-shifted: Conv2DTranspose(padding='same') at stride 2
     keeps cells 0-5 of the full scatter of [1, 10, 100] (TensorFlow's rule); its torch
-    backend before keras-team/keras#22876 keeps cells 1-6.  The adapter refuses any row
-    but the kept one, naming the entry for the shifted one (same child runs as above)."""
-    from adapters import _keras_decoder_rules as decoder_rules
+    backend before keras-team/keras#22876 keeps cells 1-6 (the model's torch padding 1 /
+    output_padding 1).  Nothing is refused for it: where the probe sees the shifted row,
+    ct_same_k3_s2 fails and the verdict xfails it as that bug's own value; elsewhere it
+    passes with no verdict (same child runs as above).  The matcher on the bug's exact
+    value and on other wrong values: tests/adapters/test_matched_decoder.py."""
+    from tests import divergence_signatures_decoder as decoder_signatures
 
     facts = _run_on_backend(backend_runs, backend)["facts"]
-    row, refused = facts["transpose_same_row"], facts["transpose_same"]
-    assert (row != decoder_rules.SAME_PROBE_KEPT) == (refused is not None)
-    shifted = row == decoder_rules.SAME_PROBE_SHIFTED
-    assert shifted == (decoder_rules.TRANSPOSE_SAME_SHIFT in (refused or ""))
+    row, judged = facts["transpose_same_row"], facts["transpose_same_k3"]
+    assert facts["transpose_same"] is None
+    shifted = row == decoder_signatures.SAME_PROBE_SHIFTED
+    assert shifted == (facts["transpose_same_probe"] is not None)
     if not shifted:
-        pytest.skip(f"KERAS_BACKEND={backend}: 'same' is not shifted here (the adapter agrees)")
+        assert row == decoder_signatures.SAME_PROBE_KEPT
+        assert judged == {"failed": False, "xfail": None, "stale": None}
+        pytest.skip(f"KERAS_BACKEND={backend}: 'same' is not shifted here (ct_same_k3_s2 passes)")
+    assert backend == "torch"
+    assert judged["failed"]
+    assert judged["stale"] is None
+    assert (judged["xfail"] or "").startswith("keras-torch-conv-transpose-same-shifted (")
 
 
 def _torch_one_input_channel_transpose_error() -> str | None:

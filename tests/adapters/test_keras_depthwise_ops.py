@@ -8,9 +8,10 @@
   compared with the reference under conv2d's tolerance (``tests.harness.compare``), ids
   ``conv2d-<case>-keras.ops-<dtype>-<direction>``.
 - Evidence for ``keras-tf-depthwise-stride-dilation-wrong-output``
-  (tests/known_divergences.py): strides > 1 with dilation > 1 on the TensorFlow backend
-  before Keras 3.15 (keras-team/keras#23027); the adapter refuses exactly where the
-  installed Keras has the bug.
+  (tests/known_divergences.py, "matched"): strides > 1 with dilation > 1 on the
+  TensorFlow backend before Keras 3.15 (keras-team/keras#23027).  Nothing is refused
+  for it: the keras.ops cases run, and fail unless the failure is that bug's own wrong
+  output (``known_divergences.judge``, as in tests/parity).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import pytest
 
 import adapters
 from adapters.base import FrameworkMissing, Unsupported, prepare
-from tests import layers
+from tests import divergence_signatures_depthwise as signatures
+from tests import known_divergences, layers
 from tests.adapters.calls import refusal
-from tests.harness import compare
+from tests.harness import compare_observed
 
 pytestmark = pytest.mark.keras
 
@@ -94,32 +96,47 @@ def test_keras_ops_depthwise_conv_matches_the_reference(ops, case_id, dtype, dir
     label = f"conv2d-{case_id}-keras.ops-{dtype}-{direction}"
     repro = f"pytest tests/adapters/test_keras_depthwise_ops.py -k '{label}'"
     try:
-        _, failure = compare(
+        _, failure, observed = compare_observed(
             ops, "conv2d", direction, case.inputs, case.attrs, dtype, label=label, repro=repro
         )
     except Unsupported as exc:
         pytest.skip(f"unsupported by keras.ops: {exc}")
+    # Judged as the "keras" column's bugs: keras.ops.depthwise_conv is Keras.
+    fields = ("conv2d", case_id, "keras", dtype, direction)
+    verdict = known_divergences.judge(fields, observed, failed=failure is not None)
     if failure is not None:
+        if verdict.xfail:
+            pytest.xfail(verdict.xfail)
         raise failure
+    if verdict.stale:
+        pytest.fail(verdict.stale)
 
 
-def test_depthwise_stride_dilation_bug_is_refused_exactly_where_present(keras_adapter, ops):
-    from adapters import _keras_rules as rules
-
-    said = rules._depthwise_stride_dilation_probe(keras_adapter)
+def test_depthwise_stride_dilation_bug_is_matched_where_present(keras_adapter, ops):
+    """Where the probe finds keras-team/keras#23027's bug, keras.ops.depthwise_conv on
+    conv_depthwise_s2_d3 runs (no refusal) and returns the model's output, shape (1, 6,
+    1, 1) instead of (1, 6, 2, 2), which the verdict xfails; where it does not, the case
+    runs right.  DepthwiseConv2D either refuses the arguments itself (before
+    keras-team/keras#22598) or runs them."""
+    said = signatures.depthwise_stride_dilation_wrong(keras_adapter)
     case = layers.case("conv_depthwise_s2_d3")
-    inputs = case.cast_inputs(np.float32)
-    by_ops = refusal(ops, "conv2d", inputs, case.attrs)
-    by_layer = refusal(keras_adapter, "conv2d", inputs, case.attrs)
+    by_layer = refusal(keras_adapter, "conv2d", case.cast_inputs(np.float32), case.attrs)
+    assert by_layer is None or by_layer.startswith("keras.layers.DepthwiseConv2D: ")
+    _, failure, observed = compare_observed(
+        ops, "conv2d", "forward", case.inputs, case.attrs, "float32", label="evidence", repro="-"
+    )
+    verdict = known_divergences.judge(
+        ("conv2d", case.id, "keras", "float32", "forward"), observed, failure is not None
+    )
     if said is None:
-        assert by_ops is None
-        assert by_layer is None or by_layer.startswith("keras.layers.DepthwiseConv2D: ")
+        assert failure is None, str(failure)
+        assert verdict == known_divergences.Verdict()
         pytest.skip(
             f"{keras_adapter.version()}: keras.ops.depthwise_conv computes keras-team/keras"
-            "#23027's example right (fixed in 3.15); the adapter runs the cases"
+            "#23027's example right (fixed in 3.15); the cases run and pass"
         )
-    assert rules.DEPTHWISE_STRIDE_DILATION in by_ops
     assert "#23027" in said
-    # The layer either refuses the arguments itself (before keras-team/keras#22598) or
-    # inherits the bug from keras.ops.depthwise_conv.
-    assert by_layer is not None
+    assert observed.actual["y"].shape == (1, 6, 1, 1)
+    assert failure is not None
+    assert verdict.key == "keras-tf-depthwise-stride-dilation-wrong-output"
+    assert verdict.xfail is not None
