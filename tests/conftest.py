@@ -251,8 +251,8 @@ def pytest_collection_modifyitems(config, items):
 
 def _skip_heavy(config, items) -> None:
     """The default run skips the tests marked ``heavy`` (subprocess sessions, the larger
-    network variants), saying so: unless ``--full``, a ``-m`` or ``-k`` expression, or a
-    test id (``path::name``) is given.  Any ``-m`` decides for itself (``pytest -m
+    network variants, the browser budgets) or ``slow``, saying so: unless ``--full``, a
+    ``-m`` or ``-k`` expression, or a test id (``path::name``) is given.  Any ``-m`` decides for itself (``pytest -m
     network`` runs every network).  Skipped, not deselected, so a default run stays a
     complete run for the report."""
     from tests.sampling import full_run
@@ -263,7 +263,7 @@ def _skip_heavy(config, items) -> None:
         return
     skip = pytest.mark.skip(reason="heavy: not in the default run; pytest --full runs it")
     for item in items:
-        if item.get_closest_marker("heavy"):
+        if item.get_closest_marker("heavy") or item.get_closest_marker("slow"):
             item.add_marker(skip)
 
 

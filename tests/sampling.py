@@ -20,9 +20,11 @@ any case exercises is exercised.  Outside the sample a test is skipped, with the
 (the report counts it as skipped, not missing).  Candidates (``--candidate``,
 ``--adapter``) always run every case.
 
+Benchmarks (tests/benchmarks/test_bench_layers.py) run once each, untimed, under
+``--full``, and all of them whenever pytest-benchmark times (``--benchmark-enable``).
 Adapters whose set-up is slow (``slow_setup``: the ONNX exports, LiteRT conversions) also
-leave their fuzz tests and benchmarks to ``--full`` (every fuzz example and benchmark shape
-is one more export or conversion); there a benchmark gets the strict xfail of a divergence
+leave their fuzz tests to ``--full`` (every fuzz example is one more export or
+conversion); under ``--full`` their benchmarks get the strict xfail of a divergence
 declared for every case of its layer (ONNX Runtime's Sigmoid).
 ``pytest --full`` (or ``CNN_PARITY_FULL=1``, which child runs inherit) runs everything.
 """
@@ -38,7 +40,14 @@ import adapters
 from tests import known_divergences, layers
 
 #: Tests generated per adapter from the declarations, and how each is sampled.
-_SAMPLED_TESTS = {"test_parity": "cases", "test_fuzz": "full", "test_layer_benchmark": "full"}
+_SAMPLED_TESTS = {"test_parity": "cases", "test_fuzz": "full", "test_layer_benchmark": "bench"}
+
+
+def _timing(config) -> bool:
+    """pytest-benchmark asked to time (``--benchmark-enable`` or ``--benchmark-only``)."""
+    return bool(
+        config.getoption("benchmark_enable", False) or config.getoption("benchmark_only", False)
+    )
 
 
 def full_run(config) -> bool:
@@ -114,6 +123,12 @@ def skip_outside_sample(config, items) -> None:
             continue
         params = callspec.params
         name = params.get("adapter_name", params.get("name"))
+        if how == "bench" and not (isinstance(name, str) and slow_setup(name)):
+            # Benchmarks of every implementation (the reference too) run once each in a
+            # full run; timing them (--benchmark-enable) runs them all.
+            if not _timing(config):
+                item.add_marker(pytest.mark.skip(reason=_BENCH_SKIP))
+            continue
         if not isinstance(name, str) or not sampled(name):
             continue
         why = slow_setup(name)
@@ -122,13 +137,16 @@ def skip_outside_sample(config, items) -> None:
             if case.id in default_cases(case.layer, params["dtype"], name):
                 continue
         elif why is None:
-            continue  # fuzz and benchmarks: only slow adapters leave them to --full
+            continue  # fuzz: only slow adapters leave it to --full
         because = f" ({why})" if why else ""
         item.add_marker(
             pytest.mark.skip(
                 reason=f"{name}: outside the default sample{because}; pytest --full runs it"
             )
         )
+
+
+_BENCH_SKIP = "benchmarks: not in the default run; pytest --full runs each once, untimed"
 
 
 def _benchmark_divergences(items) -> None:

@@ -35,6 +35,7 @@ def _observed(adapter, layer, x, attrs, direction):
     return failure, observed, verdict
 
 
+@pytest.mark.heavy
 def test_tf_gelu_float64_uses_float32_constants():
     """tf.nn.gelu in float64 is ~3e-8 off: its output and gradient are the model's (its
     formula with the constants rounded to float32, not the float64 ones), and the parity
@@ -65,6 +66,7 @@ def test_tf_gelu_float64_uses_float32_constants():
                 assert verdict.key.endswith("gelu-float64-constants-via-float32")
 
 
+@pytest.mark.heavy
 def test_torch_hardsigmoid_float64_backward_uses_a_float32_sixth():
     """torch's float64 Hardsigmoid gradient is 1/6 rounded to float32; the torch adapter
     (and Keras on the torch backend) run it, and the parity verdict xfails it as that bug;

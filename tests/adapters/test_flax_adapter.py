@@ -101,6 +101,7 @@ def test_other_dtypes_refused(adapter):
 # -- the two framework bugs, where the adapter refuses them -------------------------------
 
 
+@pytest.mark.heavy
 def test_conv_backward_abort_family(adapter):
     """XLA:CPU aborts (SIGABRT) on this input gradient through nn.Conv too, so it runs in
     a child process.  If a release fixes it, this test fails: narrow the rule then."""

@@ -66,6 +66,7 @@ def test_maxpool_dilation_backward(adapter, jax):
         vjp(jax.numpy.ones_like(out))
 
 
+@pytest.mark.heavy
 def test_conv_backward_abort_family(adapter):
     """XLA:CPU aborts (SIGABRT, not an exception) on this input gradient, so it runs in a
     child process.  If a JAX release fixes it, this test fails: narrow the rule then."""

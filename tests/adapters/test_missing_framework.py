@@ -51,6 +51,7 @@ print("absent")
 """
 
 
+@pytest.mark.heavy
 def test_blocking_behaves_like_absence():
     """find_spec returns None (torch._dynamo probes it and must not see an error), import
     raises ModuleNotFoundError, and no distribution metadata is found."""
@@ -115,6 +116,7 @@ def blocked_runs(request):
     runs.close()
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("adapter", sorted(FRAMEWORK_MODULES))
 def test_blocked_framework_skips_its_adapter_with_the_reason(adapter, blocked_runs):
     witness = _witness(adapter)

@@ -35,6 +35,7 @@ def _run(candidate: str, marker: str, *extra: str) -> subprocess.CompletedProces
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.heavy
 def test_seed_style_library_passes_what_it_implements():
     run = _run("tests/examples/seed_candidate.py", "seed_candidate")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
@@ -63,6 +64,7 @@ def _failure_sections(stdout: str) -> dict[str, list[str]]:
     return sections
 
 
+@pytest.mark.heavy
 def test_untransposed_dw_is_caught(wrong_run):
     run = wrong_run
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
@@ -86,6 +88,7 @@ def test_suite_packages_cannot_be_candidates_by_name(spec, tmp_path, monkeypatch
         import_candidate(spec)
 
 
+@pytest.mark.heavy
 def test_a_parity_failure_reads_message_first_and_short(wrong_run):
     """The message, the case's attributes and shapes, the worst error, the bound, the rule
     and the reproduction; no test source, harness frames or argument dumps (94 lines per
@@ -104,6 +107,7 @@ def test_a_parity_failure_reads_message_first_and_short(wrong_run):
         assert len(lines) <= 20, text
 
 
+@pytest.mark.heavy
 def test_a_fuzz_failure_prints_its_reproduction_once(wrong_run):
     sections = _failure_sections(wrong_run.stdout)
     text = "\n".join(sections["test_fuzz[conv2d-seed_candidate_wrong]"])

@@ -15,7 +15,7 @@ from reports import render
 from tests.reports import fullrun
 from tests.reports.cdp import Browser, find_chromium
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.heavy]
 
 CHROMIUM = find_chromium()
 MB = 1_000_000
