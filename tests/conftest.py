@@ -252,9 +252,9 @@ def pytest_collection_modifyitems(config, items):
 def _skip_heavy(config, items) -> None:
     """The default run skips the tests marked ``heavy`` (subprocess sessions, the larger
     network variants, the browser budgets) or ``slow``, saying so: unless ``--full``, a
-    ``-m`` or ``-k`` expression, or a test id (``path::name``) is given.  Any ``-m`` decides for itself (``pytest -m
-    network`` runs every network).  Skipped, not deselected, so a default run stays a
-    complete run for the report."""
+    ``-m`` or ``-k`` expression, or a test id (``path::name``) is given.  Any ``-m``
+    decides for itself (``pytest -m network`` runs every network).  Skipped, not
+    deselected, so a default run stays a complete run for the report."""
     from tests.sampling import full_run
 
     if full_run(config) or config.option.markexpr or config.option.keyword:
