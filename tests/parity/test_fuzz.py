@@ -9,8 +9,9 @@ whose output a present declared bug explains (tests/known_divergences.py, "match
 counted as that bug, not as a failure; any other failure fails.
 
 A failing example prints the lines that rerun it once: in the ``ParityError``'s message,
-or, for a crash, attached with ``note()``.  Example counts come from the Hypothesis profile loaded
-in tests/conftest.py ("ci": derandomized, bounded).
+or, for a crash, attached with ``note()``.  Example counts come from the Hypothesis profile
+loaded in tests/conftest.py ("ci": derandomized, bounded); the quick run (no ``--full``)
+draws a third as many (``QUICK_SHARE``), derandomized too.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import pytest
 
 import adapters
-from tests import known_divergences, layers
+from tests import known_divergences, layers, sampling
 from tests.harness import (
     DIRECTIONS,
     Unsupported,
@@ -32,6 +33,9 @@ from tests.harness import (
 hypothesis = pytest.importorskip("hypothesis")
 st = pytest.importorskip("hypothesis.strategies")
 from hypothesis import assume, given, note  # noqa: E402
+
+#: The share of each layer's examples the quick run (no ``--full``) draws.
+QUICK_SHARE = 1 / 3
 
 _FIELDS = (
     "max_abs_err",
@@ -108,7 +112,8 @@ def test_fuzz(request, layer, adapter_name):
     refusals: set[str] = set()
     declared: set[str] = set()
 
-    examples = max(1, round(hypothesis.settings().max_examples * info.fuzz.share))
+    share = info.fuzz.share * (1.0 if sampling.full_run(request.config) else QUICK_SHARE)
+    examples = max(1, round(hypothesis.settings().max_examples * share))
 
     @hypothesis.settings(max_examples=examples)
     @given(config=info.fuzz.configs(), dtype=st.sampled_from(list(info.dtypes)))
