@@ -137,19 +137,25 @@ def _page_data(html: str) -> dict:
 
 
 def _rows_of(payload: dict) -> list[dict]:
-    """Every row of the payload back as {column or field: text}."""
-    strings, names = payload["strings"], [c["key"] for c in payload["columns"]]
+    """Every record of the payload back as {column or field: text}, in the page's order:
+    each test's shared fields, with each environment's values (an empty tail dropped)."""
+    strings, shared = payload["strings"], payload["shared"]
+
+    def text(name: str, value: int) -> str:
+        if name in payload["pieced"]:
+            return "".join(strings[i] for i in payload["lists"][value])
+        return strings[value]
+
+    names = [c["key"] for c in payload["columns"]] + payload["fields"]
+    assert sorted(names) == sorted(shared + payload["per_env"])
     out = []
     for case in payload["cases"]:
-        for row in case["rows"]:
-            decoded = {}
-            for name, value in zip(names + payload["fields"], row, strict=True):
-                decoded[name] = (
-                    "".join(strings[i] for i in payload["lists"][value])
-                    if name in payload["pieced"]
-                    else strings[value]
-                )
-            out.append(decoded)
+        for test in case["tests"]:
+            for values in test[len(shared) :]:
+                assert len(values) <= len(payload["per_env"])
+                stored = dict(zip(shared, test, strict=False))
+                stored.update(zip(payload["per_env"], values, strict=False))
+                out.append({name: text(name, stored.get(name, 0)) for name in names})
     return out
 
 
