@@ -5,20 +5,35 @@ record's table row, reproduction snippet and traceback made the page 3.8 MB per
 environment (34.6 MB for nine).  Instead each case's rows are drawn when the case is
 opened, from this payload:
 
-- ``strings``: every distinct text once (index 0 is the empty string).  Records refer to
+- ``strings``: every distinct text once (index 0 is the empty string), the most used
+  first so that the indices written most often are the shortest.  Records refer to
   strings by index.
-- ``lists``: lists of string indices, each stored once.  Reproductions, tracebacks, test
-  ids and refusal reasons (``PIECED``, named in ``pieced``) are stored as their pieces; a
-  record holds the list's index, so the pieces shared by every reproduction, and the same
-  test's texts in every environment, are stored once.
+- ``lists``: lists of string indices, each stored once (index 0 is the empty list).
+  Reproductions, tracebacks, test ids and refusal reasons (``PIECED``, named in
+  ``pieced``) are stored as their pieces, split after a newline, a quote, "[", "]", "-"
+  and ": ", with pieces that only ever occur next to each other joined (the lines every
+  reproduction has are one piece); a record holds the list's index.  An entry ``-k`` in a
+  list stands for the pieces of list ``k``: a line of several pieces that occurs more than
+  once (a traceback's repeated line, the same failure in several environments) is a list
+  of its own.
 - ``columns``: the records table (``RECORD_COLUMNS``, minus the environment column for
-  one environment); each row holds one string index per column, already formatted.
-- ``fields``: the per-record details after the columns (``DETAIL_FIELDS``).
-- ``cases``: per case (in the order of the page's ``details.case`` elements) its rows and
-  heatmaps (each image an array in ``IMAGE_FIELDS`` order).
+  one environment), each value already formatted; ``fields``: the per-record details
+  after the columns (``DETAIL_FIELDS``).  A record is one string index (a list index for
+  a pieced field) per column and field.
+- ``shared`` and ``per_env`` divide the columns and fields: ``shared`` ones (``SHARED``:
+  a test's adapter, dtype, direction, kind, test id, reproduction and tolerance rules) are
+  the same for a test in every environment, ``per_env`` ones (the environment, outcome,
+  statistics, version, reason and traceback) are not.
+- ``cases``: per case (in the order of the page's ``details.case`` elements) its
+  ``tests`` and ``heatmaps`` (each image an array in ``IMAGE_FIELDS`` order).  A test is
+  ``[shared values..., [per_env values], [per_env values], ...]``: its shared values once,
+  then one array per record (per environment), in the page's row order; an array's
+  trailing empty values (index 0) are left off.  Consecutive records whose shared values
+  are equal make one test, so one environment's page has one array per test.
 
-Every record of every input is kept; only the formatting (the page's display precision)
-and the storage are compact.  The results JSON keeps full precision.
+In a nine-environment matrix a test's shared values are stored once instead of nine
+times.  Every record of every input is kept; only the formatting (the page's display
+precision) and the storage are compact.  The results JSON keeps full precision.
 """
 
 from __future__ import annotations
@@ -178,6 +193,24 @@ def _glued(texts: set[str]) -> dict[str, list[str]]:
     return glued
 
 
+def _lines(pieces: list[str]) -> list[tuple[str, ...]]:
+    """``pieces`` grouped into lines (a piece ending in a newline ends one)."""
+    out, line = [], []
+    for piece in pieces:
+        line.append(piece)
+        if piece.endswith("\n"):
+            out.append(tuple(line))
+            line = []
+    return [*out, tuple(line)] if line else out
+
+
+def _repeated_lines(texts) -> set[tuple[str, ...]]:
+    """Lines of several pieces that occur more than once (a traceback's repeated frame, the
+    same failure in several environments): each is stored once, as a list of its own."""
+    count = Counter(line for pieces in texts for line in _lines(pieces) if len(line) > 1)
+    return {line for line, n in count.items() if n > 1}
+
+
 def _by_use(items: list, uses: Counter) -> list[int]:
     """New positions for ``items``, most used first (item 0, the empty one, stays 0), so
     that the indices written most often are the shortest."""
@@ -213,13 +246,22 @@ def payload(cases: list[dict], multi_env: bool) -> dict:
     }
     glued = _glued(pieced)
 
+    lines = _repeated_lines(glued.values())
+
+    def add_pieces(pieces: list[str]) -> int:
+        indices: list[int] = []
+        for line in _lines(pieces):
+            if line in lines:  # a line many texts have: one reference to its own list
+                indices.append(-table.add_list([table.add(p) for p in line]))
+            else:
+                indices.extend(table.add(p) for p in line)
+        return table.add_list(indices)
+
     def stored(row: dict, name: str) -> int:
         value = _value(row, name, shown)
         if name not in PIECED:
             return table.add(value)
-        if not value:
-            return 0
-        return table.add_list([table.add(p) for p in glued[str(value)]])
+        return add_pieces(glued[str(value)]) if value else 0
 
     out = []
     for case in cases:
@@ -278,7 +320,8 @@ def _renumbered(table: StringTable, cases: list[dict], shared: list, per_env: li
     for image in images:
         string_uses.update(image[i] for i in texts)
     for indices in table.lists:
-        string_uses.update(indices)
+        string_uses.update(i for i in indices if i >= 0)
+        list_uses.update(-i for i in indices if i < 0)
     new_string = _by_use(table.strings, string_uses)
     new_list = _by_use(table.lists, list_uses)
 
@@ -299,7 +342,7 @@ def _renumbered(table: StringTable, cases: list[dict], shared: list, per_env: li
         strings[new_string[old]] = text
     lists: list[list[int]] = [[]] * len(table.lists)
     for old, indices in enumerate(table.lists):
-        lists[new_list[old]] = [new_string[i] for i in indices]
+        lists[new_list[old]] = [new_string[i] if i >= 0 else -new_list[-i] for i in indices]
     return strings, lists
 
 
