@@ -254,3 +254,47 @@ def test_chart_legends_are_not_cut_off(page):
     for b in boxes:
         assert b["right"] <= b["box"], b
         assert b["svg"] is None or b["right"] <= b["svg"], b
+
+
+DRAWN_RECORDS = """(() => { document.querySelectorAll('details.case').forEach(d => { d.open = true;
+  d.dispatchEvent(new Event('toggle')); });
+  const code = (tr, name) => { const d = [...tr._detail.querySelectorAll('details.more')]
+    .find(x => x.querySelector('summary').textContent === name);
+    return d ? d.querySelector('code').textContent : ''; };
+  return [...document.querySelectorAll('tr.rec')].map(tr => [
+    tr.querySelector('td.c-env').textContent, tr.querySelector('td.c-adapter').textContent,
+    tr.dataset.outcome, tr._detail.querySelector('dl.kv dd').textContent,
+    code(tr, 'reproduce'), code(tr, 'traceback')]); })()"""
+
+
+def test_a_two_environment_page_draws_every_record_of_both(tmp_path):
+    """Each test's shared fields are stored once for both environments, and a traceback's
+    repeated lines once for all: the drawn rows must still be every record, in full."""
+    if CHROMIUM is None:
+        pytest.skip("no Chromium binary found (apt-get install chromium, or set CHROMIUM)")
+    runs = [sample.results("envA"), sample.results("envB", torch_conv_outcome="fail")]
+    for run in runs:
+        for r in run["parity"]:
+            line = f"E   tests.harness.ParityError: {r['test_id']}: max |error| > bound\n"
+            r["traceback"] = line * 3 + f"in {run['run']['env_name']}\n"
+    path = render.write_report(runs, tmp_path / "two.html")
+    expected = sorted(
+        [
+            run["run"]["env_name"],
+            r["adapter"],
+            r["outcome"],
+            r["test_id"],
+            r["repro"],
+            r["traceback"],
+        ]
+        for run in runs
+        for r in run["parity"]
+    )
+    browser = Browser(CHROMIUM)
+    try:
+        browser.open(path.as_uri())
+        assert browser.evaluate("document.documentElement.dataset.reportReady") == "1"
+        assert sorted(browser.evaluate(DRAWN_RECORDS)) == expected
+        assert browser.console_errors() == []
+    finally:
+        browser.close()

@@ -1,7 +1,8 @@
 """A full run's report and a nine-environment version matrix in headless Chromium: their
 size and load-time budgets, no sideways overflow at 1,024 and 1,400 px (cases closed, and
-every case open with every detail shown), a conventions section as wide as the page, and
-matrix bars whose segments are as wide as their share of the comparisons.
+every case open with every detail shown), a conventions section as wide as the page,
+matrix bars whose segments are as wide as their share of the comparisons, and a version
+matrix laid out only when scrolled to, whose estimated height is within 5% of its own.
 
 The pages are rendered from ``tests/reports/fullrun.py`` (every declared case x adapter x
 dtype x direction with real test ids and reproductions, seeded statistics), since a real
@@ -72,6 +73,24 @@ def test_page_opens_within_the_load_budget(pages, browser, name):
         )
     assert browser.console_errors() == []
     assert min(times) < BUDGET_LOAD_S, f"{name}: {times}"
+
+
+def test_version_matrix_is_laid_out_when_scrolled_to(pages, browser):
+    """The version matrix is laid out only when it comes near the window: until then its
+    estimated height keeps the page (and its scroll bar) as tall as when it is drawn."""
+    browser.set_viewport(1400, 900)
+    browser.navigate(pages["matrix"].as_uri())
+    before = browser.evaluate("document.documentElement.scrollHeight")
+    drawn, after = browser.evaluate(
+        "new Promise(done => { const box = document.querySelector('.deferred');"
+        " const timer = setTimeout(() => done([false, 0]), 10000);"
+        " box.addEventListener('contentvisibilityautostatechange', e => { if (!e.skipped) {"
+        " clearTimeout(timer); requestAnimationFrame(() =>"
+        " done([true, document.documentElement.scrollHeight])); } });"
+        " document.getElementById('versions').scrollIntoView(); })"
+    )
+    assert drawn, "scrolling to the version matrix did not lay it out"
+    assert abs(after - before) < 0.05 * after, (before, after)
 
 
 def _open_everything(browser) -> int:

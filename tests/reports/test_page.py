@@ -137,19 +137,26 @@ def _page_data(html: str) -> dict:
 
 
 def _rows_of(payload: dict) -> list[dict]:
-    """Every row of the payload back as {column or field: text}."""
-    strings, names = payload["strings"], [c["key"] for c in payload["columns"]]
+    """Every record of the payload back as {column or field: text}, in the page's order:
+    each test's shared fields, with each environment's values (an empty tail dropped)."""
+    strings, shared = payload["strings"], payload["shared"]
+
+    def joined(index: int) -> str:  # -k in a list stands for list k's pieces
+        return "".join(strings[i] if i >= 0 else joined(-i) for i in payload["lists"][index])
+
+    def text(name: str, value: int) -> str:
+        return joined(value) if name in payload["pieced"] else strings[value]
+
+    names = [c["key"] for c in payload["columns"]] + payload["fields"]
+    assert sorted(names) == sorted(shared + payload["per_env"])
     out = []
     for case in payload["cases"]:
-        for row in case["rows"]:
-            decoded = {}
-            for name, value in zip(names + payload["fields"], row, strict=True):
-                decoded[name] = (
-                    "".join(strings[i] for i in payload["lists"][value])
-                    if name in payload["pieced"]
-                    else strings[value]
-                )
-            out.append(decoded)
+        for test in case["tests"]:
+            for values in test[len(shared) :]:
+                assert len(values) <= len(payload["per_env"])
+                stored = dict(zip(shared, test, strict=False))
+                stored.update(zip(payload["per_env"], values, strict=False))
+                out.append({name: text(name, stored.get(name, 0)) for name in names})
     return out
 
 
@@ -195,6 +202,29 @@ def test_the_same_test_in_two_environments_shares_its_stored_texts():
     assert len(_rows_of(two)) == 2 * len(_rows_of(one))
     # Each reproduction and test id is one entry of ``lists``, whatever the environments.
     assert len(two["lists"]) == len(one["lists"])
+    # Each test's shared fields are stored once, followed by its values in each environment.
+    shared = len(two["shared"])
+    assert {"test_id", "repro", "adapter"} <= set(two["shared"])
+    tests_one = [t for case in one["cases"] for t in case["tests"]]
+    tests_two = [t for case in two["cases"] for t in case["tests"]]
+    assert len(tests_two) == len(tests_one) == len(sample.results()["parity"])
+    assert {len(t) - shared for t in tests_two} == {2}
+
+
+def test_a_line_repeated_in_tracebacks_is_stored_once():
+    runs = [sample.results("envA"), sample.results("envB")]
+    for run in runs:
+        for r in run["parity"]:
+            line = f"E   tests.harness.ParityError: {r['test_id']}: max |error| > bound\n"
+            r["traceback"] = f"{line}{line}in {run['run']['env_name']}\n"
+    payload = _page_data(render.render(runs))
+    # Each test's line is one list (-k in a list: the pieces of list k), which both of its
+    # environments' tracebacks refer to, twice each.
+    references = [i for piece_list in payload["lists"] for i in piece_list if i < 0]
+    assert len(set(references)) == len(runs[0]["parity"])
+    assert len(references) == 2 * 2 * len(runs[0]["parity"])
+    decoded = sorted(r["traceback"] for r in _rows_of(payload))
+    assert decoded == sorted(r["traceback"] for run in runs for r in run["parity"])
 
 
 def test_page_data_cannot_close_its_script_element():
