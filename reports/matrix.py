@@ -82,7 +82,9 @@ def versions(parity, layers, adapters, env_names) -> list[dict]:
                 )
             keys = [tuple(sorted(c["counts"].items())) for c in cells]
             present = [k for k, c in zip(keys, cells, strict=True) if not c["missing"]]
-            common = max(set(present), key=present.count) if present else None
+            # Ties go to the first environment's pattern (a set's order would follow the
+            # process's hash seed, so the framing changed between renders of one input).
+            common = max(present, key=present.count) if present else None
             for c, key in zip(cells, keys, strict=True):
                 c["differs"] = not c["missing"] and key != common
             found = {
