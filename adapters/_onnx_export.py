@@ -183,6 +183,9 @@ class _ExportedCall:
     """One layer call: the torch adapter's prepared module, exported on first use."""
 
     def __init__(self, adapter: OnnxExportAdapter, key: tuple, torch_call: Any) -> None:
+        # The torch adapter wraps a call whose backward only it refuses (float64
+        # Hardsigmoid: adapters.torch._BackwardRefused); the forward module is inside.
+        torch_call = getattr(torch_call, "prepared", torch_call)
         self.adapter, self.key, self.torch_call = adapter, key, torch_call
 
     def forward(self) -> Run:
