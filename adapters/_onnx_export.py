@@ -270,6 +270,7 @@ def _export(torch_call: Any) -> Exported:
     feeds = {name: inputs[name].numpy() for name in names}
     if any(feed.dtype == np.float64 for feed in feeds.values()):
         rules.check_float_attributes(module, model, what)
+        rules.check_float32_constants(model, what)
     return Exported(model, feeds, rules.opset_of(model), what)
 
 

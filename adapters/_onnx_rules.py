@@ -7,8 +7,10 @@ declared divergences each rule refuses under (tests/known_divergences.py).
   is an error, except the declared one (cross-entropy on class probabilities) and ONNX's
   pre-opset-22 shape rule for a ceil-mode window that starts in the padding (conventions
   row ``onnx_pool_ceil_window_in_padding``).
-- ``check_float_attributes``: a float64 graph holding a module constant that float32
-  rounds (conventions row ``onnx_float32_attributes``).
+- ``check_float_attributes`` and ``check_float32_constants``: a float64 graph holding a
+  module constant that float32 rounds, or any 32-bit constant whose decimal float32
+  rounds, in a node's attributes or its operator's ONNX function body (conventions row
+  ``onnx_float32_attributes``).
 - ``ceil_pool_hazards`` and ``runtime_ceil_bugs``: ceil-mode pooling windows that older
   runtimes compute differently from torch (ONNX Runtime 1.20, onnx 1.17's reference
   AveragePool); a tiny probe per runtime and opset finds which bugs the installed release
@@ -120,6 +122,85 @@ def check_float_attributes(module: Any, model: Any, what: str) -> None:
                     f"{name}={value!r} is {rounded!r} in the exported graph, which then "
                     "computes another layer (conventions row onnx_float32_attributes)"
                 )
+
+
+def check_float32_constants(model: Any, what: str) -> None:
+    """A float64 graph that computes with a 32-bit float constant whose decimal reads as
+    another number (float32(1/6) = 0.16666667163...), refused: a FLOAT attribute of a node,
+    or a float32 ``Constant`` of the function body ONNX defines the node's operator by
+    (HardSwish, Gelu), which onnx.reference runs and ONNX Runtime runs where it has no
+    float64 kernel, casting the constant with ``CastLike``."""
+    for where, value in _float32_constants(model):
+        written = str(np.float32(value))
+        if float(written) != value:
+            raise Unsupported(
+                f"{what} in float64: {where} is the 32-bit float {written} = {value!r} "
+                "(onnx.proto: AttributeProto 'float f'; an operator's function body casts "
+                "its float constants with CastLike), so the float64 graph computes with a "
+                "constant float32 rounded: another layer (conventions row "
+                "onnx_float32_attributes)"
+            )
+
+
+def _float32_constants(model: Any) -> list[tuple[str, float]]:
+    """``(where, value)`` for the FLOAT attributes of ``model``'s nodes and for the float
+    attributes and float32 ``Constant`` values of their operators' function bodies."""
+    import onnx
+
+    opset = opset_of(model)
+    inferred = onnx.shape_inference.infer_shapes(model)
+    types = {
+        value.name: value.type
+        for value in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output)
+    }
+    found = []
+    for node in model.graph.node:
+        found += [(f"the {node.op_type} attribute {n!r}", v) for n, v in _floats(node)]
+        for body_node in _function_body(node, opset, types):
+            found += [
+                (f"ONNX's {node.op_type} function body's {body_node.op_type} {n!r}", v)
+                for n, v in _floats(body_node)
+            ]
+    return found
+
+
+def _floats(node: Any) -> list[tuple[str, float]]:
+    """The float attributes of ``node``, and the value of a float32 ``Constant``."""
+    import onnx
+
+    found = []
+    for attribute in node.attribute:
+        if attribute.type == onnx.AttributeProto.FLOAT and not attribute.ref_attr_name:
+            found.append((attribute.name, float(attribute.f)))
+        if (
+            node.op_type == "Constant"
+            and attribute.type == onnx.AttributeProto.TENSOR
+            and attribute.t.data_type == onnx.TensorProto.FLOAT
+        ):
+            values = onnx.numpy_helper.to_array(attribute.t).ravel()
+            found += [(attribute.name, float(v)) for v in values]
+    return found
+
+
+def _function_body(node: Any, opset: int, types: Mapping[str, Any]) -> list:
+    """The nodes of the function ONNX defines ``node``'s operator by at ``opset`` (for its
+    input types, where the function depends on them); [] for a primitive operator."""
+    import onnx
+
+    if node.domain not in ("", "ai.onnx"):
+        return []
+    try:
+        schema = onnx.defs.get_schema(node.op_type, opset, node.domain)
+    except onnx.defs.SchemaError:
+        return []
+    if schema.has_function:
+        return list(schema.function_body.node)
+    if not schema.has_context_dependent_function:
+        return []
+    inputs = [types[name].SerializeToString() for name in node.input if name in types]
+    body = onnx.FunctionProto()
+    body.ParseFromString(schema.get_context_dependent_function(node.SerializeToString(), inputs))
+    return list(body.node)
 
 
 def opset_of(model: Any) -> int:
