@@ -2,7 +2,7 @@
 declared divergences each rule refuses under (tests/known_divergences.py).
 
 - ``refuse_dropped``: an attribute the exporter drops without a word (AvgPool2d's
-  ``divisor_override``).
+  ``divisor_override``, CrossEntropyLoss's ``label_smoothing``).
 - ``check_model``: ``onnx.checker`` with full type and shape inference.  An invalid model
   is an error, except the declared one (cross-entropy on class probabilities) and ONNX's
   pre-opset-22 shape rule for a ceil-mode window that starts in the padding (conventions
@@ -32,16 +32,28 @@ from adapters.base import Unsupported
 EXPORTER = "torch.onnx.export(dynamo=True)"
 _DECLARED = "in tests/known_divergences.py"
 
-#: What the exporter drops without a word: (layer method, attribute, the known divergence
-#: each adapter refuses it under, what happens).
+#: What the exporter drops without a word: (layer method, attribute, the value at which
+#: dropping it changes nothing, the known divergence each adapter refuses it under, what
+#: happens).
 DROPPED_ATTRIBUTES = (
     (
         "avgpool2d",
         "divisor_override",
+        None,
         "{adapter}-export-drops-divisor-override",
         "the exported AveragePool divides by the window size (onnxscript's torch_lib "
         "aten_avg_pool2d never reads divisor_override; the TorchScript exporter raised "
         "'Unsupported: ONNX export of operator avg_pool2d, divisor_override')",
+    ),
+    (
+        "cross_entropy",
+        "label_smoothing",
+        0.0,
+        "{adapter}-export-drops-label-smoothing",
+        "the exported SoftmaxCrossEntropyLoss computes the unsmoothed loss (onnxscript's "
+        "torch_lib aten_cross_entropy_loss: 'label_smoothing: float = 0.0,  # this was "
+        "ignored due to ONNX not support'; the TorchScript exporter raised 'Unsupported: "
+        "ONNX does not support label_smoothing')",
     ),
 )
 #: The known divergence under which each adapter refuses the invalid model the exporter
@@ -72,8 +84,9 @@ class KnownInvalidModel(Unsupported):
 
 def refuse_dropped(adapter: str, method: str, arguments: Mapping[str, Any]) -> None:
     """``Unsupported`` for an attribute the exporter would drop (``DROPPED_ATTRIBUTES``)."""
-    for layer, attribute, key, what in DROPPED_ATTRIBUTES:
-        if method == layer and arguments.get(attribute) is not None:
+    for layer, attribute, no_effect, key, what in DROPPED_ATTRIBUTES:
+        value = arguments.get(attribute, no_effect)
+        if method == layer and value is not None and value != no_effect:
             raise Unsupported(
                 f"{EXPORTER} drops {attribute}={arguments[attribute]!r}: {what} (known "
                 f"divergence {key.format(adapter=adapter)!r} {_DECLARED})"

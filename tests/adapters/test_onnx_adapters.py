@@ -179,10 +179,42 @@ def test_export_drops_divisor_override():
             continue
         got = runtime.run_model(model, {"x": x})[0]
         np.testing.assert_allclose(got, want * 3 / 4, rtol=1e-6, atol=1e-7)
-        key = _onnx_rules.DROPPED_ATTRIBUTES[0][2].format(adapter=name)
+        key = _onnx_rules.DROPPED_ATTRIBUTES[0][3].format(adapter=name)
         assert known_divergences.refused(key).adapter == name
         reason = refusal(runtime, "avgpool2d", {"x": x}, {"kernel_size": 2, "divisor_override": 3})
         assert repr(key) in reason
+
+
+def test_export_drops_label_smoothing():
+    """Evidence for the two ``*-export-drops-label-smoothing`` entries: the exported loss is
+    torch's loss with label_smoothing=0.  Fails once the export honours label_smoothing
+    (then drop the entries and the rule)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    rng = np.random.default_rng(17)
+    logits = rng.standard_normal((5, 4)).astype(np.float32)
+    target = rng.integers(0, 4, 5)
+    args = {"logits": torch.from_numpy(logits), "target": torch.from_numpy(target)}
+    smoothed = torch.nn.CrossEntropyLoss(label_smoothing=0.2).eval()
+    model = _onnx_export.export_module(smoothed, args)
+    assert [n.op_type for n in model.graph.node] == ["SoftmaxCrossEntropyLoss"]
+    with torch.no_grad():
+        want_smoothed = float(smoothed(*args.values()))
+        unsmoothed = float(torch.nn.CrossEntropyLoss()(*args.values()))
+    assert abs(want_smoothed - unsmoothed) > 1e-2
+    entry = next(e for e in _onnx_rules.DROPPED_ATTRIBUTES if e[1] == "label_smoothing")
+    for name in NAMES:
+        try:
+            runtime = adapters.load(name)
+        except adapters.FrameworkMissing:
+            continue
+        got = float(runtime.run_model(model, {"logits": logits, "target": target})[0])
+        assert got == pytest.approx(unsmoothed, rel=1e-6)
+        key = entry[3].format(adapter=name)
+        assert known_divergences.refused(key).adapter == name
+        inputs = {"logits": logits, "target": target}
+        assert repr(key) in refusal(runtime, "cross_entropy", inputs, {"label_smoothing": 0.2})
+        assert forward(runtime, "cross_entropy", inputs, {"label_smoothing": 0.0}).shape == ()
 
 
 #: Each ceil-mode bug: (attributes that touch it, input shape, the layers it concerns).
