@@ -438,6 +438,73 @@ DIVERGENCES: list[Divergence] = [
             ),
         )
     ),
+    # ConvTranspose (adapters/_onnx_conv_transpose.py): each adapter probes its runtime
+    # once per opset and refuses only the configurations a bug it has touches.
+    Divergence(
+        key="onnx_reference-conv-transpose-grouped",
+        layer="conv_transpose2d",
+        case="*",
+        adapter="onnx_reference",
+        direction="forward",
+        reason=(
+            "onnx.reference's ConvTranspose fails on group > 1 unless each group has one "
+            "input and one output channel and there is no bias: it slices W by output "
+            "channels (W is C x M/group x kH x kW), passes the whole bias to every group "
+            "and writes each group's M/group channels into one ('ValueError: could not "
+            "broadcast input array from shape (2,7,6) into shape (1,7,6)', case ct_groups2; "
+            "probe x (1,2,1,1), w (2,2,1,1), group 2: 'cannot reshape array of size 4 into "
+            "shape (1,1,2)').  Measured with onnx 1.23.2; the reassembly is fixed by "
+            "onnx/onnx#8446 (merged 2026-09)"
+        ),
+        issue="https://github.com/onnx/onnx/pull/8446",
+        enforced="unsupported",
+        evidence=(
+            "tests/adapters/test_onnx_adapters.py::"
+            "test_conv_transpose_bugs_are_refused_exactly_where_present"
+        ),
+    ),
+    *(
+        Divergence(
+            key=f"{name}-conv-transpose-output-padding-past-stride",
+            layer="conv_transpose2d",
+            case="*",
+            adapter=name,
+            direction="forward",
+            reason=(
+                f"{runtime} fails on a ConvTranspose whose output_padding is not below the "
+                "stride, which torch allows below the stride or the dilation and ONNX's "
+                "attribute text allows 'less than the corresponding stride/dilation "
+                "dimension' (onnx/onnx#3187 asks what '/' means): case ct_dilation2 "
+                f"(stride 1, dilation 2, output_padding 1) raises {error}.  Measured with "
+                f"{measured}"
+            ),
+            issue=issue,
+            enforced="unsupported",
+            evidence=(
+                "tests/adapters/test_onnx_adapters.py::"
+                "test_conv_transpose_bugs_are_refused_exactly_where_present"
+            ),
+        )
+        for name, runtime, error, measured, issue in (
+            (
+                "onnxruntime",
+                "ONNX Runtime",
+                "'INVALID_ARGUMENT ... output_padding (1) may be too large for stride (1)'",
+                "onnxruntime 1.32.0",
+                "https://github.com/microsoft/onnxruntime/issues/14208",
+            ),
+            (
+                "onnx_reference",
+                "onnx.reference",
+                "'ValueError: ... expected size of input's dimension 2 to match the "
+                "calculated number of sliding blocks' in its col2im, which counts the "
+                "blocks of the padded output",
+                "onnx 1.23.2; no upstream onnx issue found as of 2026-11 (searched: "
+                "reference ConvTranspose output_padding dilation col2im)",
+                "https://github.com/onnx/onnx/issues/3187",
+            ),
+        )
+    ),
     *(
         Divergence(
             key=f"{name}-ce-probabilities-invalid-model",

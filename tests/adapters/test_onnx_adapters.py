@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import adapters
-from adapters import _onnx_export, _onnx_rules
+from adapters import _onnx_conv_transpose, _onnx_export, _onnx_rules
 from adapters.base import Unsupported, layer_method
 from tests import known_divergences, layers
 from tests.adapters.calls import forward, refusal
@@ -259,3 +259,63 @@ def test_ceil_pool_bugs_are_refused_exactly_where_present(adapter, bug):
             np.testing.assert_allclose(got[..., -1, -1], want[..., -1, -1] * 4 / 9, rtol=1e-5)
     if not present:
         pytest.skip(f"{adapter.name} {adapter.version()} has no {bug} bug: the cases run")
+
+
+#: Each ConvTranspose bug: a configuration it touches (ct_groups2, ct_dilation2 shapes).
+_CONV_TRANSPOSE_CASES = {
+    _onnx_conv_transpose.GROUPED: ((1, 4, 3, 3), (4, 2, 2, 2), {"stride": 2, "groups": 2}),
+    _onnx_conv_transpose.PADDING_PAST_STRIDE: (
+        (1, 2, 4, 4),
+        (2, 2, 2, 3),
+        {"dilation": 2, "padding": 1, "output_padding": 1},
+    ),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(_CONV_TRANSPOSE_CASES))
+def test_conv_transpose_bugs_are_refused_exactly_where_present(adapter, bug):
+    """Evidence for the ``*-conv-transpose-*`` entries: where the probe finds the bug, the
+    runtime fails on the exported graph and the adapter refuses the configuration naming
+    the entry; where it does not, the configuration runs and agrees with the reference."""
+    x_shape, w_shape, attrs = _CONV_TRANSPOSE_CASES[bug]
+    rng = np.random.default_rng(19)
+    inputs = {
+        "x": rng.standard_normal(x_shape).astype(np.float32),
+        "w": rng.standard_normal(w_shape).astype(np.float32),
+        "b": rng.standard_normal(w_shape[1] * attrs.get("groups", 1)).astype(np.float32),
+    }
+    want = layers.get("conv_transpose2d").forward(
+        **{k: v.astype(np.float64) for k, v in inputs.items()}, **attrs
+    )
+    bugs = adapter._conv_transpose_bugs(adapter.determinism_flags()["opset"])
+    if bug not in bugs:
+        got = forward(adapter, "conv_transpose2d", inputs, attrs)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+        pytest.skip(f"{adapter.name} {adapter.version()} has no {bug} bug: the cases run")
+    key = _onnx_conv_transpose.BUG_KEY.format(adapter=adapter.name, bug=bug)
+    assert known_divergences.refused(key).adapter == adapter.name
+    assert repr(key) in refusal(adapter, "conv_transpose2d", inputs, attrs)
+    prepared = adapter.conv_transpose2d(**inputs, **attrs)
+    exported = _onnx_export.export(prepared.key, prepared.torch_call)
+    with pytest.raises(Exception, match=r"output_padding|broadcast|sliding blocks|reshape"):
+        adapter.run_model(exported.model, exported.feeds)
+
+
+def test_depthwise_conv_transpose_without_bias_runs_in_onnx_reference():
+    """The grouped configuration onnx.reference computes (ONNX's own
+    test_convtranspose_group_2: one input and one output channel per group, no bias) is
+    not refused."""
+    try:
+        runtime = adapters.load("onnx_reference")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    rng = np.random.default_rng(23)
+    inputs = {
+        "x": rng.standard_normal((1, 2, 3, 3)).astype(np.float32),
+        "w": rng.standard_normal((2, 1, 2, 2)).astype(np.float32),
+    }
+    want = layers.get("conv_transpose2d").forward(
+        **{k: v.astype(np.float64) for k, v in inputs.items()}, groups=2
+    )
+    got = forward(runtime, "conv_transpose2d", inputs, {"groups": 2})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
