@@ -319,3 +319,33 @@ def test_depthwise_conv_transpose_without_bias_runs_in_onnx_reference():
     )
     got = forward(runtime, "conv_transpose2d", inputs, {"groups": 2})
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_onnxruntime_silu_and_bce_logits_inherit_its_sigmoid():
+    """Evidence for the silu and bce_logits_large onnxruntime entries (the sigmoid
+    divergence): ONNX Runtime's SiLU is exactly x times its own Sigmoid, that Sigmoid is 0
+    where the exact one is not, and the exported BCEWithLogitsLoss takes Log(Sigmoid(x)),
+    which onnx.reference computes finite on the same graph."""
+    torch = pytest.importorskip("torch")
+    try:
+        ort, evaluator = adapters.load("onnxruntime"), adapters.load("onnx_reference")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    for dtype, zero_below in ((np.float32, -20.0), (np.float64, -39.0)):
+        x = np.linspace(-40.0, 10.0, 501).astype(dtype)
+        args = {"x": torch.from_numpy(x)}
+        silu = _onnx_export.export_module(torch.nn.SiLU().eval(), args)
+        sigmoid = _onnx_export.export_module(torch.nn.Sigmoid().eval(), args)
+        assert [n.op_type for n in silu.graph.node] == ["Sigmoid", "Mul"]
+        y, s = ort.run_model(silu, {"x": x})[0], ort.run_model(sigmoid, {"x": x})[0]
+        np.testing.assert_array_equal(y, x * s)
+        assert np.all(s[x <= zero_below] == 0)  # exact sigmoid(-39) = 1.2e-17 > 0
+    logits = np.array([[-60.0, 60.0]], np.float32)
+    target = np.array([[1.0, 0.0]], np.float32)
+    args = {"input": torch.from_numpy(logits), "target": torch.from_numpy(target)}
+    bce = _onnx_export.export_module(torch.nn.BCEWithLogitsLoss(reduction="none").eval(), args)
+    assert [n.op_type for n in bce.graph.node][-3:] == ["Sigmoid", "Log", "Sub"]
+    feeds = {"input": logits, "target": target}
+    assert np.isinf(ort.run_model(bce, feeds)[0][0, 0])
+    # 60 + log1p(exp(-60)) = 60 in float32 (torch.nn.BCEWithLogitsLoss docs' formula).
+    np.testing.assert_array_equal(evaluator.run_model(bce, feeds)[0], [[60.0, 60.0]])
