@@ -461,6 +461,24 @@ DIVERGENCES: list[Divergence] = [
             ),
         )
     ),
+    Divergence(
+        layer="gelu",
+        case="gelu_none",
+        adapter="onnx_reference",
+        dtype="float64",
+        direction="forward",
+        reason=(
+            "onnx.reference's Erf rounds its result to float32 in every dtype: "
+            "onnx/reference/ops/op_erf.py builds np.vectorize(math.erf, otypes=['f']) and "
+            "casts back to the input dtype, so a float64 Gelu (ONNX's function body: "
+            "0.5 x (1 + Erf(x / sqrt 2))) is off by up to 5.6e-08 (gelu_none: "
+            "-0.000141578 vs -0.000141522, max relative error 1.0 where 1 + erf "
+            "cancels; tests/adapters/test_onnx_adapters.py::"
+            "test_onnx_reference_erf_rounds_float64_to_float32).  ONNX Runtime has no float64 "
+            "Erf kernel and refuses the graph.  No upstream onnx issue found as of 2026-11 "
+            "(searched: reference Erf float32 otypes float64 precision)"
+        ),
+    ),
     # ConvTranspose (adapters/_onnx_conv_transpose.py): each adapter probes its runtime
     # once per opset and refuses only the configurations a bug it has touches.
     Divergence(

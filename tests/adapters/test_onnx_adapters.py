@@ -349,3 +349,34 @@ def test_onnxruntime_silu_and_bce_logits_inherit_its_sigmoid():
     assert np.isinf(ort.run_model(bce, feeds)[0][0, 0])
     # 60 + log1p(exp(-60)) = 60 in float32 (torch.nn.BCEWithLogitsLoss docs' formula).
     np.testing.assert_array_equal(evaluator.run_model(bce, feeds)[0], [[60.0, 60.0]])
+
+
+def test_onnx_reference_erf_rounds_float64_to_float32():
+    """Evidence for the gelu_none onnx_reference float64 entry: a float64 Erf node gives
+    math.erf rounded to float32, and the exported float64 GELU is 0.5 x (1 + that)."""
+    import math
+
+    torch = pytest.importorskip("torch")
+    onnx = pytest.importorskip("onnx")
+    try:
+        evaluator = adapters.load("onnx_reference")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    helper = onnx.helper
+    x = np.linspace(-4.0, 4.0, 81)
+    graph = helper.make_graph(
+        [helper.make_node("Erf", ["x"], ["y"])],
+        "erf",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.DOUBLE, [x.size])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.DOUBLE, [x.size])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    erf = np.array([math.erf(v) for v in x])
+    got = evaluator.run_model(model, {"x": x})[0]
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, erf.astype(np.float32).astype(np.float64))
+    assert np.max(np.abs(got - erf)) > 1e-9
+    gelu = _onnx_export.export_module(torch.nn.GELU().eval(), {"x": torch.from_numpy(x)})
+    rounded = np.array([math.erf(v / math.sqrt(2.0)) for v in x]).astype(np.float32)
+    want = 0.5 * x * (1.0 + rounded.astype(np.float64))
+    np.testing.assert_allclose(evaluator.run_model(gelu, {"x": x})[0], want, rtol=4e-16, atol=0)
