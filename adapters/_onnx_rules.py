@@ -139,24 +139,26 @@ def check_float_attributes(module: Any, model: Any, what: str) -> None:
 
 def check_float32_constants(model: Any, what: str) -> None:
     """A float64 graph that computes with a 32-bit float constant whose decimal reads as
-    another number (float32(1/6) = 0.16666667163...), refused: a FLOAT attribute of a node,
-    or a float32 ``Constant`` of the function body ONNX defines the node's operator by
-    (HardSwish, Gelu), which onnx.reference runs and ONNX Runtime runs where it has no
-    float64 kernel, casting the constant with ``CastLike``."""
+    another number (float32(1/6) = 0.16666667163...), refused: a float32 initializer, a
+    FLOAT attribute of a node, or a float32 ``Constant`` of the function body ONNX
+    defines the node's operator by (HardSwish, Gelu), which onnx.reference runs and ONNX
+    Runtime runs where it has no float64 kernel, casting the constant with ``CastLike``."""
     for where, value in _float32_constants(model):
         written = str(np.float32(value))
         if float(written) != value:
             raise Unsupported(
                 f"{what} in float64: {where} is the 32-bit float {written} = {value!r} "
-                "(onnx.proto: AttributeProto 'float f'; an operator's function body casts "
-                "its float constants with CastLike), so the float64 graph computes with a "
-                "constant float32 rounded: another layer (conventions row "
+                "(onnx.proto: AttributeProto 'float f'; Resize's scales are "
+                "tensor(float); an operator's function body casts its float constants with "
+                "CastLike), so the float64 graph computes with a constant float32 rounded: "
+                "another layer (conventions row "
                 "onnx_float32_attributes)"
             )
 
 
 def _float32_constants(model: Any) -> list[tuple[str, float]]:
-    """``(where, value)`` for the FLOAT attributes of ``model``'s nodes and for the float
+    """``(where, value)`` for the float32 initializers of ``model`` (Resize's ``scales``
+    is a float tensor in every dtype), the FLOAT attributes of its nodes, and the float
     attributes and float32 ``Constant`` values of their operators' function bodies."""
     import onnx
 
@@ -167,6 +169,11 @@ def _float32_constants(model: Any) -> list[tuple[str, float]]:
         for value in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output)
     }
     found = []
+    users = {name: node.op_type for node in model.graph.node for name in node.input}
+    for init in model.graph.initializer:
+        if init.data_type == onnx.TensorProto.FLOAT:
+            where = f"the float32 initializer {init.name!r} (input of {users.get(init.name)})"
+            found += [(where, float(v)) for v in onnx.numpy_helper.to_array(init).ravel()]
     for node in model.graph.node:
         found += [(f"the {node.op_type} attribute {n!r}", v) for n, v in _floats(node)]
         for body_node in _function_body(node, opset, types):

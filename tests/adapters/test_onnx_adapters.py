@@ -380,3 +380,52 @@ def test_onnx_reference_erf_rounds_float64_to_float32():
     rounded = np.array([math.erf(v / math.sqrt(2.0)) for v in x]).astype(np.float32)
     want = 0.5 * x * (1.0 + rounded.astype(np.float64))
     np.testing.assert_allclose(evaluator.run_model(gelu, {"x": x})[0], want, rtol=4e-16, atol=0)
+
+
+def test_exported_nearest_resize_holds_torchs_indices():
+    """Evidence for the ONNX resize_nearest_exact_tie entries: the exported nearest-exact
+    upsample is a GatherND on constant indices, and 2 -> 41 output row 20 reads row 0
+    (torch's float32 tie), where round_prefer_ceil of exactly 1/2 reads row 1."""
+    torch = pytest.importorskip("torch")
+    onnx = pytest.importorskip("onnx")
+    x = np.arange(6.0).reshape(1, 1, 2, 3)
+    up = torch.nn.Upsample(size=(41, 3), mode="nearest-exact").eval()
+    model = _onnx_export.export_module(up, {"x": torch.from_numpy(x)})
+    assert "GatherND" in [n.op_type for n in model.graph.node]
+    (indices,) = [
+        onnx.numpy_helper.to_array(i) for i in model.graph.initializer if i.data_type == 7
+    ]
+    assert indices[20, 0, 0] == 0
+    assert indices[21, 0, 0] == 1
+    want = layers.get("resize2d").forward(x, size=(41, 3), nearest_mode="round_prefer_ceil")
+    assert want[0, 0, 20, 0] == x[0, 0, 1, 0]
+    for name in NAMES:
+        try:
+            runtime = adapters.load(name)
+        except adapters.FrameworkMissing:
+            continue
+        got = runtime.run_model(model, {"x": x})[0]
+        assert got[0, 0, 20, 0] == x[0, 0, 0, 0]
+
+
+def test_onnx_reference_cubic_coefficients_are_float32():
+    """Evidence for the resize_bicubic_align_corners onnx_reference float64 entry: its
+    Resize computes with cubic_coeff_a as np.float32 (how the evaluator hands it FLOAT
+    attributes); the same code with a Python float agrees with the reference."""
+    pytest.importorskip("onnx")
+    from onnx.reference.ops import op_resize
+
+    x = np.random.default_rng(29).standard_normal((1, 1, 5, 4))
+    attrs = {"size": (6, 7), "mode": "cubic", "coordinate_transformation_mode": "align_corners"}
+    want = layers.get("resize2d").forward(x, **attrs)
+
+    def resized(a):
+        return op_resize._interpolate_nd(
+            x,
+            lambda ratio, scale: op_resize._cubic_coeffs(ratio, scale, A=a),
+            output_size=[1, 1, 6, 7],
+            coordinate_transformation_mode="align_corners",
+        )
+
+    assert np.max(np.abs(resized(-0.75) - want)) < 1e-14
+    assert np.max(np.abs(resized(np.float32(-0.75)) - want)) > 1e-8
