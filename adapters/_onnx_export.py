@@ -25,7 +25,8 @@ How it exports, and why:
 - The exported graph is checked before it runs (``adapters/_onnx_rules.py``): an
   attribute the exporter drops (AvgPool2d's ``divisor_override``), ``onnx.checker`` with
   full inference, float64 graphs holding float32-rounded constants, and the ceil-mode
-  pooling bugs the installed runtime has (probed).
+  pooling and ConvTranspose bugs the installed runtime has (probed;
+  ``adapters/_onnx_conv_transpose.py``).
 - Backward: ONNX graphs exported for inference have no gradient; the adapters run
   forward only and say so.
 
@@ -53,6 +54,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from adapters import _onnx_conv_transpose as conv_transpose
 from adapters import _onnx_rules as rules
 from adapters._onnx_rules import EXPORTER, INVALID_CE_MODEL, KnownInvalidModel
 from adapters.base import FrameworkMissing, Run, Unsupported
@@ -99,6 +101,7 @@ class OnnxExportAdapter:
         self._torch_adapter = TorchAdapter()
         self._onnx = None
         self._probed: dict[int, frozenset] = {}
+        self._probed_conv_transpose: dict[int, dict[str, str]] = {}
 
     # -- Protocol ------------------------------------------------------------------------
 
@@ -161,6 +164,12 @@ class OnnxExportAdapter:
             self._probed[opset] = rules.runtime_ceil_bugs(self.run_model, opset)
         return self._probed[opset]
 
+    def _conv_transpose_bugs(self, opset: int) -> dict[str, str]:
+        """The ConvTranspose bugs this runtime has at ``opset`` (probed once)."""
+        if opset not in self._probed_conv_transpose:
+            self._probed_conv_transpose[opset] = conv_transpose.probe(self.run_model, opset)
+        return self._probed_conv_transpose[opset]
+
     def _label(self) -> str:
         """The runtime and its version, as refusals name it."""
         raise NotImplementedError
@@ -183,6 +192,9 @@ class _ExportedCall:
     """One layer call: the torch adapter's prepared module, exported on first use."""
 
     def __init__(self, adapter: OnnxExportAdapter, key: tuple, torch_call: Any) -> None:
+        # The torch adapter wraps a call whose backward only it refuses (float64
+        # Hardsigmoid: adapters.torch._BackwardRefused); the forward module is inside.
+        torch_call = getattr(torch_call, "prepared", torch_call)
         self.adapter, self.key, self.torch_call = adapter, key, torch_call
 
     def forward(self) -> Run:
@@ -195,6 +207,12 @@ class _ExportedCall:
             ) from exc
         bugs = self.adapter._ceil_bugs(exported.opset)
         rules.refuse_ceil_bugs(self.adapter.name, self.adapter._label(), bugs, exported.model)
+        conv_transpose.refuse(
+            self.adapter.name,
+            self.adapter._label(),
+            self.adapter._conv_transpose_bugs(exported.opset),
+            exported.model,
+        )
         run = self.adapter._runner(exported)
         execution = (
             f"{self.adapter.runtime} on the {EXPORTER} graph (opset {exported.opset}) of "
@@ -267,6 +285,7 @@ def _export(torch_call: Any) -> Exported:
     feeds = {name: inputs[name].numpy() for name in names}
     if any(feed.dtype == np.float64 for feed in feeds.values()):
         rules.check_float_attributes(module, model, what)
+        rules.check_float32_constants(model, what)
     return Exported(model, feeds, rules.opset_of(model), what)
 
 

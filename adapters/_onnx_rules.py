@@ -2,13 +2,15 @@
 declared divergences each rule refuses under (tests/known_divergences.py).
 
 - ``refuse_dropped``: an attribute the exporter drops without a word (AvgPool2d's
-  ``divisor_override``).
+  ``divisor_override``, CrossEntropyLoss's ``label_smoothing``).
 - ``check_model``: ``onnx.checker`` with full type and shape inference.  An invalid model
   is an error, except the declared one (cross-entropy on class probabilities) and ONNX's
   pre-opset-22 shape rule for a ceil-mode window that starts in the padding (conventions
   row ``onnx_pool_ceil_window_in_padding``).
-- ``check_float_attributes``: a float64 graph holding a module constant that float32
-  rounds (conventions row ``onnx_float32_attributes``).
+- ``check_float_attributes`` and ``check_float32_constants``: a float64 graph holding a
+  module constant that float32 rounds, or any 32-bit constant whose decimal float32
+  rounds, in a node's attributes or its operator's ONNX function body (conventions row
+  ``onnx_float32_attributes``).
 - ``ceil_pool_hazards`` and ``runtime_ceil_bugs``: ceil-mode pooling windows that older
   runtimes compute differently from torch (ONNX Runtime 1.20, onnx 1.17's reference
   AveragePool); a tiny probe per runtime and opset finds which bugs the installed release
@@ -30,16 +32,28 @@ from adapters.base import Unsupported
 EXPORTER = "torch.onnx.export(dynamo=True)"
 _DECLARED = "in tests/known_divergences.py"
 
-#: What the exporter drops without a word: (layer method, attribute, the known divergence
-#: each adapter refuses it under, what happens).
+#: What the exporter drops without a word: (layer method, attribute, the value at which
+#: dropping it changes nothing, the known divergence each adapter refuses it under, what
+#: happens).
 DROPPED_ATTRIBUTES = (
     (
         "avgpool2d",
         "divisor_override",
+        None,
         "{adapter}-export-drops-divisor-override",
         "the exported AveragePool divides by the window size (onnxscript's torch_lib "
         "aten_avg_pool2d never reads divisor_override; the TorchScript exporter raised "
         "'Unsupported: ONNX export of operator avg_pool2d, divisor_override')",
+    ),
+    (
+        "cross_entropy",
+        "label_smoothing",
+        0.0,
+        "{adapter}-export-drops-label-smoothing",
+        "the exported SoftmaxCrossEntropyLoss computes the unsmoothed loss (onnxscript's "
+        "torch_lib aten_cross_entropy_loss: 'label_smoothing: float = 0.0,  # this was "
+        "ignored due to ONNX not support'; the TorchScript exporter raised 'Unsupported: "
+        "ONNX does not support label_smoothing')",
     ),
 )
 #: The known divergence under which each adapter refuses the invalid model the exporter
@@ -70,8 +84,9 @@ class KnownInvalidModel(Unsupported):
 
 def refuse_dropped(adapter: str, method: str, arguments: Mapping[str, Any]) -> None:
     """``Unsupported`` for an attribute the exporter would drop (``DROPPED_ATTRIBUTES``)."""
-    for layer, attribute, key, what in DROPPED_ATTRIBUTES:
-        if method == layer and arguments.get(attribute) is not None:
+    for layer, attribute, no_effect, key, what in DROPPED_ATTRIBUTES:
+        value = arguments.get(attribute, no_effect)
+        if method == layer and value is not None and value != no_effect:
             raise Unsupported(
                 f"{EXPORTER} drops {attribute}={arguments[attribute]!r}: {what} (known "
                 f"divergence {key.format(adapter=adapter)!r} {_DECLARED})"
@@ -120,6 +135,92 @@ def check_float_attributes(module: Any, model: Any, what: str) -> None:
                     f"{name}={value!r} is {rounded!r} in the exported graph, which then "
                     "computes another layer (conventions row onnx_float32_attributes)"
                 )
+
+
+def check_float32_constants(model: Any, what: str) -> None:
+    """A float64 graph that computes with a 32-bit float constant whose decimal reads as
+    another number (float32(1/6) = 0.16666667163...), refused: a float32 initializer, a
+    FLOAT attribute of a node, or a float32 ``Constant`` of the function body ONNX
+    defines the node's operator by (HardSwish, Gelu), which onnx.reference runs and ONNX
+    Runtime runs where it has no float64 kernel, casting the constant with ``CastLike``."""
+    for where, value in _float32_constants(model):
+        written = str(np.float32(value))
+        if float(written) != value:
+            raise Unsupported(
+                f"{what} in float64: {where} is the 32-bit float {written} = {value!r} "
+                "(onnx.proto: AttributeProto 'float f'; Resize's scales are "
+                "tensor(float); an operator's function body casts its float constants with "
+                "CastLike), so the float64 graph computes with a constant float32 rounded: "
+                "another layer (conventions row "
+                "onnx_float32_attributes)"
+            )
+
+
+def _float32_constants(model: Any) -> list[tuple[str, float]]:
+    """``(where, value)`` for the float32 initializers of ``model`` (Resize's ``scales``
+    is a float tensor in every dtype), the FLOAT attributes of its nodes, and the float
+    attributes and float32 ``Constant`` values of their operators' function bodies."""
+    import onnx
+
+    opset = opset_of(model)
+    inferred = onnx.shape_inference.infer_shapes(model)
+    types = {
+        value.name: value.type
+        for value in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output)
+    }
+    found = []
+    users = {name: node.op_type for node in model.graph.node for name in node.input}
+    for init in model.graph.initializer:
+        if init.data_type == onnx.TensorProto.FLOAT:
+            where = f"the float32 initializer {init.name!r} (input of {users.get(init.name)})"
+            found += [(where, float(v)) for v in onnx.numpy_helper.to_array(init).ravel()]
+    for node in model.graph.node:
+        found += [(f"the {node.op_type} attribute {n!r}", v) for n, v in _floats(node)]
+        for body_node in _function_body(node, opset, types):
+            found += [
+                (f"ONNX's {node.op_type} function body's {body_node.op_type} {n!r}", v)
+                for n, v in _floats(body_node)
+            ]
+    return found
+
+
+def _floats(node: Any) -> list[tuple[str, float]]:
+    """The float attributes of ``node``, and the value of a float32 ``Constant``."""
+    import onnx
+
+    found = []
+    for attribute in node.attribute:
+        if attribute.type == onnx.AttributeProto.FLOAT and not attribute.ref_attr_name:
+            found.append((attribute.name, float(attribute.f)))
+        if (
+            node.op_type == "Constant"
+            and attribute.type == onnx.AttributeProto.TENSOR
+            and attribute.t.data_type == onnx.TensorProto.FLOAT
+        ):
+            values = onnx.numpy_helper.to_array(attribute.t).ravel()
+            found += [(attribute.name, float(v)) for v in values]
+    return found
+
+
+def _function_body(node: Any, opset: int, types: Mapping[str, Any]) -> list:
+    """The nodes of the function ONNX defines ``node``'s operator by at ``opset`` (for its
+    input types, where the function depends on them); [] for a primitive operator."""
+    import onnx
+
+    if node.domain not in ("", "ai.onnx"):
+        return []
+    try:
+        schema = onnx.defs.get_schema(node.op_type, opset, node.domain)
+    except onnx.defs.SchemaError:
+        return []
+    if schema.has_function:
+        return list(schema.function_body.node)
+    if not schema.has_context_dependent_function:
+        return []
+    inputs = [types[name].SerializeToString() for name in node.input if name in types]
+    body = onnx.FunctionProto()
+    body.ParseFromString(schema.get_context_dependent_function(node.SerializeToString(), inputs))
+    return list(body.node)
 
 
 def opset_of(model: Any) -> int:

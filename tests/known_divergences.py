@@ -320,20 +320,66 @@ DIVERGENCES: list[Divergence] = [
         )
         for name in ("onnxruntime", "onnx_reference")
     ),
-    Divergence(
-        layer="sigmoid",
-        case="*",
-        adapter="onnxruntime",
-        direction="forward",
-        reason=(
-            "ONNX Runtime's CPU Sigmoid is accurate to an absolute error of about one "
-            "epsilon, not to a few ulps of the result: measured on a grid over [-60, 60], "
-            "max |error| 1.3 eps (float32), 1.0 eps (float64); 8.9 ulps at -2 < x < 0; "
-            "sigmoid(-17) = 8.94e-08 in float32 (exact 4.14e-08), and 0.0 for every "
-            "x <= -15.96 (float32) / x <= -36.74 (float64).  Also reported with torch "
-            "exports as pytorch/pytorch#147508"
-        ),
-        issue="https://github.com/microsoft/onnxruntime/issues/22557",
+    *(
+        Divergence(
+            key=f"{name}-export-drops-label-smoothing",
+            layer="cross_entropy",
+            case="*",
+            adapter=name,
+            direction="forward",
+            reason=(
+                "torch.onnx.export drops CrossEntropyLoss's label_smoothing without a word: "
+                "the exported SoftmaxCrossEntropyLoss computes the unsmoothed loss (case "
+                "ce_smooth_golden, logits [[0, ln 3]], target [0], label_smoothing=0.2: "
+                "ln 4 = 1.3863, torch and the reference 1.2764).  onnxscript's torch_lib "
+                "aten_cross_entropy_loss takes label_smoothing and never reads it ('# this "
+                "was ignored due to ONNX not support', since microsoft/onnxscript#444); the "
+                "TorchScript exporter refused it ('Unsupported: ONNX does not support "
+                "label_smoothing').  The adapter refuses every call with label_smoothing != 0"
+            ),
+            issue="https://github.com/microsoft/onnxscript/pull/444",
+            enforced="unsupported",
+            evidence="tests/adapters/test_onnx_adapters.py::test_export_drops_label_smoothing",
+        )
+        for name in ("onnxruntime", "onnx_reference")
+    ),
+    *(
+        Divergence(
+            layer=layer,
+            case=case,
+            adapter="onnxruntime",
+            direction="forward",
+            reason=(
+                f"{through}ONNX Runtime's CPU Sigmoid is accurate to an absolute error of "
+                "about one epsilon, not to a few ulps of the result: measured on a grid over "
+                "[-60, 60], max |error| 1.3 eps (float32), 1.0 eps (float64); 8.9 ulps at "
+                "-2 < x < 0; sigmoid(-17) = 8.94e-08 in float32 (exact 4.14e-08), and 0.0 "
+                "for every x <= -15.96 (float32) / x <= -36.74 (float64).  Also reported "
+                "with torch exports as pytorch/pytorch#147508"
+            ),
+            issue="https://github.com/microsoft/onnxruntime/issues/22557",
+        )
+        for layer, case, through in (
+            ("sigmoid", "*", ""),
+            (
+                "silu",
+                "*",
+                "SiLU exports as Mul(x, Sigmoid(x)) and ONNX Runtime's output is exactly x "
+                "times its Sigmoid (tests/adapters/test_onnx_adapters.py::"
+                "test_onnxruntime_silu_and_bce_logits_inherit_its_sigmoid): silu_nchw "
+                "gives -0.0 where silu(-24.4) = -1.29e-09 (float32), max relative error "
+                "1.1e-06 (float32), 9.6e-08 (float64).  ",
+            ),
+            (
+                "binary_cross_entropy",
+                "bce_logits_large",
+                "BCEWithLogitsLoss exports as (1 - target) * x - Log(Sigmoid(x)): ONNX "
+                "Runtime's Sigmoid(-60) = 0 gives log(0) = -inf and a loss of inf where "
+                "torch, onnx.reference (same graph) and the reference give 31.46 (tests/"
+                "adapters/test_onnx_adapters.py::"
+                "test_onnxruntime_silu_and_bce_logits_inherit_its_sigmoid).  ",
+            ),
+        )
     ),
     Divergence(
         layer="cross_entropy",
@@ -425,6 +471,110 @@ DIVERGENCES: list[Divergence] = [
                 "onnx 1.17.0",
                 "onnx/onnx#6650 (1.23.2 agrees with torch)",
                 "https://github.com/onnx/onnx/issues/5276",
+            ),
+        )
+    ),
+    Divergence(
+        layer="gelu",
+        case="gelu_none",
+        adapter="onnx_reference",
+        dtype="float64",
+        direction="forward",
+        reason=(
+            "onnx.reference's Erf rounds its result to float32 in every dtype: "
+            "onnx/reference/ops/op_erf.py builds np.vectorize(math.erf, otypes=['f']) and "
+            "casts back to the input dtype, so a float64 Gelu (ONNX's function body: "
+            "0.5 x (1 + Erf(x / sqrt 2))) is off by up to 5.6e-08 (gelu_none: "
+            "-0.000141578 vs -0.000141522, max relative error 1.0 where 1 + erf "
+            "cancels; tests/adapters/test_onnx_adapters.py::"
+            "test_onnx_reference_erf_rounds_float64_to_float32).  ONNX Runtime has no float64 "
+            "Erf kernel and refuses the graph.  No upstream onnx issue found as of 2026-11 "
+            "(searched: reference Erf float32 otypes float64 precision)"
+        ),
+    ),
+    Divergence(
+        layer="resize2d",
+        case="resize_bicubic_align_corners",
+        adapter="onnx_reference",
+        dtype="float64",
+        direction="forward",
+        reason=(
+            "onnx.reference hands FLOAT attributes to operators as np.float32 scalars "
+            "(onnx/reference/op_run.py: 'AttributeProto.FLOAT: lambda att: "
+            "np.float32(att.f)'), and under NumPy 2's promotion rules (NEP 50) its Resize's "
+            "cubic coefficients, A * (ratio + 1) ... with A = cubic_coeff_a, are then "
+            "computed in float32 even for float64 data: off by 3.0e-07 (worst 0.57585959 vs "
+            "0.57585899, tests/adapters/test_onnx_adapters.py::"
+            "test_onnx_reference_cubic_coefficients_are_float32).  Cases whose ratios are "
+            "dyadic (scale 2) are exact.  ONNX Runtime has no float64 Resize kernel.  No "
+            "upstream onnx issue found as of 2026-11 (searched: ReferenceEvaluator float "
+            "attribute np.float32 float64 precision Resize cubic_coeff_a)"
+        ),
+    ),
+    # ConvTranspose (adapters/_onnx_conv_transpose.py): each adapter probes its runtime
+    # once per opset and refuses only the configurations a bug it has touches.
+    Divergence(
+        key="onnx_reference-conv-transpose-grouped",
+        layer="conv_transpose2d",
+        case="*",
+        adapter="onnx_reference",
+        direction="forward",
+        reason=(
+            "onnx.reference's ConvTranspose fails on group > 1 unless each group has one "
+            "input and one output channel and there is no bias: it slices W by output "
+            "channels (W is C x M/group x kH x kW), passes the whole bias to every group "
+            "and writes each group's M/group channels into one ('ValueError: could not "
+            "broadcast input array from shape (2,7,6) into shape (1,7,6)', case ct_groups2; "
+            "probe x (1,2,1,1), w (2,2,1,1), group 2: 'cannot reshape array of size 4 into "
+            "shape (1,1,2)').  Measured with onnx 1.23.2; the reassembly is fixed by "
+            "onnx/onnx#8446 (merged 2026-09)"
+        ),
+        issue="https://github.com/onnx/onnx/pull/8446",
+        enforced="unsupported",
+        evidence=(
+            "tests/adapters/test_onnx_adapters.py::"
+            "test_conv_transpose_bugs_are_refused_exactly_where_present"
+        ),
+    ),
+    *(
+        Divergence(
+            key=f"{name}-conv-transpose-output-padding-past-stride",
+            layer="conv_transpose2d",
+            case="*",
+            adapter=name,
+            direction="forward",
+            reason=(
+                f"{runtime} fails on a ConvTranspose whose output_padding is not below the "
+                "stride, which torch allows below the stride or the dilation and ONNX's "
+                "attribute text allows 'less than the corresponding stride/dilation "
+                "dimension' (onnx/onnx#3187 asks what '/' means): case ct_dilation2 "
+                f"(stride 1, dilation 2, output_padding 1) raises {error}.  Measured with "
+                f"{measured}"
+            ),
+            issue=issue,
+            enforced="unsupported",
+            evidence=(
+                "tests/adapters/test_onnx_adapters.py::"
+                "test_conv_transpose_bugs_are_refused_exactly_where_present"
+            ),
+        )
+        for name, runtime, error, measured, issue in (
+            (
+                "onnxruntime",
+                "ONNX Runtime",
+                "'INVALID_ARGUMENT ... output_padding (1) may be too large for stride (1)'",
+                "onnxruntime 1.32.0",
+                "https://github.com/microsoft/onnxruntime/issues/14208",
+            ),
+            (
+                "onnx_reference",
+                "onnx.reference",
+                "'ValueError: ... expected size of input's dimension 2 to match the "
+                "calculated number of sliding blocks' in its col2im, which counts the "
+                "blocks of the padded output",
+                "onnx 1.23.2; no upstream onnx issue found as of 2026-11 (searched: "
+                "reference ConvTranspose output_padding dilation col2im)",
+                "https://github.com/onnx/onnx/issues/3187",
             ),
         )
     ),
@@ -552,6 +702,23 @@ DIVERGENCES += [
             "on torch), each computing the coordinate in float32, and reads row 0 (keras "
             f"3.15.1 on tensorflow 2.21, float32 and float64).  {_TIE_SEARCHED}"
         ),
+    ),
+    *(
+        Divergence(
+            layer="resize2d",
+            case="resize_nearest_exact_tie",
+            adapter=name,
+            direction="forward",
+            reason=(
+                f"{_TIE}torch.onnx.export writes torch.nn.Upsample(mode='nearest-exact') as "
+                "a GatherND whose indices are a constant torch computed at export (in "
+                "float32, as the torch entry says), so the graph reads row 0 in every "
+                "runtime, float32 and float64 (tests/adapters/test_onnx_adapters.py::"
+                "test_exported_nearest_resize_holds_torchs_indices).  The torch bug, "
+                f"inherited.  {_TIE_SEARCHED}"
+            ),
+        )
+        for name in ("onnxruntime", "onnx_reference")
     ),
     Divergence(
         layer="resize2d",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import adapters
-from adapters import _onnx_export, _onnx_rules
+from adapters import _onnx_conv_transpose, _onnx_export, _onnx_rules
 from adapters.base import Unsupported, layer_method
 from tests import known_divergences, layers
 from tests.adapters.calls import forward, refusal
@@ -179,10 +179,42 @@ def test_export_drops_divisor_override():
             continue
         got = runtime.run_model(model, {"x": x})[0]
         np.testing.assert_allclose(got, want * 3 / 4, rtol=1e-6, atol=1e-7)
-        key = _onnx_rules.DROPPED_ATTRIBUTES[0][2].format(adapter=name)
+        key = _onnx_rules.DROPPED_ATTRIBUTES[0][3].format(adapter=name)
         assert known_divergences.refused(key).adapter == name
         reason = refusal(runtime, "avgpool2d", {"x": x}, {"kernel_size": 2, "divisor_override": 3})
         assert repr(key) in reason
+
+
+def test_export_drops_label_smoothing():
+    """Evidence for the two ``*-export-drops-label-smoothing`` entries: the exported loss is
+    torch's loss with label_smoothing=0.  Fails once the export honours label_smoothing
+    (then drop the entries and the rule)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    rng = np.random.default_rng(17)
+    logits = rng.standard_normal((5, 4)).astype(np.float32)
+    target = rng.integers(0, 4, 5)
+    args = {"logits": torch.from_numpy(logits), "target": torch.from_numpy(target)}
+    smoothed = torch.nn.CrossEntropyLoss(label_smoothing=0.2).eval()
+    model = _onnx_export.export_module(smoothed, args)
+    assert [n.op_type for n in model.graph.node] == ["SoftmaxCrossEntropyLoss"]
+    with torch.no_grad():
+        want_smoothed = float(smoothed(*args.values()))
+        unsmoothed = float(torch.nn.CrossEntropyLoss()(*args.values()))
+    assert abs(want_smoothed - unsmoothed) > 1e-2
+    entry = next(e for e in _onnx_rules.DROPPED_ATTRIBUTES if e[1] == "label_smoothing")
+    for name in NAMES:
+        try:
+            runtime = adapters.load(name)
+        except adapters.FrameworkMissing:
+            continue
+        got = float(runtime.run_model(model, {"logits": logits, "target": target})[0])
+        assert got == pytest.approx(unsmoothed, rel=1e-6)
+        key = entry[3].format(adapter=name)
+        assert known_divergences.refused(key).adapter == name
+        inputs = {"logits": logits, "target": target}
+        assert repr(key) in refusal(runtime, "cross_entropy", inputs, {"label_smoothing": 0.2})
+        assert forward(runtime, "cross_entropy", inputs, {"label_smoothing": 0.0}).shape == ()
 
 
 #: Each ceil-mode bug: (attributes that touch it, input shape, the layers it concerns).
@@ -227,3 +259,173 @@ def test_ceil_pool_bugs_are_refused_exactly_where_present(adapter, bug):
             np.testing.assert_allclose(got[..., -1, -1], want[..., -1, -1] * 4 / 9, rtol=1e-5)
     if not present:
         pytest.skip(f"{adapter.name} {adapter.version()} has no {bug} bug: the cases run")
+
+
+#: Each ConvTranspose bug: a configuration it touches (ct_groups2, ct_dilation2 shapes).
+_CONV_TRANSPOSE_CASES = {
+    _onnx_conv_transpose.GROUPED: ((1, 4, 3, 3), (4, 2, 2, 2), {"stride": 2, "groups": 2}),
+    _onnx_conv_transpose.PADDING_PAST_STRIDE: (
+        (1, 2, 4, 4),
+        (2, 2, 2, 3),
+        {"dilation": 2, "padding": 1, "output_padding": 1},
+    ),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(_CONV_TRANSPOSE_CASES))
+def test_conv_transpose_bugs_are_refused_exactly_where_present(adapter, bug):
+    """Evidence for the ``*-conv-transpose-*`` entries: where the probe finds the bug, the
+    runtime fails on the exported graph and the adapter refuses the configuration naming
+    the entry; where it does not, the configuration runs and agrees with the reference."""
+    x_shape, w_shape, attrs = _CONV_TRANSPOSE_CASES[bug]
+    rng = np.random.default_rng(19)
+    inputs = {
+        "x": rng.standard_normal(x_shape).astype(np.float32),
+        "w": rng.standard_normal(w_shape).astype(np.float32),
+        "b": rng.standard_normal(w_shape[1] * attrs.get("groups", 1)).astype(np.float32),
+    }
+    want = layers.get("conv_transpose2d").forward(
+        **{k: v.astype(np.float64) for k, v in inputs.items()}, **attrs
+    )
+    bugs = adapter._conv_transpose_bugs(adapter.determinism_flags()["opset"])
+    if bug not in bugs:
+        got = forward(adapter, "conv_transpose2d", inputs, attrs)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+        pytest.skip(f"{adapter.name} {adapter.version()} has no {bug} bug: the cases run")
+    key = _onnx_conv_transpose.BUG_KEY.format(adapter=adapter.name, bug=bug)
+    assert known_divergences.refused(key).adapter == adapter.name
+    assert repr(key) in refusal(adapter, "conv_transpose2d", inputs, attrs)
+    prepared = adapter.conv_transpose2d(**inputs, **attrs)
+    exported = _onnx_export.export(prepared.key, prepared.torch_call)
+    with pytest.raises(Exception, match=r"output_padding|broadcast|sliding blocks|reshape"):
+        adapter.run_model(exported.model, exported.feeds)
+
+
+def test_depthwise_conv_transpose_without_bias_runs_in_onnx_reference():
+    """The grouped configuration onnx.reference computes (ONNX's own
+    test_convtranspose_group_2: one input and one output channel per group, no bias) is
+    not refused."""
+    try:
+        runtime = adapters.load("onnx_reference")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    rng = np.random.default_rng(23)
+    inputs = {
+        "x": rng.standard_normal((1, 2, 3, 3)).astype(np.float32),
+        "w": rng.standard_normal((2, 1, 2, 2)).astype(np.float32),
+    }
+    want = layers.get("conv_transpose2d").forward(
+        **{k: v.astype(np.float64) for k, v in inputs.items()}, groups=2
+    )
+    got = forward(runtime, "conv_transpose2d", inputs, {"groups": 2})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_onnxruntime_silu_and_bce_logits_inherit_its_sigmoid():
+    """Evidence for the silu and bce_logits_large onnxruntime entries (the sigmoid
+    divergence): ONNX Runtime's SiLU is exactly x times its own Sigmoid, that Sigmoid is 0
+    where the exact one is not, and the exported BCEWithLogitsLoss takes Log(Sigmoid(x)),
+    which onnx.reference computes finite on the same graph."""
+    torch = pytest.importorskip("torch")
+    try:
+        ort, evaluator = adapters.load("onnxruntime"), adapters.load("onnx_reference")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    for dtype, zero_below in ((np.float32, -20.0), (np.float64, -39.0)):
+        x = np.linspace(-40.0, 10.0, 501).astype(dtype)
+        args = {"x": torch.from_numpy(x)}
+        silu = _onnx_export.export_module(torch.nn.SiLU().eval(), args)
+        sigmoid = _onnx_export.export_module(torch.nn.Sigmoid().eval(), args)
+        assert [n.op_type for n in silu.graph.node] == ["Sigmoid", "Mul"]
+        y, s = ort.run_model(silu, {"x": x})[0], ort.run_model(sigmoid, {"x": x})[0]
+        np.testing.assert_array_equal(y, x * s)
+        assert np.all(s[x <= zero_below] == 0)  # exact sigmoid(-39) = 1.2e-17 > 0
+    logits = np.array([[-60.0, 60.0]], np.float32)
+    target = np.array([[1.0, 0.0]], np.float32)
+    args = {"input": torch.from_numpy(logits), "target": torch.from_numpy(target)}
+    bce = _onnx_export.export_module(torch.nn.BCEWithLogitsLoss(reduction="none").eval(), args)
+    assert [n.op_type for n in bce.graph.node][-3:] == ["Sigmoid", "Log", "Sub"]
+    feeds = {"input": logits, "target": target}
+    assert np.isinf(ort.run_model(bce, feeds)[0][0, 0])
+    # 60 + log1p(exp(-60)) = 60 in float32 (torch.nn.BCEWithLogitsLoss docs' formula).
+    np.testing.assert_array_equal(evaluator.run_model(bce, feeds)[0], [[60.0, 60.0]])
+
+
+def test_onnx_reference_erf_rounds_float64_to_float32():
+    """Evidence for the gelu_none onnx_reference float64 entry: a float64 Erf node gives
+    math.erf rounded to float32, and the exported float64 GELU is 0.5 x (1 + that)."""
+    import math
+
+    torch = pytest.importorskip("torch")
+    onnx = pytest.importorskip("onnx")
+    try:
+        evaluator = adapters.load("onnx_reference")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    helper = onnx.helper
+    x = np.linspace(-4.0, 4.0, 81)
+    graph = helper.make_graph(
+        [helper.make_node("Erf", ["x"], ["y"])],
+        "erf",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.DOUBLE, [x.size])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.DOUBLE, [x.size])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    erf = np.array([math.erf(v) for v in x])
+    got = evaluator.run_model(model, {"x": x})[0]
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, erf.astype(np.float32).astype(np.float64))
+    assert np.max(np.abs(got - erf)) > 1e-9
+    gelu = _onnx_export.export_module(torch.nn.GELU().eval(), {"x": torch.from_numpy(x)})
+    rounded = np.array([math.erf(v / math.sqrt(2.0)) for v in x]).astype(np.float32)
+    want = 0.5 * x * (1.0 + rounded.astype(np.float64))
+    np.testing.assert_allclose(evaluator.run_model(gelu, {"x": x})[0], want, rtol=4e-16, atol=0)
+
+
+def test_exported_nearest_resize_holds_torchs_indices():
+    """Evidence for the ONNX resize_nearest_exact_tie entries: the exported nearest-exact
+    upsample is a GatherND on constant indices, and 2 -> 41 output row 20 reads row 0
+    (torch's float32 tie), where round_prefer_ceil of exactly 1/2 reads row 1."""
+    torch = pytest.importorskip("torch")
+    onnx = pytest.importorskip("onnx")
+    x = np.arange(6.0).reshape(1, 1, 2, 3)
+    up = torch.nn.Upsample(size=(41, 3), mode="nearest-exact").eval()
+    model = _onnx_export.export_module(up, {"x": torch.from_numpy(x)})
+    assert "GatherND" in [n.op_type for n in model.graph.node]
+    (indices,) = [
+        onnx.numpy_helper.to_array(i) for i in model.graph.initializer if i.data_type == 7
+    ]
+    assert indices[20, 0, 0] == 0
+    assert indices[21, 0, 0] == 1
+    want = layers.get("resize2d").forward(x, size=(41, 3), nearest_mode="round_prefer_ceil")
+    assert want[0, 0, 20, 0] == x[0, 0, 1, 0]
+    for name in NAMES:
+        try:
+            runtime = adapters.load(name)
+        except adapters.FrameworkMissing:
+            continue
+        got = runtime.run_model(model, {"x": x})[0]
+        assert got[0, 0, 20, 0] == x[0, 0, 0, 0]
+
+
+def test_onnx_reference_cubic_coefficients_are_float32():
+    """Evidence for the resize_bicubic_align_corners onnx_reference float64 entry: its
+    Resize computes with cubic_coeff_a as np.float32 (how the evaluator hands it FLOAT
+    attributes); the same code with a Python float agrees with the reference."""
+    pytest.importorskip("onnx")
+    from onnx.reference.ops import op_resize
+
+    x = np.random.default_rng(29).standard_normal((1, 1, 5, 4))
+    attrs = {"size": (6, 7), "mode": "cubic", "coordinate_transformation_mode": "align_corners"}
+    want = layers.get("resize2d").forward(x, **attrs)
+
+    def resized(a):
+        return op_resize._interpolate_nd(
+            x,
+            lambda ratio, scale: op_resize._cubic_coeffs(ratio, scale, A=a),
+            output_size=[1, 1, 6, 7],
+            coordinate_transformation_mode="align_corners",
+        )
+
+    assert np.max(np.abs(resized(-0.75) - want)) < 1e-14
+    assert np.max(np.abs(resized(np.float32(-0.75)) - want)) > 1e-8

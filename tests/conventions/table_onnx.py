@@ -80,7 +80,12 @@ ONNX_ROWS: tuple[Convention, ...] = (
         ),
         notes=(
             "the ONNX adapters refuse a float64 graph holding a module constant that float32 "
-            "rounds, naming this row"
+            "rounds, or any 32-bit constant whose decimal float32 rounds: a FLOAT attribute "
+            "(Hardsigmoid's fixed 1/6 as HardSigmoid alpha 0.16666667), a float32 "
+            "initializer (Resize's scales, tensor(float)), or a float constant of the "
+            "function body ONNX defines an operator by (HardSwish; tanh Gelu's 0.63661975 "
+            "and 0.044715), naming this row (test_onnx_float32_attributes_beyond_module_"
+            "constants)"
         ),
     ),
     Convention(

@@ -197,3 +197,35 @@ def test_onnx_pool_ceil_window_in_padding(request, layer, op_type):
     want = np.shape(layers.get(layer).forward(np.zeros((1, 1, 8, 8)), **same))
     assert _pool_shape(op_type, control, (1, 1, 8, 8), 20) == list(want) == [1, 1, 5, 5]
     rec["shapes"] = {"torch and the exported model": declared, "opset 20": old, "opset 22": new}
+
+
+def test_onnx_float32_attributes_beyond_module_constants():
+    """The same row where the constant is not a module attribute: torch.nn.Hardsigmoid's
+    fixed 1/6 becomes HardSigmoid's FLOAT alpha, and onnx.reference's float64 output is
+    the reference's hardsigmoid with slope float32(1/6) exactly (x * alpha + beta,
+    clipped); the ONNX adapters refuse the float64 Hardsigmoid, HardSwish (ONNX's function
+    body holds HardSigmoid alpha 0.16666667) and tanh GELU (its body's constants
+    0.63661975 and 0.044715 are float32), naming the row."""
+    torch = pytest.importorskip("torch")
+    try:
+        import adapters
+
+        evaluator = adapters.load("onnx_reference")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    x = np.random.default_rng(31).uniform(-4.0, 4.0, (3, 40))
+    model = export_module(torch.nn.Hardsigmoid().eval(), {"x": torch.from_numpy(x)})
+    alpha = _attributes(model, "HardSigmoid")["alpha"]
+    assert alpha == float(np.float32(1 / 6))
+    assert alpha != 1 / 6
+    got = evaluator.run_model(model, {"x": x})[0]
+    hardsigmoid = layers.get("hardsigmoid")
+    np.testing.assert_array_equal(got, hardsigmoid.forward(x, slope=alpha))
+    assert np.max(np.abs(got - hardsigmoid.forward(x))) > 1e-9
+    for method, attrs in (
+        ("hardsigmoid", {}),
+        ("hardswish", {}),
+        ("gelu", {"approximate": "tanh"}),
+    ):
+        reason = refusal(evaluator, method, {"x": x}, attrs)
+        assert "onnx_float32_attributes" in reason, reason
