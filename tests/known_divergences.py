@@ -474,6 +474,51 @@ DIVERGENCES: list[Divergence] = [
             ),
         )
     ),
+    # onnx.reference's MaxPool at stride 1 and dilation 1 (onnx/reference/ops/op_max_pool.py
+    # hands it to _op_common_pool.CommonPool; other strides go to its own _max_pool, and
+    # AveragePool to op_pool_common, both right).  Probed like the ceil bugs above.
+    *(
+        Divergence(
+            key=f"onnx_reference-unit-stride-maxpool-{bug}",
+            layer="maxpool2d",
+            case="*",
+            adapter="onnx_reference",
+            direction="forward",
+            reason=(
+                "onnx.reference's MaxPool at stride 1 and dilation 1 runs "
+                f"onnx/reference/ops/_op_common_pool.py's CommonPool, which {what}.  "
+                "torch.onnx.export writes torch's padding as ONNX pads [h_begin, w_begin, "
+                "h_end, w_end] and ceil_mode as given (opset 20); ONNX Runtime 1.32.0 runs "
+                "the same graph with torch's shape.  Measured with onnx 1.23.2 (fuzz: "
+                f"{example}).  No upstream onnx issue found as of 2026-11 (searched: "
+                "reference MaxPool pads order; ReferenceEvaluator MaxPool strides 1 "
+                "ceil_mode pads output shape); the pooling fix onnx/onnx#6650 changed "
+                "op_pool_common.py, not this path"
+            ),
+            issue=None,
+            enforced="unsupported",
+            evidence=(
+                "tests/adapters/test_onnx_adapters.py::"
+                "test_unit_stride_maxpool_bugs_are_refused_exactly_where_present"
+            ),
+        )
+        for bug, what, example in (
+            (
+                "pads-misread",
+                "unpacks pads as 'pad_top, pad_bottom, pad_left, pad_right = pads' and pads "
+                "the wrong sides (pads [0, 1, 0, 1] pads H by 1 and W by 1 at the end only)",
+                "x (1,1,3,1), kernel 3, padding (0, 1) raises 'output shape cannot be null "
+                "or negative, out_shape=(2, 0)' where torch gives (1, 1)",
+            ),
+            (
+                "ceil-pads-twice",
+                "in ceil mode computes the output length from the padded length plus the "
+                "padding again",
+                "x (1,1,1,1), kernel 2, stride 1, padding 1, ceil_mode gives a (4, 4) "
+                "output where torch and the reference give (2, 2)",
+            ),
+        )
+    ),
     Divergence(
         layer="gelu",
         case="gelu_none",

@@ -261,6 +261,60 @@ def test_ceil_pool_bugs_are_refused_exactly_where_present(adapter, bug):
         pytest.skip(f"{adapter.name} {adapter.version()} has no {bug} bug: the cases run")
 
 
+#: Each unit-stride MaxPool bug: (attributes that touch it, input shape, the pads the
+#: exporter writes for them, the error onnx.reference's CommonPool gives or its shape).
+_UNIT_STRIDE_CASES = {
+    _onnx_rules.PADS_MISREAD: (
+        {"kernel_size": 3, "stride": 1, "padding": (0, 1)},
+        (1, 1, 3, 1),
+        [0, 1, 0, 1],
+        "output shape cannot be null or negative",
+    ),
+    _onnx_rules.CEIL_PADS_TWICE: (
+        {"kernel_size": 2, "stride": 1, "padding": 1, "ceil_mode": True},
+        (1, 1, 1, 1),
+        [1, 1, 1, 1],
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(_UNIT_STRIDE_CASES))
+def test_unit_stride_maxpool_bugs_are_refused_exactly_where_present(adapter, bug):
+    """Evidence for the ``onnx_reference-unit-stride-maxpool-*`` entries: the exporter
+    writes the pads torch means (ONNX order [h_begin, w_begin, h_end, w_end]); where the
+    probe finds the bug the runtime fails on that graph or gives another shape than the
+    reference and torch, and the adapter refuses naming the entry; where it does not
+    (ONNX Runtime), the configuration runs and agrees.  A stride-2 pool with the same
+    pads (onnx.reference's other path) is not refused."""
+    onnx = pytest.importorskip("onnx")
+    attrs, shape, pads, error = _UNIT_STRIDE_CASES[bug]
+    x = np.random.default_rng(31).standard_normal(shape).astype(np.float32)
+    want = layers.get("maxpool2d").forward(x.astype(np.float64), **attrs)
+    prepared = adapter.maxpool2d(x=x, **attrs)
+    exported = _onnx_export.export(prepared.key, prepared.torch_call)
+    (node,) = [n for n in exported.model.graph.node if n.op_type == "MaxPool"]
+    written = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    assert list(written["pads"]) == pads
+    assert written.get("ceil_mode", 0) == int(attrs.get("ceil_mode", False))
+    strided = {**attrs, "stride": 2}
+    assert forward(adapter, "maxpool2d", {"x": x}, strided).shape == (
+        layers.get("maxpool2d").forward(x.astype(np.float64), **strided).shape
+    )
+    bugs = adapter._ceil_bugs(adapter.determinism_flags()["opset"])
+    if ("MaxPool", bug) not in bugs:
+        np.testing.assert_array_equal(forward(adapter, "maxpool2d", {"x": x}, attrs), want)
+        pytest.skip(f"{adapter.name} {adapter.version()} has no {bug} bug: the cases run")
+    key = _onnx_rules.bug_key(adapter.name, bug)
+    assert known_divergences.refused(key).adapter == adapter.name
+    assert repr(key) in refusal(adapter, "maxpool2d", {"x": x}, attrs)
+    if error is not None:
+        with pytest.raises(RuntimeError, match=error):
+            adapter.run_model(exported.model, exported.feeds)
+    else:
+        assert np.shape(adapter.run_model(exported.model, exported.feeds)[0]) != want.shape
+
+
 #: Each ConvTranspose bug: a configuration it touches (ct_groups2, ct_dilation2 shapes).
 _CONV_TRANSPOSE_CASES = {
     _onnx_conv_transpose.GROUPED: ((1, 4, 3, 3), (4, 2, 2, 2), {"stride": 2, "groups": 2}),
