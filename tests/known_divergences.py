@@ -43,6 +43,7 @@ from tests import divergence_signatures_activations as activation_signatures
 from tests import divergence_signatures_decoder as decoder_signatures
 from tests import divergence_signatures_depthwise as depthwise_signatures
 from tests import divergence_signatures_flax as flax_signatures
+from tests import divergence_signatures_onnx as onnx_signatures
 
 
 @dataclass(frozen=True)
@@ -519,9 +520,12 @@ DIVERGENCES: list[Divergence] = [
             ),
         )
     ),
+    # Matched: the fuzz test meets these in any float64 case, so each is recognised by its
+    # model (tests/divergence_signatures_onnx.py), not by a case id.
     Divergence(
+        key="onnx_reference-erf-float64-via-float32",
         layer="gelu",
-        case="gelu_none",
+        case="*",
         adapter="onnx_reference",
         dtype="float64",
         direction="forward",
@@ -531,15 +535,24 @@ DIVERGENCES: list[Divergence] = [
             "casts back to the input dtype, so a float64 Gelu (ONNX's function body: "
             "0.5 x (1 + Erf(x / sqrt 2))) is off by up to 5.6e-08 (gelu_none: "
             "-0.000141578 vs -0.000141522, max relative error 1.0 where 1 + erf "
-            "cancels; tests/adapters/test_onnx_adapters.py::"
-            "test_onnx_reference_erf_rounds_float64_to_float32).  ONNX Runtime has no float64 "
-            "Erf kernel and refuses the graph.  No upstream onnx issue found as of 2026-11 "
-            "(searched: reference Erf float32 otypes float64 precision)"
+            "cancels).  Matched: the output must equal 0.5 x (1 + float32(erf(x / "
+            "sqrt 2))) within the float64 comparison's bound; another wrong value fails.  "
+            "ONNX Runtime has no float64 Erf kernel and refuses the graph.  Measured with "
+            "onnx 1.23.2.  No upstream onnx issue found as of 2026-11 (searched: reference "
+            "Erf float32 otypes float64 precision)"
         ),
+        issue=None,
+        enforced="matched",
+        evidence=(
+            "tests/adapters/test_onnx_adapters.py::"
+            "test_onnx_reference_erf_rounds_float64_to_float32"
+        ),
+        signature=onnx_signatures.ERF_VIA_FLOAT32,
     ),
     Divergence(
+        key="onnx_reference-cubic-coefficients-float32",
         layer="resize2d",
-        case="resize_bicubic_align_corners",
+        case="*",
         adapter="onnx_reference",
         dtype="float64",
         direction="forward",
@@ -548,13 +561,23 @@ DIVERGENCES: list[Divergence] = [
             "(onnx/reference/op_run.py: 'AttributeProto.FLOAT: lambda att: "
             "np.float32(att.f)'), and under NumPy 2's promotion rules (NEP 50) its Resize's "
             "cubic coefficients, A * (ratio + 1) ... with A = cubic_coeff_a, are then "
-            "computed in float32 even for float64 data: off by 3.0e-07 (worst 0.57585959 vs "
-            "0.57585899, tests/adapters/test_onnx_adapters.py::"
-            "test_onnx_reference_cubic_coefficients_are_float32).  Cases whose ratios are "
-            "dyadic (scale 2) are exact.  ONNX Runtime has no float64 Resize kernel.  No "
-            "upstream onnx issue found as of 2026-11 (searched: ReferenceEvaluator float "
-            "attribute np.float32 float64 precision Resize cubic_coeff_a)"
+            "computed in float32 even for float64 data: off by 3.0e-07 "
+            "(resize_bicubic_align_corners: worst 0.57585959 vs 0.57585899; fuzz: one cell "
+            "upsampled by 1.5 is the cell times 1.0000008, the float32 coefficients' sum).  "
+            "Cases whose ratios are dyadic (scale 2) are exact.  Matched: the output must "
+            "equal that Resize with float32 coefficients (float64 coordinates and sums) "
+            "within the float64 comparison's bound; another wrong value fails.  ONNX Runtime "
+            "has no float64 Resize kernel.  Measured with onnx 1.23.2, NumPy 2.  No upstream "
+            "onnx issue found as of 2026-11 (searched: ReferenceEvaluator float attribute "
+            "np.float32 float64 precision Resize cubic_coeff_a)"
         ),
+        issue=None,
+        enforced="matched",
+        evidence=(
+            "tests/adapters/test_onnx_adapters.py::"
+            "test_onnx_reference_cubic_coefficients_are_float32"
+        ),
+        signature=onnx_signatures.CUBIC_COEFFICIENTS_FLOAT32,
     ),
     # ConvTranspose (adapters/_onnx_conv_transpose.py): each adapter probes its runtime
     # once per opset and refuses only the configurations a bug it has touches.

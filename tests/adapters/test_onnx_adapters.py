@@ -5,6 +5,8 @@ declared invalid export."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -434,6 +436,13 @@ def test_onnx_reference_erf_rounds_float64_to_float32():
     rounded = np.array([math.erf(v / math.sqrt(2.0)) for v in x]).astype(np.float32)
     want = 0.5 * x * (1.0 + rounded.astype(np.float64))
     np.testing.assert_allclose(evaluator.run_model(gelu, {"x": x})[0], want, rtol=4e-16, atol=0)
+    # The matched entry: its probe finds the bug, and through the adapter (the parity
+    # tests' path) the model explains the evaluator's output and nothing else.
+    entry = _matched("onnx_reference-erf-float64-via-float32")
+    assert entry.signature.present(evaluator) is not None
+    _assert_matched_through_adapter(
+        evaluator, entry.signature, "gelu", {"x": x}, {"approximate": "none"}
+    )
 
 
 def test_exported_nearest_resize_holds_torchs_indices():
@@ -483,3 +492,42 @@ def test_onnx_reference_cubic_coefficients_are_float32():
 
     assert np.max(np.abs(resized(-0.75) - want)) < 1e-14
     assert np.max(np.abs(resized(np.float32(-0.75)) - want)) > 1e-8
+    # The matched entry: its probe finds the bug, and through the adapter the model explains
+    # the evaluator's output (this case and the fuzz example: one cell upsampled by 1.5)
+    # and nothing else.
+    try:
+        evaluator = adapters.load("onnx_reference")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    entry = _matched("onnx_reference-cubic-coefficients-float32")
+    assert entry.signature.present(evaluator) is not None
+    _assert_matched_through_adapter(evaluator, entry.signature, "resize2d", {"x": x}, attrs)
+    one = {"mode": "cubic", "coordinate_transformation_mode": "half_pixel", "scale": 1.5}
+    _assert_matched_through_adapter(
+        evaluator, entry.signature, "resize2d", {"x": np.full((1, 1, 1, 1), -1.3)}, one
+    )
+
+
+def _matched(key):
+    (entry,) = [e for e in known_divergences.DIVERGENCES if e.key == key]
+    assert entry.enforced == "matched"
+    return entry
+
+
+def _assert_matched_through_adapter(adapter, signature, layer, inputs, attrs):
+    """The float64 comparison through ``adapter`` fails, the signature explains the
+    output, must_fail says so, and the same output moved by three bounds is not explained."""
+    from tests.harness import compare_observed
+
+    info = layers.get(layer)
+    inputs = {k: np.asarray(v, np.float64) for k, v in inputs.items()}
+    stats, failure, observed = compare_observed(
+        adapter, info, "forward", inputs, attrs, "float64", label="evidence", repro=""
+    )
+    assert failure is not None, stats
+    assert signature.explains(observed) is not None
+    assert signature.must_fail(observed) is True
+    y = np.array(observed.actual["y"], dtype=np.float64, copy=True)
+    y.flat[int(np.argmax(np.abs(y)))] += 3.0 * float(np.max(observed.bounds["y"]))
+    other = dataclasses.replace(observed, actual={"y": y})
+    assert signature.explains(other) is None
