@@ -102,8 +102,8 @@ def _cubic_coeffs(ratio: float, a: np.float32) -> list:
     ]
 
 
-def _cubic_coeffs_antialias(ratio: float, scale: float, a: np.float32) -> tuple[int, list]:
-    """op_resize.py ``_cubic_coeffs_antialias``, term for term: (first tap offset, weights)."""
+def _cubic_coeffs_antialias(ratio: float, scale: float, a: np.float32) -> list:
+    """op_resize.py ``_cubic_coeffs_antialias``, term for term."""
     scale = min(scale, 1.0)
 
     def coeff(t: float):
@@ -118,13 +118,26 @@ def _cubic_coeffs_antialias(ratio: float, scale: float, a: np.float32) -> tuple[
 
     start = int(np.floor(-2 / scale) + 1)
     weights = [coeff(scale * (i - ratio)) for i in range(start, 2 - start)]
-    return start, list(np.array(weights) / sum(weights))
+    return list(np.array(weights) / sum(weights))
 
 
-def _axis(n: int, scale: float, m: int, corners: bool, a, antialias: bool) -> np.ndarray:
+def _linear_coeffs(ratio: float, scale: float, antialias: bool) -> list:
+    """op_resize.py ``_linear_coeffs`` / ``_linear_coeffs_antialias`` (float64)."""
+    if not antialias:
+        return [1 - ratio, ratio]
+    scale = min(scale, 1.0)
+    start = int(np.floor(-1 / scale) + 1)
+    args = (np.arange(start, start + 2 - 2 * start) - ratio) * scale
+    coeffs = np.clip(1 - np.abs(args), 0, 1)
+    return list(np.array(coeffs) / sum(coeffs))
+
+
+def _axis(n: int, scale: float, m: int, corners: bool, coeffs) -> np.ndarray:
     """The (m, n) weight matrix op_resize.py ``_interpolate_1d_along_axis`` applies on one
-    axis: float64 coordinates (``_compute_x_ori``; align_corners over the unfloored
-    ``scale * n``), ratio 1 at an integer coordinate, taps clamped to the edge."""
+    axis, ``coeffs(ratio, scale)`` giving the taps: float64 coordinates
+    (``_compute_x_ori``; align_corners over the unfloored ``scale * n``), ratio 1 at an
+    integer coordinate, an even kernel's first tap at ``floor(x) + 1 - taps / 2`` (one
+    before at an integer), taps clamped to the edge."""
     width = scale * n
     weights = np.zeros((m, n))
     for i in range(m):
@@ -134,24 +147,31 @@ def _axis(n: int, scale: float, m: int, corners: bool, a, antialias: bool) -> np
             x = (i + 0.5) / scale - 0.5
         base = math.floor(x)
         ratio = 1.0 if x == base else x - base
-        if antialias:
-            start, coeffs = _cubic_coeffs_antialias(ratio, scale, a)
-        else:
-            start, coeffs = -1, _cubic_coeffs(ratio, a)
-        first = base + start - (1 if x == base else 0)
-        for k, c in enumerate(coeffs):
+        taps = coeffs(ratio, scale)
+        first = base + 1 - len(taps) // 2 - (1 if x == base else 0)
+        for k, c in enumerate(taps):
             weights[i, min(max(first + k, 0), n - 1)] += float(c)
     return weights
 
 
-def evaluator_cubic_resize(x, scales, sizes, corners: bool, a: float, antialias: bool):
-    """onnx.reference's float64 cubic Resize of NCHW ``x`` as torch.onnx.export writes it:
-    ``scales`` (float32, as the graph holds them) or ``sizes`` per spatial axis, mode
-    align_corners or half_pixel (torch's two), ``cubic_coeff_a`` as float32.  An axis
-    whose scale is 1 with an unchanged length is skipped, as op_resize.py does.  The
-    weighted sum here is a matrix product (float64; the evaluator's order differs within
-    the comparison's bound)."""
-    a32 = np.float32(a)
+def coefficients(mode: str, a, antialias: bool):
+    """op_resize.py's ``get_coeffs(ratio, scale)`` for ``mode``, with ``A = a`` as given
+    (the evaluator's is ``np.float32``)."""
+    if mode == "cubic" and antialias:
+        return lambda ratio, scale: _cubic_coeffs_antialias(ratio, scale, a)
+    if mode == "cubic":
+        return lambda ratio, scale: _cubic_coeffs(ratio, a)
+    return lambda ratio, scale: _linear_coeffs(ratio, scale, antialias)
+
+
+def evaluator_resize(x, scales, sizes, mode: str, corners: bool, a: float, antialias: bool):
+    """onnx.reference's linear or cubic Resize of NCHW ``x`` (computed in float64) as
+    torch.onnx.export writes it: ``scales`` (float32, as the graph holds them) or
+    ``sizes`` per spatial axis, mode align_corners or half_pixel (torch's two),
+    ``cubic_coeff_a`` as float32.  An axis whose scale is 1 with an unchanged length is
+    skipped, as op_resize.py does.  The weighted sum here is a matrix product (the
+    evaluator's order differs within the comparison's bound)."""
+    coeffs = coefficients(mode, np.float32(a), antialias)
     out = np.asarray(x, dtype=np.float64)
     for axis in (2, 3):
         n = out.shape[axis]
@@ -163,7 +183,7 @@ def evaluator_cubic_resize(x, scales, sizes, corners: bool, a: float, antialias:
             scale = m / n
         if math.isclose(scale, 1.0) and m == n:
             continue
-        weights = _axis(n, scale, m, corners, a32, antialias)
+        weights = _axis(n, scale, m, corners, coeffs)
         out = np.moveaxis(np.tensordot(weights, np.moveaxis(out, axis, 0), axes=1), 0, axis)
     return out
 
@@ -184,7 +204,7 @@ def cubic_coefficients_float32(adapter) -> str | None:
     out = _output(adapter, "resize2d", {"x": x}, attrs)
     if out is None:
         return None
-    model = evaluator_cubic_resize(x, (1.5, 1.5), None, False, -0.75, False)
+    model = evaluator_resize(x, (1.5, 1.5), None, "cubic", False, -0.75, False)
     if out.shape != model.shape or not np.array_equal(out, model) or np.all(out == 1.0):
         return None
     return (
@@ -194,27 +214,84 @@ def cubic_coefficients_float32(adapter) -> str | None:
     )
 
 
-def _cubic_prediction(observed):
+def _evaluator_prediction(observed):
+    """The evaluator's Resize for a linear or cubic comparison, in its dtype."""
     attrs = observed.attrs
-    if observed.dtype != "float64" or observed.direction != "forward":
-        return None
-    if attrs.get("mode", "nearest") != "cubic":
+    mode = attrs.get("mode", "nearest")
+    if observed.direction != "forward" or mode not in ("linear", "cubic"):
         return None
     scale, size = attrs.get("scale"), attrs.get("size")
-    return {
-        "y": evaluator_cubic_resize(
-            observed.reference_inputs["x"],
-            None if scale is None else _pair(scale),
-            None if size is None else _pair(size),
-            attrs.get("coordinate_transformation_mode", "half_pixel") == "align_corners",
-            float(attrs.get("cubic_coeff_a", -0.75)),
-            bool(attrs.get("antialias", False)),
-        )
-    }
+    y = evaluator_resize(
+        observed.reference_inputs["x"],
+        None if scale is None else _pair(scale),
+        None if size is None else _pair(size),
+        mode,
+        attrs.get("coordinate_transformation_mode", "half_pixel") == "align_corners",
+        float(attrs.get("cubic_coeff_a", -0.75)),
+        bool(attrs.get("antialias", False)),
+    )
+    return {"y": y.astype(observed.dtype).astype(np.float64)}
+
+
+def _cubic_prediction(observed):
+    if observed.dtype != "float64" or observed.attrs.get("mode", "nearest") != "cubic":
+        return None
+    return _evaluator_prediction(observed)
 
 
 CUBIC_COEFFICIENTS_FLOAT32 = modelled(
     cubic_coefficients_float32,
     _cubic_prediction,
     "onnx.reference's Resize with its cubic coefficients computed in float32",
+)
+
+
+# --------------------------------------------------------------------------------------
+# onnx_reference-resize-align-corners-unfloored-length
+
+
+def _unfloored(observed) -> bool:
+    """align_corners by scales with some axis whose ``n * scale`` is not an integer."""
+    attrs = observed.attrs
+    scale = attrs.get("scale")
+    if attrs.get("coordinate_transformation_mode") != "align_corners" or scale is None:
+        return False
+    shape = observed.reference_inputs["x"].shape[2:]
+    return any(
+        not float(np.float32(s) * n).is_integer() for s, n in zip(_pair(scale), shape, strict=True)
+    )
+
+
+@cache
+def align_corners_unfloored(adapter) -> str | None:
+    """A linear align_corners resize of [0, 1, 2] by 0.75 through the adapter's
+    ``resize2d``: the operator text's integer lengths sample 0 and 2 (out 2, i (3 - 1) /
+    (2 - 1)); evidence when the output is the evaluator's 0 and 1.6 (i 2 / (2.25 - 1))."""
+    if not _evaluator(adapter):
+        return None
+    x = np.arange(3.0).reshape(1, 1, 1, 3)
+    attrs = {
+        "scale": (1, 0.75),
+        "mode": "linear",
+        "coordinate_transformation_mode": "align_corners",
+    }
+    out = _output(adapter, "resize2d", {"x": x}, attrs)
+    if out is None or out.shape != (1, 1, 1, 2) or not np.allclose(out.ravel(), [0.0, 1.6]):
+        return None
+    return (
+        f"onnx {adapter.version()}'s ReferenceEvaluator: align_corners resize of [0, 1, 2] "
+        f"by 0.75 gives {out.ravel().tolist()!r}, coordinates i (3 - 1) / (2.25 - 1), not "
+        "[0, 2]"
+    )
+
+
+def _unfloored_prediction(observed):
+    return _evaluator_prediction(observed) if _unfloored(observed) else None
+
+
+ALIGN_CORNERS_UNFLOORED = modelled(
+    align_corners_unfloored,
+    _unfloored_prediction,
+    "onnx.reference's Resize with align_corners over the unfloored length n * scale "
+    "(and float32 cubic coefficients)",
 )

@@ -579,6 +579,34 @@ DIVERGENCES: list[Divergence] = [
         ),
         signature=onnx_signatures.CUBIC_COEFFICIENTS_FLOAT32,
     ),
+    Divergence(
+        key="onnx_reference-resize-align-corners-unfloored-length",
+        layer="resize2d",
+        case="*",
+        adapter="onnx_reference",
+        direction="forward",
+        reason=(
+            "onnx.reference's Resize maps align_corners coordinates over the unfloored "
+            "output length: op_resize.py _compute_x_ori takes y (n - 1) / (output_width - "
+            "1) with output_width = scale * n, where the operator text's length_resized and "
+            "torch's align_corners=True use the integer output length (the README's resize "
+            "conventions).  torch.onnx.export writes scale_factor as Resize scales, so a "
+            "scale with n * scale not an integer samples elsewhere: [0, 1, 2] by 0.75 gives "
+            "[0, 1.6], torch and the reference [0, 2] (fuzz: (2, 3) by 0.75, linear).  "
+            "Matched: the output must equal the evaluator's Resize with that length (and its "
+            "float32 cubic coefficients) within the comparison's bound; another wrong value "
+            "fails.  Measured with onnx 1.23.2; ONNX Runtime 1.32.0 runs the same graph as "
+            "torch does.  No upstream onnx issue found as of 2026-11 (searched: reference "
+            "Resize align_corners scales output_width not floored)"
+        ),
+        issue=None,
+        enforced="matched",
+        evidence=(
+            "tests/adapters/test_onnx_adapters.py::"
+            "test_onnx_reference_align_corners_uses_the_unfloored_length"
+        ),
+        signature=onnx_signatures.ALIGN_CORNERS_UNFLOORED,
+    ),
     # ConvTranspose (adapters/_onnx_conv_transpose.py): each adapter probes its runtime
     # once per opset and refuses only the configurations a bug it has touches.
     Divergence(

@@ -351,12 +351,13 @@ def test_cubic_coefficients_model_sums_to_the_measured_value():
     # cell times its coefficients' sum: exactly 1 in float64 (Keys' kernel is a partition
     # of unity), 1.000000834465201 in onnx 1.23.2's ReferenceEvaluator (measured; the
     # probe's evidence) for outputs 0 (ratio 5/6).
-    got = onnx_models.evaluator_cubic_resize(
-        np.ones((1, 1, 1, 1)), (1.5, 1.5), None, False, -0.75, False
+    got = onnx_models.evaluator_resize(
+        np.ones((1, 1, 1, 1)), (1.5, 1.5), None, "cubic", False, -0.75, False
     )
     assert got.shape == (1, 1, 1, 1)
     assert got.item() == 1.000000834465201
-    weights = onnx_models._axis(1, 1.5, 1, False, np.float64(-0.75), False)
+    float64_keys = onnx_models.coefficients("cubic", np.float64(-0.75), False)
+    weights = onnx_models._axis(1, 1.5, 1, False, float64_keys)
     assert weights.sum() == pytest.approx(1.0, abs=1e-15)
 
 
@@ -375,9 +376,8 @@ def test_cubic_model_with_float64_coefficients_is_the_reference(antialias):
         for axis in (2, 3):
             n = got.shape[axis]
             m = int(1.5 * n) if "scale" in geometry else geometry["size"][axis - 2]
-            w = onnx_models._axis(
-                n, m / n if corners else 1.5, m, corners, np.float64(-0.75), antialias
-            )
+            keys = onnx_models.coefficients("cubic", np.float64(-0.75), antialias)
+            w = onnx_models._axis(n, m / n if corners else 1.5, m, corners, keys)
             got = np.moveaxis(np.tensordot(w, np.moveaxis(got, axis, 0), axes=1), 0, axis)
         np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
 
@@ -416,3 +416,38 @@ def test_cubic_signature_leaves_dyadic_and_linear_resizes_alone():
     linear = {"mode": "linear", "coordinate_transformation_mode": "half_pixel", "scale": 1.5}
     observed = _observed("resize2d", case.inputs, linear, "forward", "float64")
     assert onnx_models.CUBIC_COEFFICIENTS_FLOAT32.predict(observed) is None
+
+
+def test_align_corners_model_gives_the_probe_row_and_the_reference_by_sizes():
+    # The probe (measured with onnx 1.23.2): [0, 1, 2] by 0.75, linear align_corners, gives
+    # [0, 1.6]: coordinates i (3 - 1) / (2.25 - 1) = 0, 1.6 (by hand).  By sizes the
+    # length is the integer one and the model is the reference's answer.
+    x = np.arange(3.0).reshape(1, 1, 1, 3)
+    got = onnx_models.evaluator_resize(x, (1, 0.75), None, "linear", True, -0.75, False)
+    np.testing.assert_allclose(got.ravel(), [0.0, 1.6], rtol=1e-15)
+    x = np.random.default_rng(41).standard_normal((1, 1, 5, 6))
+    attrs = {"mode": "linear", "coordinate_transformation_mode": "align_corners"}
+    want = declaration("resize2d").forward(x, size=(3, 4), **attrs)
+    got = onnx_models.evaluator_resize(x, None, (3, 4), "linear", True, -0.75, False)
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_align_corners_signature_explains_only_its_own_value(dtype):
+    # The fuzz example: (2, 3) by 0.75, linear align_corners (2.25 is not an integer).
+    inputs = {"x": np.random.default_rng(0).standard_normal((1, 1, 2, 3))}
+    attrs = {"mode": "linear", "coordinate_transformation_mode": "align_corners", "scale": 0.75}
+
+    def observed(actual):
+        return _observed("resize2d", inputs, attrs, "forward", dtype, actual)
+
+    sig = onnx_models.ALIGN_CORNERS_UNFLOORED
+    assert _verdicts(sig, observed) == (True, False, False)
+    assert sig.must_fail(observed(None)) is True
+    # Integer n * scale (scale 0.5 on (2, 4)) and half_pixel: not this bug.
+    for other in (
+        {**attrs, "scale": 0.5},
+        {**attrs, "coordinate_transformation_mode": "half_pixel"},
+    ):
+        x = {"x": np.ones((1, 1, 2, 4))}
+        assert sig.predict(_observed("resize2d", x, other, "forward", dtype)) is None

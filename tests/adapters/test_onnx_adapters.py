@@ -508,6 +508,37 @@ def test_onnx_reference_cubic_coefficients_are_float32():
     )
 
 
+def test_onnx_reference_align_corners_uses_the_unfloored_length():
+    """Evidence for onnx_reference-resize-align-corners-unfloored-length: the export
+    writes scales and align_corners; ONNX Runtime samples the integer length's
+    coordinates (torch's), the evaluator the unfloored one's, which the model explains."""
+    x = np.arange(3.0, dtype=np.float32).reshape(1, 1, 1, 3)
+    attrs = {
+        "scale": (1, 0.75),
+        "mode": "linear",
+        "coordinate_transformation_mode": "align_corners",
+    }
+    want = layers.get("resize2d").forward(x.astype(np.float64), **attrs)
+    np.testing.assert_array_equal(want.ravel(), [0.0, 2.0])
+    try:
+        ort = adapters.load("onnxruntime")
+    except adapters.FrameworkMissing:
+        ort = None
+    if ort is not None:
+        np.testing.assert_allclose(forward(ort, "resize2d", {"x": x}, attrs), want, atol=1e-6)
+    try:
+        evaluator = adapters.load("onnx_reference")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    got = forward(evaluator, "resize2d", {"x": x}, attrs)
+    np.testing.assert_allclose(got.ravel(), [0.0, 1.6], rtol=1e-6)
+    entry = _matched("onnx_reference-resize-align-corners-unfloored-length")
+    assert entry.signature.present(evaluator) is not None
+    fuzz = {"x": np.random.default_rng(0).standard_normal((1, 1, 2, 3))}
+    linear = {"mode": "linear", "coordinate_transformation_mode": "align_corners", "scale": 0.75}
+    _assert_matched_through_adapter(evaluator, entry.signature, "resize2d", fuzz, linear)
+
+
 def _matched(key):
     (entry,) = [e for e in known_divergences.DIVERGENCES if e.key == key]
     assert entry.enforced == "matched"
