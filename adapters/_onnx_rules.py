@@ -15,6 +15,10 @@ declared divergences each rule refuses under (tests/known_divergences.py).
   runtimes compute differently from torch (ONNX Runtime 1.20, onnx 1.17's reference
   AveragePool); a tiny probe per runtime and opset finds which bugs the installed release
   has, and only those configurations are refused, so a fixed release runs every case.
+- ``unit_stride_pool_hazards``: onnx.reference's MaxPool at stride 1 and dilation 1 (its
+  older ``_op_common_pool.CommonPool`` path) reads ``pads`` as (top, bottom, left, right)
+  and, in ceil mode, adds the padding to the padded length a second time; probed the same
+  way and refused only where the probe finds it.
 
 This module imports NumPy only; ``onnx`` is imported inside the functions that need it.
 """
@@ -64,6 +68,10 @@ INVALID_CE_MODEL = "{adapter}-ce-probabilities-invalid-model"
 WINDOW_IN_PADDING = "window-in-padding"
 OVERHANG_DIVISOR = "overhang-divisor"
 CEIL_BUG_KEY = "{adapter}-ceil-{bug}"
+#: onnx.reference's unit-stride MaxPool (``_op_common_pool.CommonPool``, onnx 1.23.2).
+PADS_MISREAD = "pads-misread"
+CEIL_PADS_TWICE = "ceil-pads-twice"
+UNIT_STRIDE_BUG_KEY = "{adapter}-unit-stride-maxpool-{bug}"
 _CEIL_BUG_TEXT = {
     WINDOW_IN_PADDING: (
         "keeps the ceil-mode {op} window that would start in the right padding ({axes}), "
@@ -75,7 +83,23 @@ _CEIL_BUG_TEXT = {
         "kernel ({axes}), where torch counts the cells of the input and padding only "
         "(probe: ones (1,1,4,4), kernel 3, stride 2: last output 4/9, torch 1)"
     ),
+    PADS_MISREAD: (
+        "reads a stride-1 {op}'s pads [h_begin, w_begin, h_end, w_end] as (top, bottom, "
+        "left, right) ({axes}) (probe: x (1,1,3,3), kernel 2, stride 1, pads [0, 1, 0, 0] "
+        "gives (3, 2), torch (2, 3))"
+    ),
+    CEIL_PADS_TWICE: (
+        "counts a stride-1 ceil-mode {op}'s padding twice in its output length ({axes}) "
+        "(probe: x (1,1,3,3), kernel 2, stride 1, pads [1, 1, 1, 1], ceil_mode 1 gives "
+        "another shape than torch's (4, 4), or fails)"
+    ),
 }
+
+
+def bug_key(adapter: str, bug: str) -> str:
+    """The known divergence's key for ``bug`` in ``adapter``."""
+    template = UNIT_STRIDE_BUG_KEY if bug in (PADS_MISREAD, CEIL_PADS_TWICE) else CEIL_BUG_KEY
+    return template.format(adapter=adapter, bug=bug)
 
 
 class KnownInvalidModel(Unsupported):
@@ -265,6 +289,33 @@ def ceil_pool_hazards(model: Any) -> list[tuple[str, str, str]]:
     return found
 
 
+def unit_stride_pool_hazards(model: Any) -> list[tuple[str, str, str]]:
+    """``(op_type, bug, axes)`` for every MaxPool of ``model`` at stride 1 and dilation 1
+    (the path onnx.reference's MaxPool hands to ``_op_common_pool.CommonPool``) whose pads
+    that path misreads (``PADS_MISREAD``: w_begin != h_end) or, in ceil mode, counts twice
+    (``CEIL_PADS_TWICE``: any padding)."""
+    import onnx
+
+    found = []
+    for node in model.graph.node:
+        if node.op_type != "MaxPool":
+            continue
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        rank = len(attrs["kernel_shape"])
+        ones = [1] * rank
+        if (
+            list(attrs.get("strides") or ones) != ones
+            or list(attrs.get("dilations") or ones) != ones
+        ):
+            continue
+        pads = list(attrs.get("pads") or [0] * (2 * rank))
+        if rank == 2 and pads[1] != pads[2]:
+            found.append((node.op_type, PADS_MISREAD, "pads " + str(pads)))
+        if attrs.get("ceil_mode") and any(pads):
+            found.append((node.op_type, CEIL_PADS_TWICE, "pads " + str(pads)))
+    return found
+
+
 def ceil_windows_in_padding(model: Any) -> list[str]:
     """``"<op> axis <i>"`` for each ceil-mode window that would start in the right padding,
     where the opset is below 22: ONNX's shape inference there keeps that window (one more
@@ -303,16 +354,27 @@ def runtime_ceil_bugs(run: Callable[[Any, dict], list], opset: int) -> frozenset
     y = run(*_probe("AveragePool", (1, 1, 4, 4), opset, **overhang))[0]
     if not np.isclose(float(np.asarray(y)[0, 0, -1, -1]), 1.0):
         bugs.add(("AveragePool", OVERHANG_DIVISOR))
+    unit = {"kernel_shape": [2, 2], "strides": [1, 1]}
+    for bug, attrs, want in (
+        (PADS_MISREAD, {"pads": [0, 1, 0, 0]}, (2, 3)),
+        (CEIL_PADS_TWICE, {"pads": [1, 1, 1, 1], "ceil_mode": 1}, (4, 4)),
+    ):
+        try:
+            shape = np.shape(run(*_probe("MaxPool", (1, 1, 3, 3), opset, **unit, **attrs))[0])
+        except Exception:  # the bug may end in the runtime's own error; the shape is wrong
+            shape = None
+        if shape is None or shape[2:] != want:
+            bugs.add(("MaxPool", bug))
     return frozenset(bugs)
 
 
 def refuse_ceil_bugs(adapter: str, runtime: str, bugs: frozenset, model: Any) -> None:
     """``Unsupported`` where ``model`` has a ceil-mode window the runtime's bugs touch."""
     touched: dict[tuple[str, str], list[str]] = {}
-    for op_type, bug, axis in ceil_pool_hazards(model):
+    for op_type, bug, axis in (*ceil_pool_hazards(model), *unit_stride_pool_hazards(model)):
         if (op_type, bug) in bugs:
             touched.setdefault((op_type, bug), []).append(axis)
     for (op_type, bug), axes in touched.items():
-        key = CEIL_BUG_KEY.format(adapter=adapter, bug=bug)
+        key = bug_key(adapter, bug)
         text = _CEIL_BUG_TEXT[bug].format(op=op_type, axes=", ".join(axes))
         raise Unsupported(f"{runtime} {text} (known divergence {key!r} {_DECLARED})")

@@ -43,6 +43,7 @@ from tests import divergence_signatures_activations as activation_signatures
 from tests import divergence_signatures_decoder as decoder_signatures
 from tests import divergence_signatures_depthwise as depthwise_signatures
 from tests import divergence_signatures_flax as flax_signatures
+from tests import divergence_signatures_onnx as onnx_signatures
 
 
 @dataclass(frozen=True)
@@ -474,9 +475,57 @@ DIVERGENCES: list[Divergence] = [
             ),
         )
     ),
+    # onnx.reference's MaxPool at stride 1 and dilation 1 (onnx/reference/ops/op_max_pool.py
+    # hands it to _op_common_pool.CommonPool; other strides go to its own _max_pool, and
+    # AveragePool to op_pool_common, both right).  Probed like the ceil bugs above.
+    *(
+        Divergence(
+            key=f"onnx_reference-unit-stride-maxpool-{bug}",
+            layer="maxpool2d",
+            case="*",
+            adapter="onnx_reference",
+            direction="forward",
+            reason=(
+                "onnx.reference's MaxPool at stride 1 and dilation 1 runs "
+                f"onnx/reference/ops/_op_common_pool.py's CommonPool, which {what}.  "
+                "torch.onnx.export writes torch's padding as ONNX pads [h_begin, w_begin, "
+                "h_end, w_end] and ceil_mode as given (opset 20); ONNX Runtime 1.32.0 runs "
+                "the same graph with torch's shape.  Measured with onnx 1.23.2 (fuzz: "
+                f"{example}).  No upstream onnx issue found as of 2026-11 (searched: "
+                "reference MaxPool pads order; ReferenceEvaluator MaxPool strides 1 "
+                "ceil_mode pads output shape); the pooling fix onnx/onnx#6650 changed "
+                "op_pool_common.py, not this path"
+            ),
+            issue=None,
+            enforced="unsupported",
+            evidence=(
+                "tests/adapters/test_onnx_adapters.py::"
+                "test_unit_stride_maxpool_bugs_are_refused_exactly_where_present"
+            ),
+        )
+        for bug, what, example in (
+            (
+                "pads-misread",
+                "unpacks pads as 'pad_top, pad_bottom, pad_left, pad_right = pads' and pads "
+                "the wrong sides (pads [0, 1, 0, 1] pads H by 1 and W by 1 at the end only)",
+                "x (1,1,3,1), kernel 3, padding (0, 1) raises 'output shape cannot be null "
+                "or negative, out_shape=(2, 0)' where torch gives (1, 1)",
+            ),
+            (
+                "ceil-pads-twice",
+                "in ceil mode computes the output length from the padded length plus the "
+                "padding again",
+                "x (1,1,1,1), kernel 2, stride 1, padding 1, ceil_mode gives a (4, 4) "
+                "output where torch and the reference give (2, 2)",
+            ),
+        )
+    ),
+    # Matched: the fuzz test meets these in any float64 case, so each is recognised by its
+    # model (tests/divergence_signatures_onnx.py), not by a case id.
     Divergence(
+        key="onnx_reference-erf-float64-via-float32",
         layer="gelu",
-        case="gelu_none",
+        case="*",
         adapter="onnx_reference",
         dtype="float64",
         direction="forward",
@@ -486,15 +535,24 @@ DIVERGENCES: list[Divergence] = [
             "casts back to the input dtype, so a float64 Gelu (ONNX's function body: "
             "0.5 x (1 + Erf(x / sqrt 2))) is off by up to 5.6e-08 (gelu_none: "
             "-0.000141578 vs -0.000141522, max relative error 1.0 where 1 + erf "
-            "cancels; tests/adapters/test_onnx_adapters.py::"
-            "test_onnx_reference_erf_rounds_float64_to_float32).  ONNX Runtime has no float64 "
-            "Erf kernel and refuses the graph.  No upstream onnx issue found as of 2026-11 "
-            "(searched: reference Erf float32 otypes float64 precision)"
+            "cancels).  Matched: the output must equal 0.5 x (1 + float32(erf(x / "
+            "sqrt 2))) within the float64 comparison's bound; another wrong value fails.  "
+            "ONNX Runtime has no float64 Erf kernel and refuses the graph.  Measured with "
+            "onnx 1.23.2.  No upstream onnx issue found as of 2026-11 (searched: reference "
+            "Erf float32 otypes float64 precision)"
         ),
+        issue=None,
+        enforced="matched",
+        evidence=(
+            "tests/adapters/test_onnx_adapters.py::"
+            "test_onnx_reference_erf_rounds_float64_to_float32"
+        ),
+        signature=onnx_signatures.ERF_VIA_FLOAT32,
     ),
     Divergence(
+        key="onnx_reference-cubic-coefficients-float32",
         layer="resize2d",
-        case="resize_bicubic_align_corners",
+        case="*",
         adapter="onnx_reference",
         dtype="float64",
         direction="forward",
@@ -503,13 +561,51 @@ DIVERGENCES: list[Divergence] = [
             "(onnx/reference/op_run.py: 'AttributeProto.FLOAT: lambda att: "
             "np.float32(att.f)'), and under NumPy 2's promotion rules (NEP 50) its Resize's "
             "cubic coefficients, A * (ratio + 1) ... with A = cubic_coeff_a, are then "
-            "computed in float32 even for float64 data: off by 3.0e-07 (worst 0.57585959 vs "
-            "0.57585899, tests/adapters/test_onnx_adapters.py::"
-            "test_onnx_reference_cubic_coefficients_are_float32).  Cases whose ratios are "
-            "dyadic (scale 2) are exact.  ONNX Runtime has no float64 Resize kernel.  No "
-            "upstream onnx issue found as of 2026-11 (searched: ReferenceEvaluator float "
-            "attribute np.float32 float64 precision Resize cubic_coeff_a)"
+            "computed in float32 even for float64 data: off by 3.0e-07 "
+            "(resize_bicubic_align_corners: worst 0.57585959 vs 0.57585899; fuzz: one cell "
+            "upsampled by 1.5 is the cell times 1.0000008, the float32 coefficients' sum).  "
+            "Cases whose ratios are dyadic (scale 2) are exact.  Matched: the output must "
+            "equal that Resize with float32 coefficients (float64 coordinates and sums) "
+            "within the float64 comparison's bound; another wrong value fails.  ONNX Runtime "
+            "has no float64 Resize kernel.  Measured with onnx 1.23.2, NumPy 2.  No upstream "
+            "onnx issue found as of 2026-11 (searched: ReferenceEvaluator float attribute "
+            "np.float32 float64 precision Resize cubic_coeff_a)"
         ),
+        issue=None,
+        enforced="matched",
+        evidence=(
+            "tests/adapters/test_onnx_adapters.py::"
+            "test_onnx_reference_cubic_coefficients_are_float32"
+        ),
+        signature=onnx_signatures.CUBIC_COEFFICIENTS_FLOAT32,
+    ),
+    Divergence(
+        key="onnx_reference-resize-align-corners-unfloored-length",
+        layer="resize2d",
+        case="*",
+        adapter="onnx_reference",
+        direction="forward",
+        reason=(
+            "onnx.reference's Resize maps align_corners coordinates over the unfloored "
+            "output length: op_resize.py _compute_x_ori takes y (n - 1) / (output_width - "
+            "1) with output_width = scale * n, where the operator text's length_resized and "
+            "torch's align_corners=True use the integer output length (the README's resize "
+            "conventions).  torch.onnx.export writes scale_factor as Resize scales, so a "
+            "scale with n * scale not an integer samples elsewhere: [0, 1, 2] by 0.75 gives "
+            "[0, 1.6], torch and the reference [0, 2] (fuzz: (2, 3) by 0.75, linear).  "
+            "Matched: the output must equal the evaluator's Resize with that length (and its "
+            "float32 cubic coefficients) within the comparison's bound; another wrong value "
+            "fails.  Measured with onnx 1.23.2; ONNX Runtime 1.32.0 runs the same graph as "
+            "torch does.  No upstream onnx issue found as of 2026-11 (searched: reference "
+            "Resize align_corners scales output_width not floored)"
+        ),
+        issue=None,
+        enforced="matched",
+        evidence=(
+            "tests/adapters/test_onnx_adapters.py::"
+            "test_onnx_reference_align_corners_uses_the_unfloored_length"
+        ),
+        signature=onnx_signatures.ALIGN_CORNERS_UNFLOORED,
     ),
     # ConvTranspose (adapters/_onnx_conv_transpose.py): each adapter probes its runtime
     # once per opset and refuses only the configurations a bug it has touches.

@@ -1,6 +1,7 @@
-"""The models of the "matched" activation, depthwise and transposed-convolution bugs
-(tests/divergence_signatures_activations.py, tests/divergence_signatures_depthwise.py,
-tests/divergence_signatures_decoder.py): each gives its framework's own wrong value, a
+"""The models of the "matched" activation, depthwise, transposed-convolution and
+onnx.reference bugs (tests/divergence_signatures_activations.py,
+tests/divergence_signatures_depthwise.py, tests/divergence_signatures_decoder.py,
+tests/divergence_signatures_onnx.py): each gives its framework's own wrong value, a
 signature explains only that value (the value perturbed, the right answer or another
 bug's value fails), and where the model changes the answer beyond the bound a pass is
 stale.  No framework runs here."""
@@ -13,6 +14,7 @@ import pytest
 from tests import divergence_signatures_activations as act
 from tests import divergence_signatures_decoder as decoder
 from tests import divergence_signatures_depthwise as depthwise
+from tests import divergence_signatures_onnx as onnx_models
 from tests import layers
 from tests.harness import Observed, as_float64
 from tests.layers import get as declaration
@@ -312,3 +314,140 @@ def test_transpose_signature_leaves_other_keras_forms_alone(case_id):
     observed = _observed("conv_transpose2d", case.inputs, case.attrs, "forward", "float64")
     assert decoder.TRANSPOSE_SAME_SHIFTED.predict(observed) is None
     assert decoder.TRANSPOSE_SAME_SHIFTED.must_fail(observed) is False
+
+
+# --------------------------------------------------------------------------------------
+# onnx.reference's float32 Erf and float32 cubic coefficients in float64 graphs
+
+
+def test_evaluator_gelu_model_gives_the_measured_value():
+    # onnx 1.23.2's ReferenceEvaluator on the exported float64 GELU at x = 1 (measured; the
+    # probe's evidence): 0.8413447439670563, where float64 erf gives 0.8413447460685429.
+    got = onnx_models.evaluator_gelu(np.ones(1))[0]
+    assert got == 0.8413447439670563
+    assert abs(got - 0.8413447460685429) > 1e-9
+
+
+def test_gelu_erf_signature_explains_only_its_own_value():
+    case = layers.case("gelu_none")
+
+    def observed(actual, dtype="float64", attrs=case.attrs):
+        return _observed("gelu", case.inputs, attrs, "forward", dtype, actual)
+
+    sig = onnx_models.ERF_VIA_FLOAT32
+    assert _verdicts(sig, observed) == (True, False, False)
+    assert sig.must_fail(observed(None)) is True
+    # Another wrong value of the same size: tf.nn.gelu's float32-constant formula.
+    other = observed(lambda ref, g: {"y": act.tf_gelu(ref["x"], "none")})
+    assert sig.explains(other) is None
+    # float32, and the tanh form (no Erf), are not this bug.
+    assert sig.must_fail(observed(None, dtype="float32")) is False
+    tanh = layers.case("gelu_tanh")
+    assert sig.predict(_observed("gelu", tanh.inputs, tanh.attrs, "forward", "float64")) is None
+
+
+def test_cubic_coefficients_model_sums_to_the_measured_value():
+    # One cell upsampled by 1.5 (half_pixel) reads only that cell, so each output is the
+    # cell times its coefficients' sum: exactly 1 in float64 (Keys' kernel is a partition
+    # of unity), 1.000000834465201 in onnx 1.23.2's ReferenceEvaluator (measured; the
+    # probe's evidence) for outputs 0 (ratio 5/6).
+    got = onnx_models.evaluator_resize(
+        np.ones((1, 1, 1, 1)), (1.5, 1.5), None, "cubic", False, -0.75, False
+    )
+    assert got.shape == (1, 1, 1, 1)
+    assert got.item() == 1.000000834465201
+    float64_keys = onnx_models.coefficients("cubic", np.float64(-0.75), False)
+    weights = onnx_models._axis(1, 1.5, 1, False, float64_keys)
+    assert weights.sum() == pytest.approx(1.0, abs=1e-15)
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_cubic_model_with_float64_coefficients_is_the_reference(antialias):
+    # The model's float32 is its only departure: with A in float64 the same weights are
+    # Keys' cubic the reference computes (antialias upsampling leaves the kernel as is).
+    # align_corners by sizes: by scales the evaluator uses the unfloored n * scale there
+    # (the reference's docstring), which the model keeps.
+    x = np.random.default_rng(37).standard_normal((1, 2, 5, 4))
+    for corners, geometry in ((False, {"scale": 1.5}), (True, {"size": (8, 7)})):
+        how = "align_corners" if corners else "half_pixel"
+        attrs = {"mode": "cubic", "coordinate_transformation_mode": how, **geometry}
+        want = declaration("resize2d").forward(x, **attrs, antialias=antialias)
+        got = x
+        for axis in (2, 3):
+            n = got.shape[axis]
+            m = int(1.5 * n) if "scale" in geometry else geometry["size"][axis - 2]
+            keys = onnx_models.coefficients("cubic", np.float64(-0.75), antialias)
+            w = onnx_models._axis(n, m / n if corners else 1.5, m, corners, keys)
+            got = np.moveaxis(np.tensordot(w, np.moveaxis(got, axis, 0), axes=1), 0, axis)
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("case_id", "attrs"),
+    [
+        ("resize_bicubic_align_corners", None),
+        (None, {"mode": "cubic", "coordinate_transformation_mode": "half_pixel", "scale": 1.5}),
+    ],
+)
+def test_cubic_signature_explains_only_its_own_value(case_id, attrs):
+    if case_id is None:
+        inputs = {"x": np.full((1, 1, 1, 1), -1.3)}
+    else:
+        case = layers.case(case_id)
+        inputs, attrs = case.inputs, case.attrs
+
+    def observed(actual, dtype="float64"):
+        return _observed("resize2d", inputs, attrs, "forward", dtype, actual)
+
+    sig = onnx_models.CUBIC_COEFFICIENTS_FLOAT32
+    assert _verdicts(sig, observed) == (True, False, False)
+    assert sig.must_fail(observed(None)) is True
+    # Another wrong value: the right answer computed wholly in float32.
+    in_float32 = {"y": observed(None).expected["y"].astype(np.float32).astype(np.float64)}
+    assert sig.explains(observed(lambda ref, g: in_float32)) is None
+    assert sig.must_fail(observed(None, dtype="float32")) is False
+
+
+def test_cubic_signature_leaves_dyadic_and_linear_resizes_alone():
+    # Scale 2: ratios 1/4 and 3/4, exact in float32: the model is the right answer.
+    case = layers.case("resize_bicubic_up2")
+    observed = _observed("resize2d", case.inputs, case.attrs, "forward", "float64")
+    assert onnx_models.CUBIC_COEFFICIENTS_FLOAT32.must_fail(observed) is False
+    linear = {"mode": "linear", "coordinate_transformation_mode": "half_pixel", "scale": 1.5}
+    observed = _observed("resize2d", case.inputs, linear, "forward", "float64")
+    assert onnx_models.CUBIC_COEFFICIENTS_FLOAT32.predict(observed) is None
+
+
+def test_align_corners_model_gives_the_probe_row_and_the_reference_by_sizes():
+    # The probe (measured with onnx 1.23.2): [0, 1, 2] by 0.75, linear align_corners, gives
+    # [0, 1.6]: coordinates i (3 - 1) / (2.25 - 1) = 0, 1.6 (by hand).  By sizes the
+    # length is the integer one and the model is the reference's answer.
+    x = np.arange(3.0).reshape(1, 1, 1, 3)
+    got = onnx_models.evaluator_resize(x, (1, 0.75), None, "linear", True, -0.75, False)
+    np.testing.assert_allclose(got.ravel(), [0.0, 1.6], rtol=1e-15)
+    x = np.random.default_rng(41).standard_normal((1, 1, 5, 6))
+    attrs = {"mode": "linear", "coordinate_transformation_mode": "align_corners"}
+    want = declaration("resize2d").forward(x, size=(3, 4), **attrs)
+    got = onnx_models.evaluator_resize(x, None, (3, 4), "linear", True, -0.75, False)
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_align_corners_signature_explains_only_its_own_value(dtype):
+    # The fuzz example: (2, 3) by 0.75, linear align_corners (2.25 is not an integer).
+    inputs = {"x": np.random.default_rng(0).standard_normal((1, 1, 2, 3))}
+    attrs = {"mode": "linear", "coordinate_transformation_mode": "align_corners", "scale": 0.75}
+
+    def observed(actual):
+        return _observed("resize2d", inputs, attrs, "forward", dtype, actual)
+
+    sig = onnx_models.ALIGN_CORNERS_UNFLOORED
+    assert _verdicts(sig, observed) == (True, False, False)
+    assert sig.must_fail(observed(None)) is True
+    # Integer n * scale (scale 0.5 on (2, 4)) and half_pixel: not this bug.
+    for other in (
+        {**attrs, "scale": 0.5},
+        {**attrs, "coordinate_transformation_mode": "half_pixel"},
+    ):
+        x = {"x": np.ones((1, 1, 2, 4))}
+        assert sig.predict(_observed("resize2d", x, other, "forward", dtype)) is None

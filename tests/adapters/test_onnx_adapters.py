@@ -5,6 +5,8 @@ declared invalid export."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -261,6 +263,60 @@ def test_ceil_pool_bugs_are_refused_exactly_where_present(adapter, bug):
         pytest.skip(f"{adapter.name} {adapter.version()} has no {bug} bug: the cases run")
 
 
+#: Each unit-stride MaxPool bug: (attributes that touch it, input shape, the pads the
+#: exporter writes for them, the error onnx.reference's CommonPool gives or its shape).
+_UNIT_STRIDE_CASES = {
+    _onnx_rules.PADS_MISREAD: (
+        {"kernel_size": 3, "stride": 1, "padding": (0, 1)},
+        (1, 1, 3, 1),
+        [0, 1, 0, 1],
+        "output shape cannot be null or negative",
+    ),
+    _onnx_rules.CEIL_PADS_TWICE: (
+        {"kernel_size": 2, "stride": 1, "padding": 1, "ceil_mode": True},
+        (1, 1, 1, 1),
+        [1, 1, 1, 1],
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(_UNIT_STRIDE_CASES))
+def test_unit_stride_maxpool_bugs_are_refused_exactly_where_present(adapter, bug):
+    """Evidence for the ``onnx_reference-unit-stride-maxpool-*`` entries: the exporter
+    writes the pads torch means (ONNX order [h_begin, w_begin, h_end, w_end]); where the
+    probe finds the bug the runtime fails on that graph or gives another shape than the
+    reference and torch, and the adapter refuses naming the entry; where it does not
+    (ONNX Runtime), the configuration runs and agrees.  A stride-2 pool with the same
+    pads (onnx.reference's other path) is not refused."""
+    onnx = pytest.importorskip("onnx")
+    attrs, shape, pads, error = _UNIT_STRIDE_CASES[bug]
+    x = np.random.default_rng(31).standard_normal(shape).astype(np.float32)
+    want = layers.get("maxpool2d").forward(x.astype(np.float64), **attrs)
+    prepared = adapter.maxpool2d(x=x, **attrs)
+    exported = _onnx_export.export(prepared.key, prepared.torch_call)
+    (node,) = [n for n in exported.model.graph.node if n.op_type == "MaxPool"]
+    written = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    assert list(written["pads"]) == pads
+    assert written.get("ceil_mode", 0) == int(attrs.get("ceil_mode", False))
+    strided = {**attrs, "stride": 2}
+    assert forward(adapter, "maxpool2d", {"x": x}, strided).shape == (
+        layers.get("maxpool2d").forward(x.astype(np.float64), **strided).shape
+    )
+    bugs = adapter._ceil_bugs(adapter.determinism_flags()["opset"])
+    if ("MaxPool", bug) not in bugs:
+        np.testing.assert_array_equal(forward(adapter, "maxpool2d", {"x": x}, attrs), want)
+        pytest.skip(f"{adapter.name} {adapter.version()} has no {bug} bug: the cases run")
+    key = _onnx_rules.bug_key(adapter.name, bug)
+    assert known_divergences.refused(key).adapter == adapter.name
+    assert repr(key) in refusal(adapter, "maxpool2d", {"x": x}, attrs)
+    if error is not None:
+        with pytest.raises(RuntimeError, match=error):
+            adapter.run_model(exported.model, exported.feeds)
+    else:
+        assert np.shape(adapter.run_model(exported.model, exported.feeds)[0]) != want.shape
+
+
 #: Each ConvTranspose bug: a configuration it touches (ct_groups2, ct_dilation2 shapes).
 _CONV_TRANSPOSE_CASES = {
     _onnx_conv_transpose.GROUPED: ((1, 4, 3, 3), (4, 2, 2, 2), {"stride": 2, "groups": 2}),
@@ -380,6 +436,13 @@ def test_onnx_reference_erf_rounds_float64_to_float32():
     rounded = np.array([math.erf(v / math.sqrt(2.0)) for v in x]).astype(np.float32)
     want = 0.5 * x * (1.0 + rounded.astype(np.float64))
     np.testing.assert_allclose(evaluator.run_model(gelu, {"x": x})[0], want, rtol=4e-16, atol=0)
+    # The matched entry: its probe finds the bug, and through the adapter (the parity
+    # tests' path) the model explains the evaluator's output and nothing else.
+    entry = _matched("onnx_reference-erf-float64-via-float32")
+    assert entry.signature.present(evaluator) is not None
+    _assert_matched_through_adapter(
+        evaluator, entry.signature, "gelu", {"x": x}, {"approximate": "none"}
+    )
 
 
 def test_exported_nearest_resize_holds_torchs_indices():
@@ -429,3 +492,73 @@ def test_onnx_reference_cubic_coefficients_are_float32():
 
     assert np.max(np.abs(resized(-0.75) - want)) < 1e-14
     assert np.max(np.abs(resized(np.float32(-0.75)) - want)) > 1e-8
+    # The matched entry: its probe finds the bug, and through the adapter the model explains
+    # the evaluator's output (this case and the fuzz example: one cell upsampled by 1.5)
+    # and nothing else.
+    try:
+        evaluator = adapters.load("onnx_reference")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    entry = _matched("onnx_reference-cubic-coefficients-float32")
+    assert entry.signature.present(evaluator) is not None
+    _assert_matched_through_adapter(evaluator, entry.signature, "resize2d", {"x": x}, attrs)
+    one = {"mode": "cubic", "coordinate_transformation_mode": "half_pixel", "scale": 1.5}
+    _assert_matched_through_adapter(
+        evaluator, entry.signature, "resize2d", {"x": np.full((1, 1, 1, 1), -1.3)}, one
+    )
+
+
+def test_onnx_reference_align_corners_uses_the_unfloored_length():
+    """Evidence for onnx_reference-resize-align-corners-unfloored-length: the export
+    writes scales and align_corners; ONNX Runtime samples the integer length's
+    coordinates (torch's), the evaluator the unfloored one's, which the model explains."""
+    x = np.arange(3.0, dtype=np.float32).reshape(1, 1, 1, 3)
+    attrs = {
+        "scale": (1, 0.75),
+        "mode": "linear",
+        "coordinate_transformation_mode": "align_corners",
+    }
+    want = layers.get("resize2d").forward(x.astype(np.float64), **attrs)
+    np.testing.assert_array_equal(want.ravel(), [0.0, 2.0])
+    try:
+        ort = adapters.load("onnxruntime")
+    except adapters.FrameworkMissing:
+        ort = None
+    if ort is not None:
+        np.testing.assert_allclose(forward(ort, "resize2d", {"x": x}, attrs), want, atol=1e-6)
+    try:
+        evaluator = adapters.load("onnx_reference")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    got = forward(evaluator, "resize2d", {"x": x}, attrs)
+    np.testing.assert_allclose(got.ravel(), [0.0, 1.6], rtol=1e-6)
+    entry = _matched("onnx_reference-resize-align-corners-unfloored-length")
+    assert entry.signature.present(evaluator) is not None
+    fuzz = {"x": np.random.default_rng(0).standard_normal((1, 1, 2, 3))}
+    linear = {"mode": "linear", "coordinate_transformation_mode": "align_corners", "scale": 0.75}
+    _assert_matched_through_adapter(evaluator, entry.signature, "resize2d", fuzz, linear)
+
+
+def _matched(key):
+    (entry,) = [e for e in known_divergences.DIVERGENCES if e.key == key]
+    assert entry.enforced == "matched"
+    return entry
+
+
+def _assert_matched_through_adapter(adapter, signature, layer, inputs, attrs):
+    """The float64 comparison through ``adapter`` fails, the signature explains the
+    output, must_fail says so, and the same output moved by three bounds is not explained."""
+    from tests.harness import compare_observed
+
+    info = layers.get(layer)
+    inputs = {k: np.asarray(v, np.float64) for k, v in inputs.items()}
+    stats, failure, observed = compare_observed(
+        adapter, info, "forward", inputs, attrs, "float64", label="evidence", repro=""
+    )
+    assert failure is not None, stats
+    assert signature.explains(observed) is not None
+    assert signature.must_fail(observed) is True
+    y = np.array(observed.actual["y"], dtype=np.float64, copy=True)
+    y.flat[int(np.argmax(np.abs(y)))] += 3.0 * float(np.max(observed.bounds["y"]))
+    other = dataclasses.replace(observed, actual={"y": y})
+    assert signature.explains(other) is None
