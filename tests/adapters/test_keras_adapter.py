@@ -393,11 +393,10 @@ def _run_on_backend(runs: ChildRuns, backend: str) -> dict:
     return result
 
 
-# The tensorflow subprocess pays TF's import (> 10 s); the in-process tests above already
-# run on the default backend.
-@pytest.mark.parametrize(
-    "backend", [pytest.param("tensorflow", marks=pytest.mark.slow), "jax", "torch"]
-)
+# Subprocess sessions (TF's import alone > 10 s): heavy, so --full runs them; the quick
+# run checks the other backends through the parity children (tests/keras_backend_runs.py).
+@pytest.mark.heavy
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
 def test_adapter_runs_on_each_keras_backend(backend, backend_runs):
     result = _run_on_backend(backend_runs, backend)
     assert f"(backend {backend} " in result["version"]
