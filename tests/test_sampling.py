@@ -20,12 +20,19 @@ def _onnx_layers(name):
     return [info for info in layers.all_layers() if adapters.supports(name, info.method)]
 
 
+@pytest.mark.parametrize("name", SLOW)
+def test_a_slow_adapter_samples_each_layers_first_case(name):
+    for info in _onnx_layers(name):
+        for dtype in info.dtypes:
+            assert info.cases[0].id in sampling.default_cases(info.name, dtype, name)
+
+
 def test_the_onnx_adapters_are_sampled():
     assert {"onnxruntime", "onnx_reference"} <= set(SLOW)
     assert sampling.slow_setup("torch") is None
 
 
-@pytest.mark.parametrize("name", SAMPLED)
+@pytest.mark.parametrize("name", [n for n in SAMPLED if n not in SLOW])
 def test_sample_reaches_every_layer_dtype_and_attribute_category(name):
     for info in _onnx_layers(name):
         for dtype in info.dtypes:
