@@ -157,7 +157,7 @@ def _pool_shape(op_type: str, attrs: dict, shape: tuple, opset: int) -> list[int
     ("layer", "op_type"), [("maxpool2d", "MaxPool"), ("avgpool2d", "AveragePool")]
 )
 def test_onnx_pool_ceil_window_in_padding(request, layer, op_type):
-    import onnx
+    onnx = pytest.importorskip("onnx")
 
     from adapters._onnx_rules import WINDOW_IN_PADDING, ceil_windows_in_padding, opset_of
 

@@ -98,6 +98,13 @@ def project(pytester) -> pytest.Pytester:
     return pytester
 
 
+@pytest.fixture(autouse=True)
+def _no_parity_environment(monkeypatch):
+    """In-process runs read the environment: tox's CNN_PARITY_ENV would rename the files."""
+    for name in [n for n in os.environ if n.startswith("CNN_PARITY")]:
+        monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def complete(project) -> tuple[Path, dict[str, bytes]]:
     """A project with a complete run's results and report already written."""
