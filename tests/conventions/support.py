@@ -5,6 +5,7 @@ to the report."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,7 +30,13 @@ def need(name: str):
 def available(names: Iterable[str]) -> dict[str, Any]:
     """The loaded adapters among ``names``; skip the test when none is installed."""
     ok, reasons = {}, []
+    names = list(names)
     for name in names:
+        backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+        if name == "keras" and backend != "tensorflow" and backend not in names:
+            # Keras computes with its backend's ops: on torch it sits on torch's side.
+            reasons.append(f"keras runs on {backend}, which this side does not list")
+            continue
         try:
             ok[name] = adapters.load(name)
         except adapters.FrameworkMissing as exc:
