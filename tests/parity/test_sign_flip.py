@@ -120,8 +120,10 @@ def test_a_negated_reference_fails_parity(info, direction, key):
             except Unsupported:
                 continue
             value = stats["outputs"].get(key)
-            if value is None:
-                continue  # an implementation without this gradient is judged elsewhere
+            if value is None or value["err_to_bound"] is None:
+                # No gradient here, or no ratio (the comparison failed on its dtype, as
+                # Keras' demoted float64 does): this implementation cannot show it.
+                continue
             if stats["outputs"][key]["max_abs_err"] == 0.0:
                 break  # the reference's value is zero there: negation does not show
             judged += 1
