@@ -27,12 +27,17 @@ def need(name: str):
         pytest.skip(str(exc))
 
 
+def keras_backend() -> str:
+    """The backend Keras 3 computes with in this run (``KERAS_BACKEND``, TF by default)."""
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
 def available(names: Iterable[str]) -> dict[str, Any]:
     """The loaded adapters among ``names``; skip the test when none is installed."""
     ok, reasons = {}, []
     names = list(names)
     for name in names:
-        backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+        backend = keras_backend()
         if name == "keras" and backend != "tensorflow" and backend not in names:
             # Keras computes with its backend's ops: on torch it sits on torch's side.
             reasons.append(f"keras runs on {backend}, which this side does not list")

@@ -143,7 +143,13 @@ NAN_ROWS: tuple[Convention, ...] = (
             "batch_norm_cpu_transform_input (alpha = invstd * weight, beta = bias - mean * alpha)",
             "jax-ml/jax jax/example_libraries/stax.py BatchNorm (gamma * standardize(x) + beta)",
         ),
-        notes="Gradients with an infinite gamma are not compared here.",
+        notes=(
+            "Gradients with an infinite gamma are not compared here.  Keras on its torch "
+            "backend does not fold: it computes (x - mean) * (rsqrt(var + eps) * gamma) + beta "
+            "(keras/src/backend/torch/nn.py batch_normalization, keras 3.15.1) and gives B's "
+            "+-inf; on TF and JAX it folds (tf.nn.batch_normalization, keras/src/backend/jax/"
+            "nn.py: x * inv + (beta - mean * inv)).  The test asserts each."
+        ),
     ),
     Convention(
         id="crossentropy_grad_infinite_g",
@@ -179,7 +185,10 @@ NAN_ROWS: tuple[Convention, ...] = (
         notes=(
             "The adapters turn TF op determinism on (adapters/_tf_common.py), which replaces "
             "the fused kernel by composite ops whose gradient is A's; the test runs the "
-            "adapters only, so TF's fused side is the recorded observation above."
+            "adapters only, so TF's fused side is the recorded observation above.  Keras on "
+            "its JAX backend one-hots class indices before the product (keras/src/backend/jax/"
+            "nn.py sparse_categorical_crossentropy, keras 3.15.1), so with indices it gives the "
+            "probabilities' outcome, NaN in the whole row; the test asserts that."
         ),
     ),
     Convention(
