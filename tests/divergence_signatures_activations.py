@@ -4,7 +4,11 @@ float64 computation that uses a constant rounded to float32.
 - torch-hardsigmoid-float64-grad-float32-sixth (and keras-torch-...): torch's CPU
   Hardsigmoid backward multiplies by ``one_sixth(1.0f / 6.0f)`` in every dtype.
 - tf-nn-gelu-float64-constants-via-float32 (and keras-tf-...): tf.nn.gelu builds its
-  constants with ``math_ops.cast(<Python float>, features.dtype)``, through float32.
+  constants with ``math_ops.cast(<Python float>, features.dtype)``, through float32.  Its
+  exact form has two shapes across the tox matrix's releases: ``0.5 x (1 + erf(x /
+  cast(sqrt 2)))`` in TF 2.15.1 and 2.18.1, ``0.5 x erfc(-x cast(1 / sqrt 2))`` in
+  TF 2.21.0 (tensorflow/python/ops/nn_ops.py ``gelu`` of each); the probe tells which
+  one the installed release computes.
 
 Each model is the framework's own formula from its source (cited at each) with the
 float32-rounded constant, in NumPy and the standard library's ``math.erfc``.  The probes
@@ -29,6 +33,9 @@ GELU_ERF_SCALE = 0.7071067811865476
 GELU_CUBIC = 0.044715
 GELU_ERF_SCALE_VIA_FLOAT32 = float(np.float32(GELU_ERF_SCALE))
 GELU_CUBIC_VIA_FLOAT32 = float(np.float32(GELU_CUBIC))
+#: sqrt(2), which TF <= 2.18's exact form divides by (cast like the others).
+GELU_ERF_DIVISOR = 1.4142135623730951
+GELU_ERF_DIVISOR_VIA_FLOAT32 = float(np.float32(GELU_ERF_DIVISOR))
 #: Not cast in tf.nn.gelu: a Python float times a float64 tensor stays float64.
 GELU_TANH_SCALE = 0.7978845608028654
 _TWO_OVER_ROOT_PI = 2.0 / math.sqrt(math.pi)
@@ -117,19 +124,32 @@ HARDSIGMOID_FLOAT32_SIXTH = modelled(
 _erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
 def tf_gelu(
     x,
     approximate: str,
     grad_out=None,
     erf_scale=GELU_ERF_SCALE_VIA_FLOAT32,
     cubic=GELU_CUBIC_VIA_FLOAT32,
+    form: str = "erfc",
 ):
     """tf.nn.gelu (TF 2.21, nn_ops.py) with its cast constants as given: exact form
     ``0.5 x erfc(-x c)``, tanh form ``0.5 x (1 + tanh(k (x + a x^3)))`` with ``k`` the
     uncast 0.7978845608028654.  With ``grad_out``: the gradient TensorFlow's autodiff
     takes through those ops (Erfc's registered gradient is -2/sqrt(pi) exp(-z^2),
-    math_grad.py), i.e. the exact derivative of the same formula."""
+    math_grad.py), i.e. the exact derivative of the same formula.  ``form="erf"``: TF
+    2.15-2.18's exact form ``0.5 x (1 + erf(x / d))``, ``d`` = float32(sqrt 2) (Erf's
+    gradient 2/sqrt(pi) exp(-z^2), math_grad.py)."""
     x = np.asarray(x, dtype=np.float64)
+    if approximate != "tanh" and form == "erf":
+        z = x / GELU_ERF_DIVISOR_VIA_FLOAT32
+        cdf = 1.0 + _erf(z).astype(np.float64)
+        if grad_out is None:
+            return 0.5 * x * cdf
+        density = _TWO_OVER_ROOT_PI * np.exp(-np.square(z)) / GELU_ERF_DIVISOR_VIA_FLOAT32
+        return grad_out * (0.5 * cdf + 0.5 * x * density)
     if approximate == "tanh":
         t = np.tanh(GELU_TANH_SCALE * (x + cubic * x**3))
         if grad_out is None:
@@ -151,27 +171,50 @@ def tf_gelu_float32_constants(adapter) -> str | None:
     nn.py) and not the float64 one."""
     if _backend(adapter) not in ("tensorflow", "keras:tensorflow"):
         return None
+    form = tf_gelu_form(adapter)
+    if form is None:
+        return None
     x, said = np.ones(1), []
     for approximate in ("none", "tanh"):
         out = _output(adapter, "gelu", x, {"approximate": approximate})
         if out is None:
             return None
-        got, rounded = float(out[0]), float(tf_gelu(x, approximate)[0])
+        got, rounded = float(out[0]), float(tf_gelu(x, approximate, form=form)[0])
         exact = float(tf_gelu(x, approximate, erf_scale=GELU_ERF_SCALE, cubic=GELU_CUBIC)[0])
         if abs(got - rounded) > 4 * np.finfo(np.float64).eps * abs(rounded) or got == exact:
             return None
         said.append(f"{approximate!r}: {got!r} (float64 constants give {exact!r})")
-    return f"{_who(adapter)}: float64 GELU at x = 1 is " + ", ".join(said)
+    return f"{_who(adapter)}: float64 GELU ({form} form) at x = 1 is " + ", ".join(said)
+
+
+@cache
+def tf_gelu_form(adapter) -> str | None:
+    """Which exact form the adapter's float64 GELU computes, "erfc" (TF 2.21) or "erf" (TF
+    2.15-2.18), told apart at x = 1, where their float32-rounded constants (1/sqrt 2 and
+    sqrt 2) give values 1e-8 apart, far more than rounding; None when it is neither."""
+    if not hasattr(adapter, "gelu"):  # a model checked without a framework
+        return None
+    x = np.ones(1)
+    out = _output(adapter, "gelu", x, {"approximate": "none"})
+    if out is None:
+        return None
+    got = float(out[0])
+    for form in ("erfc", "erf"):
+        want = float(tf_gelu(x, "none", form=form)[0])
+        if abs(got - want) <= 4 * np.finfo(np.float64).eps * abs(want):
+            return form
+    return None
 
 
 def _gelu_prediction(observed):
     if observed.dtype != "float64":
         return None
+    form = tf_gelu_form(observed.adapter) or "erfc"
     x = observed.reference_inputs["x"]
     approximate = observed.attrs.get("approximate", "none")
     if observed.direction == "forward":
-        return {"y": tf_gelu(x, approximate)}
-    return {"x": tf_gelu(x, approximate, grad_out=observed.grad_out)}
+        return {"y": tf_gelu(x, approximate, form=form)}
+    return {"x": tf_gelu(x, approximate, grad_out=observed.grad_out, form=form)}
 
 
 TF_GELU_FLOAT32_CONSTANTS = modelled(
