@@ -22,9 +22,12 @@ framework's words:
 - float64: the converter has no float64 builtin kernels (quoted from converting a float64
   ReLU once per process: "'tf.Relu' op is neither a custom op nor a flex op"; should a
   converter take it, float64 calls are converted and each says for itself);
-- ``training=True`` (batch norm, dropout): the converter exports the Keras model's call
-  with ``training=False`` (tensorflow/lite/python/lite.py); a converted model runs
-  batch norm on its moving statistics and dropout as the identity;
+- ``training=True`` (batch norm, dropout): with Keras 3 (TF >= 2.16) the converter exports
+  the Keras model's call with ``training=False`` (tensorflow/lite/python/lite.py); a
+  converted model runs batch norm on its moving statistics and dropout as the identity.
+  TF 2.15's converter saves a tf.keras (Keras 2) model's call as built, training=True
+  included, and has no builtin kernel for a training batch norm: the refusal quotes its
+  error on one (asked once per process, as for float64);
 - Keras on another backend than TensorFlow: the converter needs TensorFlow
   (``load`` raises ``FrameworkMissing``);
 - anything the converter or the interpreter refuses for one call (its message).
@@ -80,6 +83,7 @@ class LiteRtAdapter:
         self._interpreter_name = ""
         self._converted: dict[str, bytes] = {}
         self._float64_reason: str | None = None
+        self._training_reason: str | None = None
         self.conversions = 0  # converter runs in this process (cache misses)
 
     # -- Protocol ---------------------------------------------------------------------
@@ -146,7 +150,7 @@ class LiteRtAdapter:
         if dtype not in (np.float32, np.float64):
             raise Unsupported(f"litert adapter: converts float32 models only, not {dtype}")
         if call.get("training"):
-            raise Unsupported(_INFERENCE_ONLY)
+            raise Unsupported(self._training_rule())
         prepared = keras_method(*args, **kwargs)
         constants = {k: v for k, v in call.items() if k not in prepared.arrays}
         shapes = {k: (a.shape, a.dtype.str) for k, a in prepared.arrays.items()}
@@ -158,6 +162,39 @@ class LiteRtAdapter:
             self._converted[key] = convert(self._keras.api.tf, build_model())
             self.conversions += 1
         return self._converted[key]
+
+    def _training_rule(self) -> str:
+        """Why training=True is refused: Keras 3's converter exports the inference call
+        (``_INFERENCE_ONLY``); TF 2.15's converts a tf.keras model's call as built, so its
+        own error on a training=True BatchNormalization says why (asked once per process)."""
+        if not self._keras.api.tf_keras:
+            return _INFERENCE_ONLY
+        if self._training_reason is None:
+            self._training_reason = self._ask_training()
+        return self._training_reason
+
+    def _ask_training(self) -> str:
+        api = self._keras.api
+        inputs = api.keras.Input(shape=(2, 2, 3), batch_size=2, dtype="float32")
+        model = api.keras.Model(inputs, api.layers.BatchNormalization()(inputs, training=True))
+        policy = "litert runs converted models for inference only: training=True is refused"
+        try:
+            convert(api.tf, model)
+        except Exception as exc:
+            if not _converter_error(exc):
+                raise
+            found = re.search(r"'tf\.\w+' op is neither a custom op nor a flex op", str(exc))
+            said = found.group(0) if found else _short(exc)
+            # TF 2.15 tensorflow/lite/python/lite.py,
+            # TFLiteKerasModelConverterV2._convert_keras_to_saved_model: tf.saved_model.save
+            # of the model as built, with no training=False export.
+            return (
+                f"{policy}; tf.lite.TFLiteConverter of tensorflow {api.tf.__version__} "
+                f"converts a tf.keras (keras {api.version}) model's call as built "
+                f"(tf.saved_model.save), training=True included, and converting a "
+                f"training=True BatchNormalization says: {said}"
+            )
+        return f"{policy} (keras {api.version})"
 
     def _float64_rule(self) -> str | None:
         """Why float64 is refused: the converter's own error on a float64 ReLU (asked once

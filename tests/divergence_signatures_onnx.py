@@ -1,5 +1,5 @@
 """Signatures (tests/divergence_signatures.py) of onnx.reference's float32 rounding in
-float64 graphs (onnx 1.23.2, NumPy 2):
+float64 graphs (onnx 1.23.2, NumPy 2; the models compute the same under NumPy 1.26):
 
 - onnx_reference-erf-float64-via-float32: its Erf is ``np.vectorize(math.erf,
   otypes=["f"])`` cast back to the input dtype (onnx/reference/ops/op_erf.py), so the
@@ -92,18 +92,32 @@ ERF_VIA_FLOAT32 = modelled(
 # onnx_reference-cubic-coefficients-float32
 
 
-def _cubic_coeffs(ratio: float, a: np.float32) -> list:
-    """op_resize.py ``_cubic_coeffs``, term for term, with ``A`` a float32 scalar."""
+# The evaluator's float32 steps are NEP 50's (NumPy 2): a Python number next to a float32
+# scalar is cast to float32 first.  NumPy 1.x's value-based promotion would compute these
+# in float64 (np.float32(a) * 0.5 is a float64 there), so every cast to A's type is
+# written out: the model is the same under NumPy 1.26 and 2.x.  Python-float
+# subexpressions of the source ((1 - ratio) + 1, t * t) stay float64 until they meet A.
+
+
+def _cubic_coeffs(ratio: float, a: np.floating) -> list:
+    """op_resize.py ``_cubic_coeffs``, term for term, in A's type (the evaluator's is
+    ``np.float32``)."""
+    cast = type(a)
+    r, r1 = cast(ratio), cast(ratio + 1)
+    s, s1 = cast(1 - ratio), cast((1 - ratio) + 1)
+    one, two, three, four, five, eight = map(cast, (1, 2, 3, 4, 5, 8))
     return [
-        ((a * (ratio + 1) - 5 * a) * (ratio + 1) + 8 * a) * (ratio + 1) - 4 * a,
-        ((a + 2) * ratio - (a + 3)) * ratio * ratio + 1,
-        ((a + 2) * (1 - ratio) - (a + 3)) * (1 - ratio) * (1 - ratio) + 1,
-        ((a * ((1 - ratio) + 1) - 5 * a) * ((1 - ratio) + 1) + 8 * a) * ((1 - ratio) + 1) - 4 * a,
+        ((a * r1 - five * a) * r1 + eight * a) * r1 - four * a,
+        ((a + two) * r - (a + three)) * r * r + one,
+        ((a + two) * s - (a + three)) * s * s + one,
+        ((a * s1 - five * a) * s1 + eight * a) * s1 - four * a,
     ]
 
 
-def _cubic_coeffs_antialias(ratio: float, scale: float, a: np.float32) -> list:
-    """op_resize.py ``_cubic_coeffs_antialias``, term for term."""
+def _cubic_coeffs_antialias(ratio: float, scale: float, a: np.floating) -> list:
+    """op_resize.py ``_cubic_coeffs_antialias``, term for term, in A's type as
+    ``_cubic_coeffs`` (``sum`` of float32 scalars accumulates in float32 under NEP 50)."""
+    cast = type(a)
     scale = min(scale, 1.0)
 
     def coeff(t: float):
@@ -111,14 +125,19 @@ def _cubic_coeffs_antialias(ratio: float, scale: float, a: np.float32) -> list:
         t2 = t * t
         t3 = t * t2
         if t <= 1:
-            return (a + 2) * t3 - (a + 3) * t2 + 1
+            return (a + cast(2)) * cast(t3) - (a + cast(3)) * cast(t2) + cast(1)
         if t < 2:
-            return a * t3 - 5 * a * t2 + 8 * a * t - 4 * a
+            return a * cast(t3) - cast(5) * a * cast(t2) + cast(8) * a * cast(t) - cast(4) * a
         return 0.0
 
     start = int(np.floor(-2 / scale) + 1)
     weights = [coeff(scale * (i - ratio)) for i in range(start, 2 - start)]
-    return list(np.array(weights) / sum(weights))
+    total = cast(0)
+    for w in weights:
+        total = total + cast(w)
+    # np.array of float32 scalars is float32, with a Python 0.0 among them float64 (both
+    # NumPy releases); divided by the total (A's type) it keeps that dtype.
+    return list(np.array(weights) / total)
 
 
 def _linear_coeffs(ratio: float, scale: float, antialias: bool) -> list:

@@ -552,22 +552,27 @@ def test_torch_one_filter_channels_last_conv_backward_fails():
 def test_keras_that_fails_to_import_on_its_backend_is_reported_not_mistaken_for_keras2():
     """An installed Keras whose backend import fails (as Keras 3.15 on jax 0.4.20, tox
     jaxold) is reported with the ImportError.  Here the backend is made unimportable with
-    tests/block_frameworks.py."""
+    tests/block_frameworks.py: jax for Keras 3; tensorflow for Keras 2, its only backend
+    (Keras 2 ignores KERAS_BACKEND=jax and imports tensorflow)."""
+    import importlib.metadata
     import subprocess
 
     if importlib.util.find_spec("keras") is None:
         pytest.skip("keras is not installed")
+    keras2 = importlib.metadata.version("keras").startswith("2.")
+    backend = "tensorflow" if keras2 else "jax"
     script = (
         "import tests.block_frameworks, adapters\n"
         "try:\n    adapters.load('keras')\n"
         "except adapters.FrameworkMissing as exc:\n    print(exc)"
     )
-    env = {**os.environ, "KERAS_BACKEND": "jax", "CNN_PARITY_BLOCK": "jax"}
+    env = {**os.environ, "KERAS_BACKEND": backend, "CNN_PARITY_BLOCK": backend}
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip(), "keras loaded with its backend blocked"
     said = done.stdout.strip().splitlines()[-1]
-    assert said.startswith("keras is installed but does not import with KERAS_BACKEND=jax")
-    assert "No module named 'jax" in said
+    assert said.startswith(f"keras is installed but does not import with KERAS_BACKEND={backend}")
+    assert f"No module named '{backend}" in said

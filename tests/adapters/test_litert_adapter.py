@@ -6,6 +6,7 @@ Keras on TensorFlow, and it falls back to tf.lite.Interpreter without ai-edge-li
 
 from __future__ import annotations
 
+import re
 import sys
 from types import SimpleNamespace
 
@@ -78,17 +79,30 @@ def test_float64_is_refused_in_the_converters_words(adapter):
 
 
 def test_training_is_refused_and_conversion_runs_inference(adapter):
-    """The converter exports the model's call with training=False: a BatchNormalization
-    called with training=True in the model normalises with its moving statistics once
-    converted (Keras itself uses the batch's)."""
+    """Keras 3 (TF >= 2.16): the converter exports the model's call with training=False, so
+    a BatchNormalization called with training=True in the model normalises with its moving
+    statistics once converted (Keras itself uses the batch's).  tf.keras 2.15: the
+    converter saves the call as built (TF 2.15 tensorflow/lite/python/lite.py,
+    _convert_keras_to_saved_model) and has no builtin kernel for the training batch norm."""
     x = _x((4, 3, 5, 5)) * 3 + 1
     c = np.ones(3, np.float32)
     inputs = {"x": x, "gamma": c, "beta": 0 * c, "running_mean": 0 * c, "running_var": c}
+    keras2 = adapter._keras.api.tf_keras
     message = refusal(adapter, "batchnorm2d", inputs, {"training": True})
-    assert "training=False for inference only" in message
     mask = np.ones(x.shape, bool)
-    assert "training=False" in refusal(adapter, "dropout", {"x": x, "mask": mask}, {"p": 0.5})
+    dropout = refusal(adapter, "dropout", {"x": x, "mask": mask}, {"p": 0.5})
     keras_call = adapters.load("keras").batchnorm2d(**inputs, training=True)
+    if keras2:
+        said = "'tf.FusedBatchNormV3' op is neither a custom op nor a flex op"
+        assert said in message
+        assert "training=True is refused" in message
+        assert dropout == message
+        with pytest.raises(Exception, match=re.escape(said)) as raised:
+            convert(adapter._keras.api.tf, keras_call.keras_model())
+        assert type(raised.value).__name__ == "ConverterError"
+        return
+    assert "training=False for inference only" in message
+    assert "training=False" in dropout
     interpreter = adapter._interpreter(
         model_content=convert(adapter._keras.api.tf, keras_call.keras_model())
     )

@@ -142,13 +142,21 @@ NAN_ROWS: tuple[Convention, ...] = (
             "pytorch/pytorch aten/src/ATen/native/Normalization.cpp "
             "batch_norm_cpu_transform_input (alpha = invstd * weight, beta = bias - mean * alpha)",
             "jax-ml/jax jax/example_libraries/stax.py BatchNorm (gamma * standardize(x) + beta)",
+            "tensorflow/tensorflow tensorflow/core/kernels/fused_batch_norm_op.cc "
+            "FusedBatchNorm<CPUDevice> (x_centered * (rsqrt(var + epsilon) * scale) + offset; "
+            "tf.keras 2.15's fused BatchNormalization)",
         ),
         notes=(
             "Gradients with an infinite gamma are not compared here.  Keras on its torch "
             "backend does not fold: it computes (x - mean) * (rsqrt(var + eps) * gamma) + beta "
             "(keras/src/backend/torch/nn.py batch_normalization, keras 3.15.1) and gives B's "
             "+-inf; on TF and JAX it folds (tf.nn.batch_normalization, keras/src/backend/jax/"
-            "nn.py: x * inv + (beta - mean * inv)).  The test asserts each."
+            "nn.py: x * inv + (beta - mean * inv)).  tf.keras 2.15 (Keras 2) does not fold "
+            "either: its BatchNormalization is fused for 4-D float32 input "
+            "(keras/src/layers/normalization/batch_normalization.py, fused=None) and TF's CPU "
+            "FusedBatchNormV3 computes (x - mean) * (rsqrt(var + eps) * gamma) + beta in "
+            "training and eval (tensorflow/core/kernels/fused_batch_norm_op.cc): B's +-inf "
+            "(measured with TF 2.15.1).  The test asserts each."
         ),
     ),
     Convention(

@@ -93,6 +93,15 @@ NORM_LOSS_ROWS: tuple[Convention, ...] = (
             "log function outputs to be greater than or equal to -100')",
             "keras-team/keras keras/src/backend/tensorflow/nn.py binary_crossentropy "
             "(clip_by_value(output, epsilon(), 1 - epsilon()))",
+            "keras 2.15.0 keras/src/backend.py binary_crossentropy (tf.keras 2: "
+            "log(output + epsilon()) after the clip)",
+        ),
+        notes=(
+            "tf.keras 2.15 (Keras 2) adds epsilon again after the clip: "
+            "-(t log(p + 1e-7) + (1 - t) log(1 - p + 1e-7)) with p clipped to [1e-7, "
+            "1 - 1e-7] (keras/src/backend.py binary_crossentropy), so a confident wrong "
+            "answer costs -log(2e-7) = 15.42 and every element moves by about 1e-7 / p; "
+            "the test asserts that formula there, since no reference convention computes it."
         ),
     ),
     Convention(
@@ -124,7 +133,10 @@ NORM_LOSS_ROWS: tuple[Convention, ...] = (
         ),
         notes=(
             "A Keras sigmoid output tensor on the TensorFlow backend carries its logits "
-            "(_keras_logits) and the loss then uses them; the row feeds plain arrays."
+            "(_keras_logits) and the loss then uses them; the row feeds plain arrays.  "
+            "tf.keras 2.15 on probabilities adds 1e-7 after the clip (see bce_clamp_vs_clip): "
+            "-log(clip(sigmoid(z)) + 1e-7), saturating at -log(2e-7) = 15.42; on logits it is "
+            "tf.nn.sigmoid_cross_entropy_with_logits as in Keras 3."
         ),
     ),
     Convention(

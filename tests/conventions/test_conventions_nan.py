@@ -214,6 +214,21 @@ def _folded(t: dict, training: bool, eps: float) -> np.ndarray:
     return x * a[None, :, None, None] + shift[None, :, None, None]
 
 
+def _fused_kernel(t: dict, training: bool, eps: float) -> np.ndarray:
+    """TF's CPU FusedBatchNormV3, unfolded: (x - mean) * (rsqrt(var + eps) * gamma) + beta
+    per channel in float32, batch mean and biased variance in training, the running ones
+    in eval (tensorflow/core/kernels/fused_batch_norm_op.cc, FusedBatchNorm<CPUDevice>
+    for is_training true and false: x_centered * scaling_factor + offset)."""
+    x = t["x"]
+    if training:
+        mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+    else:
+        mean, var = t["running_mean"], t["running_var"]
+    factor = t["gamma"] / np.sqrt(var + np.float32(eps))
+    centered = x - mean[None, :, None, None]
+    return centered * factor[None, :, None, None] + t["beta"][None, :, None, None]
+
+
 @pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
 def test_batchnorm_infinite_gamma(request, training):
     row = ROW["batchnorm_infinite_gamma"]
@@ -233,6 +248,16 @@ def test_batchnorm_infinite_gamma(request, training):
             # + beta (keras/src/backend/torch/nn.py batch_normalization), B's +-inf.
             np.testing.assert_array_equal(got, b, err_msg="keras on torch")
             s.matches(rec, "keras on torch (unfolded, as B)", 0.0)
+            continue
+        if name == "keras" and adapter.api.tf_keras:
+            # tf.keras 2.15's BatchNormalization is fused for a 4-D float32 input on axis
+            # -1 (fused=None: keras/src/layers/normalization/batch_normalization.py
+            # _fused_can_be_used, build) and calls tf.compat.v1.nn.fused_batch_norm
+            # (_fused_batch_norm), whose CPU kernel does not fold: B's +-inf.
+            got_kernel = _fused_kernel(t, training, attrs["eps"])
+            np.testing.assert_array_equal(got, got_kernel, err_msg="tf.keras fused kernel")
+            np.testing.assert_array_equal(got_kernel, b, err_msg="fused kernel vs B")
+            s.matches(rec, "keras 2 (tf.keras, fused kernel: unfolded, as B)", 0.0)
             continue
         np.testing.assert_array_equal(got, want_a, err_msg=name)
         s.matches(rec, f"{name} (folded formula)", 0.0)

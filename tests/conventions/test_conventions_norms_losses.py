@@ -21,6 +21,25 @@ _HIGH_P = 1.0 - 1e-7
 _LOW_LOSS = -np.log(_HIGH_P)  # -log of the largest clipped probability, ~1e-7
 
 
+def _keras2_side(rec: dict, who: str, actual, p, t) -> np.ndarray:
+    """Check tf.keras 2 (Keras 2.15) binary_crossentropy on probabilities, which no
+    reference convention computes: p clipped to [e, 1 - e], then e added again inside
+    both logs, -(t log(p + e) + (1 - t) log(1 - p + e)), e = backend.epsilon() = 1e-7, in
+    p's dtype (keras/src/backend.py binary_crossentropy, keras 2.15.0;
+    keras.losses.binary_crossentropy, keras/src/losses.py, takes the mean over the last
+    axis, of size 1 here).  Each log's argument is exact or rounded once or twice
+    (relative error <= 2 eps), which moves the log by 2 eps, and the log and the sum round
+    once each: both the model and Keras are within 3 eps (1 + |loss|) of the exact value,
+    so they are compared at ELEMENTWISE_ULPS eps (1 + |loss|).  Returns that bound."""
+    e = 1e-7
+    q = np.clip(p, e, 1.0 - e)
+    want = -(t * np.log(q + e) + (1.0 - t) * np.log(1.0 - q + e))
+    bound = ELEMENTWISE_ULPS["float64"] * eps("float64") * (1.0 + np.abs(want))
+    worst = s.assert_within(actual, want, bound, f"{who}: keras 2's clip-then-add-e formula")
+    s.matches(rec, f"{who} (keras 2 formula, keras/src/backend.py)", worst)
+    return bound
+
+
 def _norm_fixture(label: str, shape) -> dict:
     """Small variance per slice (std ~ 0.03, var ~ 1e-3) so that eps 1e-3 shows."""
     rng = np.random.default_rng(seed_for(label))
@@ -83,7 +102,7 @@ def test_bce_clamp_vs_clip(request):
         request, row, fixture="p in {0, 1e-50, 1e-9, 0.3, 1 - 1e-9, 1} x t in {0, 1}"
     )
     torch = s.need("torch")
-    s.need("keras")
+    keras2 = s.need("keras").api.tf_keras
     s.note_versions(rec, ["torch", "keras"])
     p_values = np.array([0.0, 1e-50, 1e-9, 0.3, 1 - 1e-9, 1.0])
     p = np.tile(p_values, 2)[:, None]  # (12, 1): Keras' mean over the last axis is the element
@@ -92,13 +111,22 @@ def test_bce_clamp_vs_clip(request):
     a = s.run(torch, "binary_cross_entropy", inputs, row.a.params)
     bound_a = s.side(rec, "torch", a, "binary_cross_entropy", inputs, row.a.params, "float64")
     b = probes.keras_binary_crossentropy(t, p)[:, None]
+    wrong = ((p == 0) & (t == 1)) | ((p == 1) & (t == 0))
+    assert np.all(a[wrong] == 100.0), "torch: a confident wrong answer costs the clamp, 100"
+    if keras2:
+        # Keras 2 adds e after clipping: a confident wrong answer costs -log(2e-7) = 15.42,
+        # and every probability is moved by e, so no element is clip(torch).
+        bound_b = _keras2_side(rec, "keras", b, p, t)
+        # 1 - (1 - 1e-7) is not 1e-7 in float64: t = 0 costs -log(that + 1e-7).
+        high = np.where(t == 1, -np.log(1e-7 + 1e-7), -np.log(1.0 - _HIGH_P + 1e-7))
+        s.assert_within(b[wrong], high[wrong], bound_b[wrong], "keras 2: -log(2e-7)")
+        s.widen(rec, a, b)
+        return
     bound_b = s.side(
         rec, "keras", b, "binary_cross_entropy", inputs, row.b.params, s.computed_dtype("keras")
     )
     high = np.where(t == 1, -np.log(1e-7), -np.log(1.0 - _HIGH_P))
     s.assert_within(b, np.clip(a, _LOW_LOSS, high), bound_a + bound_b, "keras = clip(torch)")
-    wrong = ((p == 0) & (t == 1)) | ((p == 1) & (t == 0))
-    assert np.all(a[wrong] == 100.0), "torch: a confident wrong answer costs the clamp, 100"
     assert np.all(b < 16.2), "keras: never more than -log(1e-7)"
     clipped = np.abs(np.clip(a, _LOW_LOSS, high) - a) > bound_a + bound_b
     # Keras computing in float32 (a demoting backend) reads p = 1 - 1e-9 as 1: one fewer.
@@ -113,7 +141,7 @@ def test_bce_logits_vs_probabilities(request):
     row = ROW["bce_logits_vs_probabilities"]
     rec = s.start_record(request, row, fixture="z in {-150, -40, -5, 0, 5, 40}, t = 1, float64")
     torch = s.need("torch")
-    s.need("keras")
+    keras2 = s.need("keras").api.tf_keras
     s.note_versions(rec, ["torch", "keras"])
     z = np.array([-150.0, -40.0, -5.0, 0.0, 5.0, 40.0])[:, None]
     t = np.ones_like(z)
@@ -139,6 +167,13 @@ def test_bce_logits_vs_probabilities(request):
         else:
             b = probes.keras_binary_crossentropy(t, p)[:, None]
             want = np.clip(a_torch, _LOW_LOSS, -np.log(1e-7))
+        if name == "keras" and keras2:
+            # Keras 2's e added after the clip: -log(clip(sigmoid(z)) + e) (_keras2_side),
+            # saturating at -log(2e-7) for z = -40 and -150.
+            _keras2_side(rec, "keras on sigmoid(z)", b, p, t)
+            assert b[0, 0] < a_torch[0, 0] - 10, f"{name}: z = -150 saturates on probabilities"
+            s.widen(rec, a_torch, b)
+            continue
         bound_b = s.side(
             rec, f"{name} on sigmoid(z)", b, layer, probs, params, s.computed_dtype(name)
         )
