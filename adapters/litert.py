@@ -28,6 +28,13 @@ framework's words:
   TF 2.15's converter saves a tf.keras (Keras 2) model's call as built, training=True
   included, and has no builtin kernel for a training batch norm: the refusal quotes its
   error on one (asked once per process, as for float64);
+- every layer with weights where the converter kills the process on one: TF 2.16's
+  converter aborts (``LLVM ERROR: Failed to infer result type(s)``) on any Keras 3 model
+  that reads a variable (tensorflow/tensorflow#63987; measured with TF 2.16.2 and Keras
+  3.3.3 on Dense, Conv2D and BatchNormalization).  Converters older than TF 2.18 are
+  asked once per process, in a child process that converts a one-unit Dense, so that the
+  abort ends the child only; the refusal quotes what the child printed (known divergence
+  ``litert-converter-aborts-on-weights``).  TF 2.18.1 and 2.21.0 convert weights;
 - Keras on another backend than TensorFlow: the converter needs TensorFlow
   (``load`` raises ``FrameworkMissing``);
 - anything the converter or the interpreter refuses for one call (its message).
@@ -47,7 +54,10 @@ import functools
 import hashlib
 import inspect
 import io
+import os
 import re
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -69,6 +79,19 @@ _INFERENCE_ONLY = (
 )
 
 
+#: The child process ``weights_rule`` runs: one conversion of a model with weights.
+_CONVERT_DENSE = """
+import contextlib, io
+import keras, tensorflow as tf
+inputs = keras.Input(shape=(3,), batch_size=1, dtype="float32")
+converter = tf.lite.TFLiteConverter.from_keras_model(
+    keras.Model(inputs, keras.layers.Dense(1)(inputs))
+)
+with contextlib.redirect_stdout(io.StringIO()):
+    converter.convert()
+"""
+
+
 class LiteRtAdapter:
     name = "litert"
     #: Read by tests/sampling.py: default runs compare a sample of the cases.
@@ -84,6 +107,7 @@ class LiteRtAdapter:
         self._converted: dict[str, bytes] = {}
         self._float64_reason: str | None = None
         self._training_reason: str | None = None
+        self._weights_reason: str | None = None
         self.conversions = 0  # converter runs in this process (cache misses)
 
     # -- Protocol ---------------------------------------------------------------------
@@ -196,6 +220,40 @@ class LiteRtAdapter:
             )
         return f"{policy} (keras {api.version})"
 
+    def weights_rule(self) -> str | None:
+        """Why a model with weights is refused, where the converter aborts the process on
+        one (asked once per process, in a child process, for converters older than TF
+        2.18); None where it converts them."""
+        if self._weights_reason is None:
+            self._weights_reason = self._ask_weights() or ""
+        return self._weights_reason or None
+
+    def _ask_weights(self) -> str | None:
+        api = self._keras.api
+        release = tuple(int(p) for p in re.findall(r"\d+", api.tf.__version__)[:2])
+        if api.tf_keras or release >= (2, 18):
+            return None
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        child = subprocess.run(
+            [sys.executable, "-c", _CONVERT_DENSE],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            check=False,
+        )
+        if child.returncode == 0:
+            return None
+        said = [m.group(0) for m in re.finditer(r"(?:LLVM ERROR|error): [^\n]*", child.stderr)]
+        quoted = " / ".join(said[-2:]) or child.stderr.strip()[-300:]
+        return (
+            f"tf.lite.TFLiteConverter of tensorflow {api.tf.__version__} kills the process "
+            f"converting a keras {api.version} model that holds weights (a child process "
+            f"converting a one-unit Dense exited with {child.returncode}: {quoted}; "
+            "tensorflow/tensorflow#63987): every layer with weights is refused (known "
+            "divergence 'litert-converter-aborts-on-weights' in tests/known_divergences.py)"
+        )
+
     def _float64_rule(self) -> str | None:
         """Why float64 is refused: the converter's own error on a float64 ReLU (asked once
         per process); None if a converter converts it (then each call says for itself)."""
@@ -229,6 +287,8 @@ class _Converted:
 
     def forward(self) -> Run:
         adapter, prepared = self._adapter, self._prepared
+        if adapter.weights_rule() and prepared.keras_model().weights:
+            raise Unsupported(f"litert {self._method}: {adapter.weights_rule()}")
         try:
             flatbuffer = adapter._convert(self._key, prepared.keras_model)
         except Exception as exc:
