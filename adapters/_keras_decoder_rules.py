@@ -105,16 +105,46 @@ def plain_text(exc: BaseException) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", common.exception_text(exc))
 
 
+def zero_output_padding_error(adapter) -> str | None:
+    """Keras' own error for ``Conv2DTranspose(output_padding=0)``, or None where this
+    release accepts 0.  Keras 3.0 to 3.10 validate output_padding with
+    ``standardize_tuple(..., allow_zero=False)`` (keras/src/layers/convolutional/
+    base_conv_transpose.py in keras 3.3.3 and 3.6.0), so only ``None`` or a tuple of
+    positive values passes; keras-team/keras#19909, fixed by keras-team/keras#21383
+    (``allow_zero=True``).  tf.keras 2 accepts 0."""
+    return _zero_output_padding_error(adapter.api.layers.Conv2DTranspose)
+
+
+@cache
+def _zero_output_padding_error(conv_transpose_cls) -> str | None:
+    try:
+        conv_transpose_cls(1, 1, output_padding=0)
+    except ValueError as exc:  # the release's argument validation, quoted
+        return plain_text(exc)
+    return None
+
+
 @_rule
 def output_padding_limit(adapter, stride, output_padding, cropping, pads) -> str | None:
     """A crop that needs Conv2DTranspose's output_padding to reach the stride, which
     Keras documents it must stay below."""
-    if cropping is None or all(op < s for op, s in zip(output_padding, stride, strict=True)):
+    if (
+        cropping is None
+        or output_padding is None
+        or all(op < s for op, s in zip(output_padding, stride, strict=True))
+    ):
         return None
     rule = common.doc_line(adapter.api.layers.Conv2DTranspose, "output_padding:")
+    zero_rule = zero_output_padding_error(adapter)
+    also = (
+        f"; this release also rejects 0 in it ({zero_rule}) and its default (None) does not "
+        "leave the cells to crop"
+        if zero_rule
+        else ""
+    )
     return (
         f"keras.layers.Conv2DTranspose needs output_padding {output_padding} for the "
-        f"crop {pads}, and documents `{rule}`"
+        f"crop {pads}, and documents `{rule}`{also}"
     )
 
 

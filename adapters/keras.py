@@ -761,8 +761,9 @@ class KerasAdapter:
             x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation
         )
         keras_padding, keras_op, cropping = geometry.keras_transpose_options(
-            x.shape[2:], w.shape[2:], stride, dilation, pads, extras
-        )
+            x.shape[2:], w.shape[2:], stride, dilation, pads, extras,
+            min_output_padding=1 if decoder_rules.zero_output_padding_error(self) else 0,
+        )  # fmt: skip
         _refuse(decoder_rules.output_padding_limit(self, stride, keras_op, cropping, pads))
         L = self.api.layers
         conv = L.Conv2DTranspose(
