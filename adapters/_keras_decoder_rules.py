@@ -149,6 +149,39 @@ def output_padding_limit(adapter, stride, output_padding, cropping, pads) -> str
 
 
 @_rule
+def resize_dependency(adapter, layer_name: str, interpolation: str) -> str | None:
+    """keras.layers.Resizing / UpSampling2D where its backend's resize needs an optional
+    package that is not installed: Keras' own ImportError, quoted.  Keras 3.6's torch
+    backend resizes through torchvision (keras/src/backend/torch/image.py imports it
+    lazily from keras/src/utils/module_utils.py; UpSampling2D's bilinear path calls that
+    resize too), which no requirement of Keras' pulls in.  Read by running a tiny resize,
+    so a release or backend without that need runs."""
+    error = _resize_import_error(adapter, layer_name, interpolation)
+    if error is None:
+        return None
+    return (
+        f"keras.layers.{layer_name}(interpolation={interpolation!r}) in keras "
+        f"{adapter.api.version} on backend {adapter.api.backend} needs a package that is "
+        f"not installed: {error}"
+    )
+
+
+@cache
+def _resize_import_error(adapter, layer_name: str, interpolation: str) -> str | None:
+    api = adapter.api
+    size = (2, 2)
+    if layer_name == "Resizing":
+        layer = api.layers.Resizing(*size, interpolation=interpolation)
+    else:
+        layer = getattr(api.layers, layer_name)(size, interpolation=interpolation)
+    try:
+        layer(api.tensor(np.ones((1, 1, 1, 1), np.float32)))
+    except ImportError as exc:  # a missing optional dependency, in Keras' words
+        return plain_text(exc)
+    return None
+
+
+@_rule
 def no_adaptive_layer(adapter, cls_name: str) -> str | None:
     """A Keras without the adaptive pooling layers (older releases have only the global
     ones, which are adaptive pooling to 1x1)."""

@@ -555,6 +555,7 @@ class KerasAdapter:
         )
         plan = resize_rules.keras_plan(request, self.api.backend, dtype)
         L = self.api.layers
+        _refuse(decoder_rules.resize_dependency(self, plan["layer"], plan["interpolation"]))
         if plan["layer"] == "UpSampling2D":
             layer = L.UpSampling2D(
                 plan["factors"], interpolation=plan["interpolation"], dtype=dtype
