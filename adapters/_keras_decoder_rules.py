@@ -29,14 +29,55 @@ def conv_transpose2d(adapter, stride, dilation, groups) -> str | None:
     """What keras.layers.Conv2DTranspose cannot take at all."""
     L = adapter.api.layers
     if int(groups) > 1:
-        return "keras.layers.Conv2DTranspose has no groups: " + common.refusal(
-            lambda: L.Conv2DTranspose(2, 3, groups=int(groups))
-        )
+        return "keras.layers.Conv2DTranspose has no groups: " + _no_groups(L, int(groups))
     if max(stride) > 1 and max(dilation) > 1:
         return "keras.layers.Conv2DTranspose: " + common.refusal(
             lambda: L.Conv2DTranspose(1, 3, strides=stride, dilation_rate=dilation)
         )
+    if dilation[0] != dilation[1]:
+        message = _unequal_dilation_error(adapter, tuple(dilation))
+        if message:
+            return f"keras.layers.Conv2DTranspose(dilation_rate={tuple(dilation)}): {message}"
     return None
+
+
+@cache
+def _unequal_dilation_error(adapter, dilation) -> str | None:
+    """Keras' error for a Conv2DTranspose dilated differently along H and W, or None
+    where it runs.  tf.keras 2's ``backend.conv2d_transpose`` (keras 2.15.0,
+    keras/src/backend.py) raises "Expected the 2 dimensions of the `dilation_rate`
+    argument to be equal to each other" when it is called; Keras 3 takes it."""
+    api = adapter.api
+    layer = api.layers.Conv2DTranspose(1, 1, dilation_rate=dilation)
+    with _probing():
+        try:
+            layer(api.tensor(np.ones((1, 1, 1, 1), np.float32)))
+        except ValueError as exc:  # the release's argument check, quoted
+            return plain_text(exc)
+    return None
+
+
+def _no_groups(L, groups: int) -> str:
+    """Keras' own word that Conv2DTranspose takes no groups.  Keras 3 refuses the keyword.
+    tf.keras 2 (keras 2.15.0, keras/src/layers/convolutional/conv2d_transpose.py) lists
+    no groups either, but passes unknown keywords on to Conv2D, whose ``groups`` it then
+    never reads: ``build`` makes the kernel ``kernel_size + (filters, input_dim)`` and
+    ``call`` runs the ungrouped ``conv2d_transpose``.  There the built kernel's shape is
+    quoted: the layer's structure, not a computed value."""
+    try:
+        layer = L.Conv2DTranspose(groups, 1, groups=groups)
+    except Exception as exc:  # Keras 3's refusal, whatever its type
+        return common.exception_text(exc)
+    layer.build((None, 1, 1, groups))
+    kernel = tuple(int(d) for d in layer.kernel.shape)
+    if kernel != (1, 1, groups, groups):  # a grouped kernel: this rule is out of date
+        raise AssertionError(f"Conv2DTranspose(groups={groups}) built a kernel {kernel}")
+    return (
+        f"{common.signature(L.Conv2DTranspose.__init__, 'keras.layers.Conv2DTranspose')} "
+        f"accepts groups={groups} only through **kwargs and ignores it: "
+        f"Conv2DTranspose({groups}, 1, groups={groups}) on {groups} input channels builds "
+        f"the ungrouped kernel {kernel} = kernel_size + (filters, input channels)"
+    )
 
 
 @_rule
