@@ -681,6 +681,8 @@ class KerasAdapter:
             dtype=dtype,
         )
         x_nhwc, fn = x.transpose(NCHW_TO_NHWC), lambda v, call: pool(v["x"])
+        if not average:
+            _refuse(rules.same_max_pool_crash(self, pool, x_nhwc.shape, dtype))
         return self._prepare(
             method, dtype, {"x": x_nhwc}, fn, nhwc=True, grad_layouts={"x": _to_nchw}
         )

@@ -164,8 +164,9 @@ DIVERGENCES: list[Divergence] = [
             "maxpool_same_k1x2_s2x1 keeps row 1 where SAME keeps row 0.  Fixed by this pull "
             "request in 3.9.0.  Matched: the output and gradient must equal that padding's "
             "max pooling (tests/divergence_signatures.py, torch_same_max_pool) within the "
-            "comparison's bound; where torch refuses the swapped padding the call raises "
-            "and fails"
+            "comparison's bound.  Where torch refuses the swapped padding (maxpool_same_k1x3: "
+            "'pad should be at most half of effective kernel size') the adapter refuses "
+            "the call quoting torch (adapters/_keras_rules.py, same_max_pool_crash)"
         ),
         issue="https://github.com/keras-team/keras/pull/20774",
         enforced="matched",
