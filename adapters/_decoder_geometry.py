@@ -72,7 +72,7 @@ def keras_transpose_options(
     stride, Conv2DTranspose's documented limit).
 
     ``min_output_padding`` is the smallest value this Keras accepts in an output_padding
-    tuple: 1 in Keras 3.0 to 3.10, whose ``standardize_tuple`` rejects 0
+    tuple: 1 in the Keras 3 releases whose ``standardize_tuple`` rejects 0 (3.3.3, 3.6.0)
     (keras-team/keras#19909, fixed by keras-team/keras#21383), so there an axis that
     needs no output padding is written as ``None`` (all axes at Keras' default) or as one
     more cell that the crop removes again."""

@@ -148,7 +148,8 @@ def plain_text(exc: BaseException) -> str:
 
 def zero_output_padding_error(adapter) -> str | None:
     """Keras' own error for ``Conv2DTranspose(output_padding=0)``, or None where this
-    release accepts 0.  Keras 3.0 to 3.10 validate output_padding with
+    release accepts 0.  Keras 3 releases before keras-team/keras#21383 (3.3.3 and
+    3.6.0 here) validate output_padding with
     ``standardize_tuple(..., allow_zero=False)`` (keras/src/layers/convolutional/
     base_conv_transpose.py in keras 3.3.3 and 3.6.0), so only ``None`` or a tuple of
     positive values passes; keras-team/keras#19909, fixed by keras-team/keras#21383
