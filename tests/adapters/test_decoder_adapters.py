@@ -55,7 +55,7 @@ def test_keras_options(pads, extras, k, s, want):
 @pytest.mark.parametrize("min_output_padding", [0, 1])
 def test_keras_options_reproduce_the_output_size_and_crop(min_output_padding):
     """Every option the mapping picks gives the reference's size and first cell; with
-    ``min_output_padding=1`` (Keras 3.0 to 3.10 reject 0, keras-team/keras#19909) every
+    ``min_output_padding=1`` (Keras 3.3.3 and 3.6.0 reject 0, keras-team/keras#19909) every
     output_padding tuple it picks is positive, and every one stays below the stride
     (Keras' documented limit), so none of these is refused."""
     for k in range(1, 5):
