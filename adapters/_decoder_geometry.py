@@ -61,13 +61,21 @@ def keras_transpose_axis(size, kernel, stride, dilation, padding: str, op) -> tu
     return span - 1 - min(pad_len // 2 + pad_len % 2, span - 1), out
 
 
-def keras_transpose_options(size_hw, kernel_hw, stride, dilation, pads, extras):
+def keras_transpose_options(
+    size_hw, kernel_hw, stride, dilation, pads, extras, min_output_padding: int = 0
+):
     """The Keras arguments that give the reference's output: ``(padding, output_padding,
     cropping)``.  ``cropping`` is None when Conv2DTranspose's own "same"/"valid" (with or
     without output_padding) already gives it; otherwise it is the
     ``keras.layers.Cropping2D`` argument applied after a "valid" Conv2DTranspose, with
     the output_padding that makes it long enough (which the caller checks against the
-    stride, Conv2DTranspose's documented limit)."""
+    stride, Conv2DTranspose's documented limit).
+
+    ``min_output_padding`` is the smallest value this Keras accepts in an output_padding
+    tuple: 1 in the Keras 3 releases whose ``standardize_tuple`` rejects 0 (3.3.3, 3.6.0)
+    (keras-team/keras#19909, fixed by keras-team/keras#21383), so there an axis that
+    needs no output padding is written as ``None`` (all axes at Keras' default) or as one
+    more cell that the crop removes again."""
     strides, dilations = pair(stride), pair(dilation)
     axes = range(2)
     want = [
@@ -88,7 +96,7 @@ def keras_transpose_options(size_hw, kernel_hw, stride, dilation, pads, extras):
             span = (kernel_hw[a] - 1) * dilations[a] + 1
             usable = [
                 op
-                for op in range(strides[a])
+                for op in range(min_output_padding, strides[a])
                 # Keras on TensorFlow passes the size to tf.nn.conv_transpose, whose
                 # SAME rule needs ceil(out / s) == n: out in ((n - 1)*s, n*s].
                 if padding == "valid" or 1 <= span % 2 + op <= strides[a]
@@ -96,10 +104,15 @@ def keras_transpose_options(size_hw, kernel_hw, stride, dilation, pads, extras):
             ops.append(next((op for op in usable if keras(a, padding, op) == want[a]), None))
         if None not in ops:
             return padding, tuple(ops), None
-    ops = tuple(max(extras[a] - pads[a][1], 0) for a in axes)
+    needed = [max(extras[a] - pads[a][1], 0) for a in axes]
+    ops = tuple(max(n, min_output_padding) for n in needed)
+    if min(needed) < min_output_padding and all(
+        keras(a, "valid", None)[1] - want[a][1] >= pads[a][0] for a in axes
+    ):
+        ops = None  # Keras' default output padding is long enough to crop from
     crops = []
     for a in axes:
-        full = keras(a, "valid", ops[a])[1]
+        full = keras(a, "valid", None if ops is None else ops[a])[1]
         crops.append((pads[a][0], full - pads[a][0] - want[a][1]))
     return "valid", ops, tuple(crops)
 

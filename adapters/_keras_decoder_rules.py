@@ -29,14 +29,55 @@ def conv_transpose2d(adapter, stride, dilation, groups) -> str | None:
     """What keras.layers.Conv2DTranspose cannot take at all."""
     L = adapter.api.layers
     if int(groups) > 1:
-        return "keras.layers.Conv2DTranspose has no groups: " + common.refusal(
-            lambda: L.Conv2DTranspose(2, 3, groups=int(groups))
-        )
+        return "keras.layers.Conv2DTranspose has no groups: " + _no_groups(L, int(groups))
     if max(stride) > 1 and max(dilation) > 1:
         return "keras.layers.Conv2DTranspose: " + common.refusal(
             lambda: L.Conv2DTranspose(1, 3, strides=stride, dilation_rate=dilation)
         )
+    if dilation[0] != dilation[1]:
+        message = _unequal_dilation_error(adapter, tuple(dilation))
+        if message:
+            return f"keras.layers.Conv2DTranspose(dilation_rate={tuple(dilation)}): {message}"
     return None
+
+
+@cache
+def _unequal_dilation_error(adapter, dilation) -> str | None:
+    """Keras' error for a Conv2DTranspose dilated differently along H and W, or None
+    where it runs.  tf.keras 2's ``backend.conv2d_transpose`` (keras 2.15.0,
+    keras/src/backend.py) raises "Expected the 2 dimensions of the `dilation_rate`
+    argument to be equal to each other" when it is called; Keras 3 takes it."""
+    api = adapter.api
+    layer = api.layers.Conv2DTranspose(1, 1, dilation_rate=dilation)
+    with _probing():
+        try:
+            layer(api.tensor(np.ones((1, 1, 1, 1), np.float32)))
+        except ValueError as exc:  # the release's argument check, quoted
+            return plain_text(exc)
+    return None
+
+
+def _no_groups(L, groups: int) -> str:
+    """Keras' own word that Conv2DTranspose takes no groups.  Keras 3 refuses the keyword.
+    tf.keras 2 (keras 2.15.0, keras/src/layers/convolutional/conv2d_transpose.py) lists
+    no groups either, but passes unknown keywords on to Conv2D, whose ``groups`` it then
+    never reads: ``build`` makes the kernel ``kernel_size + (filters, input_dim)`` and
+    ``call`` runs the ungrouped ``conv2d_transpose``.  There the built kernel's shape is
+    quoted: the layer's structure, not a computed value."""
+    try:
+        layer = L.Conv2DTranspose(groups, 1, groups=groups)
+    except Exception as exc:  # Keras 3's refusal, whatever its type
+        return common.exception_text(exc)
+    layer.build((None, 1, 1, groups))
+    kernel = tuple(int(d) for d in layer.kernel.shape)
+    if kernel != (1, 1, groups, groups):  # a grouped kernel: this rule is out of date
+        raise AssertionError(f"Conv2DTranspose(groups={groups}) built a kernel {kernel}")
+    return (
+        f"{common.signature(L.Conv2DTranspose.__init__, 'keras.layers.Conv2DTranspose')} "
+        f"accepts groups={groups} only through **kwargs and ignores it: "
+        f"Conv2DTranspose({groups}, 1, groups={groups}) on {groups} input channels builds "
+        f"the ungrouped kernel {kernel} = kernel_size + (filters, input channels)"
+    )
 
 
 @_rule
@@ -105,17 +146,81 @@ def plain_text(exc: BaseException) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", common.exception_text(exc))
 
 
+def zero_output_padding_error(adapter) -> str | None:
+    """Keras' own error for ``Conv2DTranspose(output_padding=0)``, or None where this
+    release accepts 0.  Keras 3 releases before keras-team/keras#21383 (3.3.3 and
+    3.6.0 here) validate output_padding with
+    ``standardize_tuple(..., allow_zero=False)`` (keras/src/layers/convolutional/
+    base_conv_transpose.py in keras 3.3.3 and 3.6.0), so only ``None`` or a tuple of
+    positive values passes; keras-team/keras#19909, fixed by keras-team/keras#21383
+    (``allow_zero=True``).  tf.keras 2 accepts 0."""
+    return _zero_output_padding_error(adapter.api.layers.Conv2DTranspose)
+
+
+@cache
+def _zero_output_padding_error(conv_transpose_cls) -> str | None:
+    try:
+        conv_transpose_cls(1, 1, output_padding=0)
+    except ValueError as exc:  # the release's argument validation, quoted
+        return plain_text(exc)
+    return None
+
+
 @_rule
 def output_padding_limit(adapter, stride, output_padding, cropping, pads) -> str | None:
     """A crop that needs Conv2DTranspose's output_padding to reach the stride, which
     Keras documents it must stay below."""
-    if cropping is None or all(op < s for op, s in zip(output_padding, stride, strict=True)):
+    if (
+        cropping is None
+        or output_padding is None
+        or all(op < s for op, s in zip(output_padding, stride, strict=True))
+    ):
         return None
     rule = common.doc_line(adapter.api.layers.Conv2DTranspose, "output_padding:")
+    zero_rule = zero_output_padding_error(adapter)
+    also = (
+        f"; this release also rejects 0 in it ({zero_rule}) and its default (None) does not "
+        "leave the cells to crop"
+        if zero_rule
+        else ""
+    )
     return (
         f"keras.layers.Conv2DTranspose needs output_padding {output_padding} for the "
-        f"crop {pads}, and documents `{rule}`"
+        f"crop {pads}, and documents `{rule}`{also}"
     )
+
+
+@_rule
+def resize_dependency(adapter, layer_name: str, interpolation: str) -> str | None:
+    """keras.layers.Resizing / UpSampling2D where its backend's resize needs an optional
+    package that is not installed: Keras' own ImportError, quoted.  Keras 3.6's torch
+    backend resizes through torchvision (keras/src/backend/torch/image.py imports it
+    lazily from keras/src/utils/module_utils.py; UpSampling2D's bilinear path calls that
+    resize too), which no requirement of Keras' pulls in.  Read by running a tiny resize,
+    so a release or backend without that need runs."""
+    error = _resize_import_error(adapter, layer_name, interpolation)
+    if error is None:
+        return None
+    return (
+        f"keras.layers.{layer_name}(interpolation={interpolation!r}) in keras "
+        f"{adapter.api.version} on backend {adapter.api.backend} needs a package that is "
+        f"not installed: {error}"
+    )
+
+
+@cache
+def _resize_import_error(adapter, layer_name: str, interpolation: str) -> str | None:
+    api = adapter.api
+    size = (2, 2)
+    if layer_name == "Resizing":
+        layer = api.layers.Resizing(*size, interpolation=interpolation)
+    else:
+        layer = getattr(api.layers, layer_name)(size, interpolation=interpolation)
+    try:
+        layer(api.tensor(np.ones((1, 1, 1, 1), np.float32)))
+    except ImportError as exc:  # a missing optional dependency, in Keras' words
+        return plain_text(exc)
+    return None
 
 
 @_rule

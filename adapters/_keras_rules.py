@@ -70,6 +70,32 @@ def pool_padding(size_hw, attrs, average: bool) -> str | None:
     return common.matching_tf_padding(size_hw, attrs, ["valid", "same"], average=average)
 
 
+#: The declared bug (tests/known_divergences.py) whose crashing calls this refuses.
+SAME_MAX_POOL_PADDING = "keras-torch-same-max-pool-padding-length"
+
+
+@_rule
+def same_max_pool_crash(adapter, pool, shape_nhwc, dtype) -> str | None:
+    """torch's error where a Keras 'same' MaxPooling2D raises on this input shape: Keras
+    < 3.9 on torch hands max_pool2d its equal-sided SAME padding with the axes swapped
+    (keras 3.6.0 keras/src/backend/torch/nn.py, ``_apply_same_padding``;
+    keras-team/keras#20774), which torch refuses when a pad exceeds half that axis'
+    kernel.  Read by running the layer on zeros of the call's shape: an error refuses, a
+    value (right or wrong) never does."""
+    if adapter.api.backend != "torch" or pool.padding != "same":
+        return None
+    try:
+        pool(adapter.api.tensor(np.zeros(shape_nhwc, dtype)))
+    except RuntimeError as exc:  # torch's own refusal
+        text = re.sub(r"\x1b\[[0-9;]*m", "", common.exception_text(exc))
+        return (
+            f"keras {adapter.api.version} MaxPooling2D(padding='same') on torch raises: "
+            f"{text} (known framework bug {SAME_MAX_POOL_PADDING!r} in "
+            "tests/known_divergences.py)"
+        )
+    return None
+
+
 # --------------------------------------------------------------------------------------
 # Conv2D
 

@@ -555,6 +555,7 @@ class KerasAdapter:
         )
         plan = resize_rules.keras_plan(request, self.api.backend, dtype)
         L = self.api.layers
+        _refuse(decoder_rules.resize_dependency(self, plan["layer"], plan["interpolation"]))
         if plan["layer"] == "UpSampling2D":
             layer = L.UpSampling2D(
                 plan["factors"], interpolation=plan["interpolation"], dtype=dtype
@@ -680,6 +681,8 @@ class KerasAdapter:
             dtype=dtype,
         )
         x_nhwc, fn = x.transpose(NCHW_TO_NHWC), lambda v, call: pool(v["x"])
+        if not average:
+            _refuse(rules.same_max_pool_crash(self, pool, x_nhwc.shape, dtype))
         return self._prepare(
             method, dtype, {"x": x_nhwc}, fn, nhwc=True, grad_layouts={"x": _to_nchw}
         )
@@ -761,8 +764,9 @@ class KerasAdapter:
             x.shape[2:], w.shape[2:], stride, padding, output_padding, dilation
         )
         keras_padding, keras_op, cropping = geometry.keras_transpose_options(
-            x.shape[2:], w.shape[2:], stride, dilation, pads, extras
-        )
+            x.shape[2:], w.shape[2:], stride, dilation, pads, extras,
+            min_output_padding=1 if decoder_rules.zero_output_padding_error(self) else 0,
+        )  # fmt: skip
         _refuse(decoder_rules.output_padding_limit(self, stride, keras_op, cropping, pads))
         L = self.api.layers
         conv = L.Conv2DTranspose(

@@ -198,6 +198,97 @@ SAME_AVERAGE_REPLICATES = modelled(
 
 
 # --------------------------------------------------------------------------------------
+# keras-torch-same-max-pool-padding-length
+
+
+@cache
+def same_max_pool_padding_length(adapter) -> str | None:
+    """MaxPooling2D(1, 2, 'same') on [[1, 2], [3, 4]]: TensorFlow's SAME pads nothing and
+    keeps cell (0, 0), 1; Keras < 3.9 on torch computes a padding of -1 before each axis,
+    crops the first row and column and returns 4."""
+    api = _keras(adapter)
+    if api is None or api.tf_keras or api.backend != "torch":
+        return None
+    pool = api.layers.MaxPooling2D(1, 2, padding="same", dtype="float64")
+    x = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 2, 2, 1)
+    got = float(api.numpy(pool(api.tensor(x))).ravel()[0])
+    if got != 4.0:
+        return None
+    return (
+        f"keras {api.version} on backend torch: MaxPooling2D(1, 2, 'same') on "
+        f"[[1, 2], [3, 4]] gives {got:g}, the cell a padding of -1 per axis leaves, not 1"
+    )
+
+
+def torch_same_max_pool(x, grad_out, kernel, stride):
+    """Keras < 3.9's torch-backend 'same' max pooling (keras 3.6.0,
+    keras/src/backend/torch/nn.py: ``_compute_padding_length`` and
+    ``_apply_same_padding``; replaced by keras-team/keras#20774, in 3.9.0).  Per axis the
+    padding is ``total = (k - 1) - (n - 1) % s``, ``(total // 2, (total + 1) // 2)``, which
+    can be -1.  Unequal sides: ``torch.nn.functional.pad(mode="replicate")`` (a negative
+    side crops) and ``max_pool2d(padding=0)``.  Equal sides: ``max_pool2d(padding=...)``
+    with the pads listed W first, so torch applies W's to H and H's to W (its implicit
+    -inf padding); None where torch then refuses (a pad over half the kernel).  Forward:
+    the output for NCHW ``x``; backward: each window's gradient to its first maximum
+    (torch's), copies folded back onto the cells they copy."""
+    sizes = x.shape[2:]
+    pads = []
+    for n, k, s in zip(sizes, kernel, stride, strict=True):
+        total = (k - 1) - (n - 1) % s
+        pads.append((total // 2, (total + 1) // 2))
+    if all(lo == hi for lo, hi in pads):
+        pads = [(pads[1][0],) * 2, (pads[0][0],) * 2]
+        if any(not 0 <= lo <= k // 2 for (lo, _), k in zip(pads, kernel, strict=True)):
+            return None
+        # -1 marks torch's implicit -inf padding.
+        sources = [
+            np.where((i := np.arange(-lo, n + hi)) >= 0, np.where(i < n, i, -1), -1)
+            for (lo, hi), n in zip(pads, sizes, strict=True)
+        ]
+    else:
+        sources = [
+            np.clip(np.arange(n + lo + hi) - lo, 0, n - 1)
+            for (lo, hi), n in zip(pads, sizes, strict=True)
+        ]
+    outs = [(len(src) - k) // s + 1 for src, k, s in zip(sources, kernel, stride, strict=True)]
+    y = np.empty((*x.shape[:2], *outs))
+    dx = np.zeros_like(x)
+    for i in range(outs[0]):
+        for j in range(outs[1]):
+            rows = sources[0][i * stride[0] : i * stride[0] + kernel[0]]
+            cols = sources[1][j * stride[1] : j * stride[1] + kernel[1]]
+            cells = [(r, c) for r in rows for c in cols if r >= 0 and c >= 0]
+            values = np.stack([x[:, :, r, c] for r, c in cells], axis=-1)
+            first = np.argmax(values, axis=-1)  # the first maximum, as torch picks it
+            y[:, :, i, j] = np.take_along_axis(values, first[..., None], -1)[..., 0]
+            if grad_out is not None:
+                for (r, c), hit in zip(
+                    cells, np.moveaxis(np.eye(len(cells))[first], -1, 0), strict=True
+                ):
+                    dx[:, :, r, c] += hit * grad_out[:, :, i, j]
+    return {"y": y} if grad_out is None else {"x": dx}
+
+
+def _torch_same_max_prediction(observed):
+    from adapters import _keras_rules
+    from adapters._geometry import pair
+
+    x, attrs = observed.reference_inputs["x"], observed.attrs
+    if _keras_rules.pool_padding(x.shape[2:], attrs, average=False) != "same":
+        return None
+    kernel = pair(attrs["kernel_size"])
+    stride = pair(attrs.get("stride") or attrs["kernel_size"])
+    return torch_same_max_pool(x, observed.grad_out, kernel, stride)
+
+
+SAME_MAX_POOL_PADDING_LENGTH = modelled(
+    same_max_pool_padding_length,
+    _torch_same_max_prediction,
+    "Keras < 3.9's torch 'same' max pooling (padding (k - 1) - (n - 1) mod s per axis)",
+)
+
+
+# --------------------------------------------------------------------------------------
 # keras-float64-demoted-to-float32
 
 

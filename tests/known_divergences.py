@@ -149,6 +149,34 @@ DIVERGENCES: list[Divergence] = [
         signature=signatures.SAME_AVERAGE_REPLICATES,
     ),
     Divergence(
+        key="keras-torch-same-max-pool-padding-length",
+        layer="maxpool2d",
+        case="*",
+        adapter="keras",
+        reason=(
+            "keras.layers.MaxPooling2D(padding='same') on the torch backend before Keras "
+            "3.9.0 pads each axis by (k - 1) - (n - 1) mod s, split (total // 2, "
+            "(total + 1) // 2) (keras 3.6.0 keras/src/backend/torch/nn.py, "
+            "_compute_padding_length), not TensorFlow's SAME: -1 for kernel 1, stride 2 on "
+            "2 cells, so torch.nn.functional.pad(mode='replicate') crops the first row; "
+            "equal sides go to max_pool2d's own padding with the axes swapped.  Measured "
+            "with keras 3.6.0 (tox py311-tf218, KERAS_BACKEND=torch): "
+            "maxpool_same_k1x2_s2x1 keeps row 1 where SAME keeps row 0.  Fixed by this pull "
+            "request in 3.9.0.  Matched: the output and gradient must equal that padding's "
+            "max pooling (tests/divergence_signatures.py, torch_same_max_pool) within the "
+            "comparison's bound.  Where torch refuses the swapped padding (maxpool_same_k1x3: "
+            "'pad should be at most half of effective kernel size') the adapter refuses "
+            "the call quoting torch (adapters/_keras_rules.py, same_max_pool_crash)"
+        ),
+        issue="https://github.com/keras-team/keras/pull/20774",
+        enforced="matched",
+        evidence=(
+            "tests/adapters/test_divergence_signatures.py::"
+            "test_torch_same_max_pool_models_keras_3_6_padding"
+        ),
+        signature=signatures.SAME_MAX_POOL_PADDING_LENGTH,
+    ),
+    Divergence(
         key="keras-tf-depthwise-stride-dilation-wrong-output",
         layer="conv2d",
         case="*",

@@ -52,8 +52,12 @@ def test_keras_options(pads, extras, k, s, want):
     assert geometry.keras_transpose_options((4, 4), (k, k), s, 1, pads, extras) == want
 
 
-def test_keras_options_reproduce_the_output_size_and_crop():
-    """Every option the mapping picks gives the reference's size and first cell."""
+@pytest.mark.parametrize("min_output_padding", [0, 1])
+def test_keras_options_reproduce_the_output_size_and_crop(min_output_padding):
+    """Every option the mapping picks gives the reference's size and first cell; with
+    ``min_output_padding=1`` (Keras 3.3.3 and 3.6.0 reject 0, keras-team/keras#19909) every
+    output_padding tuple it picks is positive, and every one stays below the stride
+    (Keras' documented limit), so none of these is refused."""
     for k in range(1, 5):
         for s in range(1, 4):
             for lo in range(3):
@@ -64,14 +68,33 @@ def test_keras_options_reproduce_the_output_size_and_crop():
                         if out < 1:
                             continue
                         padding, op, crop = geometry.keras_transpose_options(
-                            (4, 4), (k, k), s, 1, pads, extras
+                            (4, 4), (k, k), s, 1, pads, extras, min_output_padding
                         )
+                        if op is not None:
+                            assert min_output_padding <= min(op) <= max(op) < s, (k, s, pads, op)
                         top, size = geometry.keras_transpose_axis(
                             4, k, s, 1, padding, None if op is None else op[0]
                         )
                         if crop is not None:
                             top, size = top + crop[0][0], size - sum(crop[0])
                         assert (top, size) == (lo, out), (k, s, pads, extras)
+
+
+def test_keras_options_without_zero_output_padding():
+    """ct_asym_pad's geometry (k 3, stride 2, crop ((1, 0), (2, 1))): Keras 3.15 writes it
+    as "valid" with output_padding (0, 0) and a crop; where 0 is rejected, Keras' default
+    (None, here (0, 0) as kernel 3 >= stride 2) gives the same scatter to crop."""
+    pads, extras = ((1, 0), (2, 1)), (0, 0)
+    assert geometry.keras_transpose_options((4, 4), (3, 3), 2, 1, pads, extras) == (
+        "valid",
+        (0, 0),
+        ((1, 0), (2, 1)),
+    )
+    assert geometry.keras_transpose_options((4, 4), (3, 3), 2, 1, pads, extras, 1) == (
+        "valid",
+        None,
+        ((1, 0), (2, 1)),
+    )
 
 
 def _torch():

@@ -195,3 +195,23 @@ def test_float64_error_without_a_demotion_is_not_explained():
         policy.bounds,
     )
     assert signatures.FLOAT64_DEMOTED.explains(observed) is None
+
+
+def test_torch_same_max_pool_models_keras_3_6_padding():
+    """keras-torch-same-max-pool-padding-length: the model follows keras 3.6.0's
+    keras/src/backend/torch/nn.py.  Kernel 1, stride 2 on [[1, 2], [3, 4]]: total
+    padding 0 - 1 mod 2 = -1 per axis, (-1, 0), unequal, so replicate padding crops the
+    first row and column and the one window holds 4 (TensorFlow's SAME keeps 1).  Kernel
+    (1, 2), stride (2, 1) on a 2 x 1 column (maxpool_same_k1x2_s2x1's geometry): H gets
+    (-1, 0), W (0, 1), so row 1 is kept and its cell replicated to the right; the gradient
+    reaches that cell once per window."""
+    x = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 1, 2, 2)
+    assert signatures.torch_same_max_pool(x, None, (1, 1), (2, 2))["y"].ravel().tolist() == [4]
+    column = np.array([5.0, -7.0]).reshape(1, 1, 2, 1)
+    y = signatures.torch_same_max_pool(column, None, (1, 2), (2, 1))["y"]
+    assert y.ravel().tolist() == [-7.0]
+    dx = signatures.torch_same_max_pool(column, np.ones((1, 1, 1, 1)), (1, 2), (2, 1))["x"]
+    assert dx.ravel().tolist() == [0.0, 1.0]
+    # Equal sides go to torch's own padding with W's pads on H: kernel (1, 3) stride 3 on
+    # 1 x 1 pads W by 1 each side, which torch then applies to H (kernel 1) and refuses.
+    assert signatures.torch_same_max_pool(np.ones((1, 1, 1, 1)), None, (1, 3), (1, 3)) is None
