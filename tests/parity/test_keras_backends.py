@@ -66,7 +66,9 @@ def test_keras_parity_on_backend(backend):
     ran = len(found.passed) + len(found.failed) + len(found.xfailed) + len(found.skipped)
     assert ran > 0, f"the KERAS_BACKEND={backend} child ran no test (exit {returncode}):\n{tail}"
     missing = {k: v for k, v in found.skipped.items() if "not installed" in v}
-    if len(missing) == ran:
+    # Keras unavailable on that backend (not installed, or it does not import there, as
+    # Keras 3.15 on JAX 0.4.20): every case it ran skipped, those outside the sample too.
+    if missing and not (found.passed or found.failed or found.xfailed):
         pytest.skip(f"KERAS_BACKEND={backend}: {next(iter(missing.values()))}")
     failures = "\n".join(f"{name}:\n  {text}" for name, text in sorted(found.failed.items()))
     assert not found.failed, (
