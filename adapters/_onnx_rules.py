@@ -1,8 +1,15 @@
-"""The ONNX adapters' rules: what an exported graph is checked for before it runs, and the
-declared divergences each rule refuses under (tests/known_divergences.py).
+"""The ONNX adapters' rules: what an exported graph is checked for before it runs, which
+runtime errors are declared bugs, and the probes that select the declared pooling bugs
+(tests/known_divergences.py).
 
-- ``refuse_dropped``: an attribute the exporter drops without a word (AvgPool2d's
-  ``divisor_override``, CrossEntropyLoss's ``label_smoothing``).
+Nothing here refuses a call because a probe found a bug that gives a wrong *value*: such a
+call runs, and its comparison fails or xfails as that bug's modelled wrong output
+(tests/divergence_signatures_onnx_pool.py).  A refusal follows only the runtime's own
+error on the call itself (``declared_failure``).
+
+- ``DROPPED_ATTRIBUTES``: what the exporter drops without a word (AvgPool2d's
+  ``divisor_override``, CrossEntropyLoss's ``label_smoothing``); the graph runs and
+  computes the layer without it (known divergences ``*-export-drops-*``, matched).
 - ``check_model``: ``onnx.checker`` with full type and shape inference.  An invalid model
   is an error, except the declared one (cross-entropy on class probabilities) and ONNX's
   pre-opset-22 shape rule for a ceil-mode window that starts in the padding (conventions
@@ -14,11 +21,14 @@ declared divergences each rule refuses under (tests/known_divergences.py).
 - ``ceil_pool_hazards`` and ``runtime_ceil_bugs``: ceil-mode pooling windows that older
   runtimes compute differently from torch (ONNX Runtime 1.20, onnx 1.17's reference
   AveragePool); a tiny probe per runtime and opset finds which bugs the installed release
-  has, and only those configurations are refused, so a fixed release runs every case.
+  has: evidence for the signatures, which refuse nothing.
 - ``unit_stride_pool_hazards``: onnx.reference's MaxPool at stride 1 and dilation 1 (its
   older ``_op_common_pool.CommonPool`` path) reads ``pads`` as (top, bottom, left, right)
   and, in ceil mode, adds the padding to the padded length a second time; probed the same
-  way and refused only where the probe finds it.
+  way.  Where that path raises ("output shape cannot be null or negative", or NumPy's
+  "zero-size array to reduction operation maximum" for a window wholly in the padding it
+  misplaced), ``declared_failure`` turns the error into a refusal naming
+  ``onnx_reference-unit-stride-maxpool-fails``.
 
 This module imports NumPy only; ``onnx`` is imported inside the functions that need it.
 """
@@ -37,8 +47,8 @@ EXPORTER = "torch.onnx.export(dynamo=True)"
 _DECLARED = "in tests/known_divergences.py"
 
 #: What the exporter drops without a word: (layer method, attribute, the value at which
-#: dropping it changes nothing, the known divergence each adapter refuses it under, what
-#: happens).
+#: dropping it changes nothing, the known divergence (matched) each adapter's wrong value
+#: is declared under, what happens).
 DROPPED_ATTRIBUTES = (
     (
         "avgpool2d",
@@ -104,17 +114,6 @@ def bug_key(adapter: str, bug: str) -> str:
 
 class KnownInvalidModel(Unsupported):
     """The declared invalid export; the adapter's refusal adds its entry's key."""
-
-
-def refuse_dropped(adapter: str, method: str, arguments: Mapping[str, Any]) -> None:
-    """``Unsupported`` for an attribute the exporter would drop (``DROPPED_ATTRIBUTES``)."""
-    for layer, attribute, no_effect, key, what in DROPPED_ATTRIBUTES:
-        value = arguments.get(attribute, no_effect)
-        if method == layer and value is not None and value != no_effect:
-            raise Unsupported(
-                f"{EXPORTER} drops {attribute}={arguments[attribute]!r}: {what} (known "
-                f"divergence {key.format(adapter=adapter)!r} {_DECLARED})"
-            )
 
 
 def check_model(model: Any, what: str) -> None:
@@ -368,13 +367,27 @@ def runtime_ceil_bugs(run: Callable[[Any, dict], list], opset: int) -> frozenset
     return frozenset(bugs)
 
 
-def refuse_ceil_bugs(adapter: str, runtime: str, bugs: frozenset, model: Any) -> None:
-    """``Unsupported`` where ``model`` has a ceil-mode window the runtime's bugs touch."""
-    touched: dict[tuple[str, str], list[str]] = {}
-    for op_type, bug, axis in (*ceil_pool_hazards(model), *unit_stride_pool_hazards(model)):
-        if (op_type, bug) in bugs:
-            touched.setdefault((op_type, bug), []).append(axis)
-    for (op_type, bug), axes in touched.items():
-        key = bug_key(adapter, bug)
-        text = _CEIL_BUG_TEXT[bug].format(op=op_type, axes=", ".join(axes))
-        raise Unsupported(f"{runtime} {text} (known divergence {key!r} {_DECLARED})")
+#: The known divergence under which onnx.reference's unit-stride MaxPool errors are refused.
+UNIT_STRIDE_FAILS = "onnx_reference-unit-stride-maxpool-fails"
+#: The errors ``_op_common_pool.CommonPool`` raises on the pads it misreads or counts twice.
+_UNIT_STRIDE_ERRORS = (
+    "output shape cannot be null or negative",
+    "zero-size array to reduction operation maximum",
+)
+
+
+def declared_failure(adapter: str, runtime: str, exc: BaseException, model: Any):
+    """``Unsupported`` quoting ``exc`` when it is a declared bug's own error on ``model``
+    (onnx.reference's unit-stride MaxPool on a configuration whose pads it misreads or
+    counts twice); None for any other error, which the caller re-raises."""
+    message = " ".join(str(exc).split())
+    if adapter != "onnx_reference" or not unit_stride_pool_hazards(model):
+        return None
+    if not any(error in message for error in _UNIT_STRIDE_ERRORS):
+        return None
+    bugs = sorted({bug for _, bug, _ in unit_stride_pool_hazards(model)})
+    return Unsupported(
+        f"{runtime} fails on a MaxPool at stride 1 whose pads its _op_common_pool.CommonPool "
+        f"path {' and '.join(bugs)} ({type(exc).__name__}: {message[:300]}) (known divergence "
+        f"{UNIT_STRIDE_FAILS!r} {_DECLARED})"
+    )

@@ -197,3 +197,226 @@ def common_pool_max(x, kernel, pads_onnx, ceil_mode):
             raise CommonPoolError("zero-size array to reduction operation maximum")
         y[:, :, : loops[0], : loops[1]] = np.nanmax(windows, axis=(-2, -1))
     return y.astype(x.dtype)
+
+
+# --------------------------------------------------------------------------------------
+# The exported layer without the attribute the exporter drops.
+
+
+def exported_average_pool(x, kernel, stride, pads, ceil_mode, counts_padding):
+    """AvgPool2d without ``divisor_override``: the ONNX AveragePool torch.onnx.export writes
+    (onnxscript's torch_lib ``aten_avg_pool2d`` never reads divisor_override), as current
+    runtimes compute it: torch's window count (a last ceil window starting in the right
+    padding dropped), each window divided by its cells inside the padded input
+    (count_include_pad) or inside the input."""
+    x = np.asarray(x)
+    counts = [
+        _torch_count(x.shape[2 + a], kernel[a], stride[a], 1, pads[a], ceil_mode) for a in (0, 1)
+    ]
+    inside = [
+        _tap_mask(x.shape[2 + a], counts[a], kernel[a], stride[a], 1, pads[a][0]) for a in (0, 1)
+    ]
+    padded = [
+        np.minimum(np.arange(counts[a]) * stride[a] + kernel[a], x.shape[2 + a] + sum(pads[a]))
+        - np.arange(counts[a]) * stride[a]
+        for a in (0, 1)
+    ]
+    mask = inside[0][:, None, :, None] & inside[1][None, :, None, :]
+    total = np.where(mask, x[:, :, None, None, :, :], 0).sum(axis=(-2, -1), dtype=np.float64)
+    divisor = np.outer(*padded) if counts_padding else mask.sum(axis=(-2, -1))
+    return (total / divisor).astype(x.dtype)
+
+
+def unsmoothed_cross_entropy(logits, target, reduction: str):
+    """CrossEntropyLoss with class-index targets and label_smoothing ignored (onnxscript's
+    torch_lib ``aten_cross_entropy_loss``: "label_smoothing: float = 0.0,  # this was
+    ignored due to ONNX not support"): ``logsumexp(x) - x[target]`` per sample, reduced."""
+    x = np.asarray(logits, dtype=np.float64)
+    top = x.max(axis=1, keepdims=True)
+    log_softmax = x - top - np.log(np.exp(x - top).sum(axis=1, keepdims=True))
+    index = np.expand_dims(np.asarray(target, dtype=np.int64), 1)
+    loss = -np.take_along_axis(log_softmax, index, axis=1)[:, 0]
+    if reduction == "mean":
+        return np.asarray(loss.mean())
+    return np.asarray(loss.sum()) if reduction == "sum" else loss
+
+
+# --------------------------------------------------------------------------------------
+# The signatures.
+
+
+def _opset(adapter) -> int:
+    return int(adapter.determinism_flags()["opset"])
+
+
+@cache
+def _probed(adapter) -> frozenset:
+    """``(op_type, bug)`` pairs ``adapters._onnx_rules.runtime_ceil_bugs`` finds."""
+    return rules.runtime_ceil_bugs(adapter.run_model, _opset(adapter))
+
+
+def _present(runtime: str, bug: str):
+    def present(adapter) -> str | None:
+        if getattr(adapter, "name", None) != runtime:
+            return None
+        ops = sorted(op for op, found in _probed(adapter) if found == bug)
+        if not ops:
+            return None
+        return (
+            f"{runtime} {adapter.version()}: the {bug} probe of adapters/_onnx_rules.py "
+            f"(runtime_ceil_bugs) finds it in {', '.join(ops)}"
+        )
+
+    present.__name__ = f"{runtime}_{bug}".replace("-", "_")
+    return present
+
+
+_OP = {"maxpool2d": "MaxPool", "avgpool2d": "AveragePool"}
+
+
+def _pool_setup(observed, runtime: str, bug: str):
+    """``(op_type, x, attrs)`` where ``bug`` (probed in ``observed.adapter``) touches this
+    forward comparison, else None."""
+    op = _OP.get(observed.info.method)
+    if observed.direction != "forward" or op is None:
+        return None
+    if observed.attrs.get("divisor_override") is not None:
+        return None
+    if (op, bug) not in _probed(observed.adapter):
+        return None
+    x = np.asarray(observed.inputs["x"])
+    kernel, stride, pads, dilation, ceil_mode, counts = _pool_attrs(observed)
+    if not ceil_mode and bug in (rules.WINDOW_IN_PADDING, rules.OVERHANG_DIVISOR):
+        return None
+    touched = False
+    for a in (0, 1):
+        size, k, s, d, p = x.shape[2 + a], kernel[a], stride[a], dilation[a], pads[a]
+        torch_count = _torch_count(size, k, s, d, p, ceil_mode)
+        if bug == rules.WINDOW_IN_PADDING:
+            touched |= _ceil_count(size, k, s, d, p) > torch_count
+        elif bug == rules.OVERHANG_DIVISOR:
+            touched |= bool(counts) and (torch_count - 1) * s + k > size + sum(p)
+    if bug == rules.PADS_MISREAD:
+        touched = stride == (1, 1) and dilation == (1, 1) and pads[0][0] != pads[1][0]
+    if bug == rules.CEIL_PADS_TWICE:
+        touched = stride == (1, 1) and dilation == (1, 1) and ceil_mode and any(sum(pads, ()))
+    return (op, x, (kernel, stride, pads, dilation, ceil_mode, counts)) if touched else None
+
+
+def _runtime_prediction(runtime: str, bug: str):
+    def predict(observed):
+        setup = _pool_setup(observed, runtime, bug)
+        if setup is None:
+            return None
+        op, x, (kernel, stride, pads, dilation, ceil_mode, counts) = setup
+        if bug in (rules.PADS_MISREAD, rules.CEIL_PADS_TWICE):
+            onnx_pads = [pads[0][0], pads[1][0], pads[0][1], pads[1][1]]
+            try:
+                y = common_pool_max(x, kernel, onnx_pads, ceil_mode)
+            except CommonPoolError:
+                return None  # the adapter refuses what the evaluator raises on
+        elif runtime == _RUNTIME:
+            y = ort_pool(x, op, kernel, stride, pads, dilation, ceil_mode, counts)
+        elif op == "AveragePool":
+            y = onnx_old_average_pool(x, kernel, stride, pads, ceil_mode, counts)
+        else:
+            return None
+        return {"y": np.asarray(y, dtype=np.float64)}
+
+    return predict
+
+
+_CEIL_WHAT = {
+    (_RUNTIME, rules.WINDOW_IN_PADDING): "ONNX Runtime 1.20's pooling (ceil mode keeps the "
+    "window starting in the right padding; ort_pool)",
+    (_EVALUATOR, rules.WINDOW_IN_PADDING): "onnx 1.17's reference AveragePool (ceil mode keeps "
+    "the window starting in the right padding; onnx_old_average_pool)",
+    (_RUNTIME, rules.OVERHANG_DIVISOR): "ONNX Runtime 1.20's AveragePool (a window past the "
+    "padding divided by the whole kernel; ort_pool)",
+    (_EVALUATOR, rules.OVERHANG_DIVISOR): "onnx 1.17's reference AveragePool (a window past "
+    "the padding divided by the whole kernel; onnx_old_average_pool)",
+    (_EVALUATOR, rules.PADS_MISREAD): "onnx.reference's unit-stride MaxPool reading pads as "
+    "(top, bottom, left, right) (common_pool_max)",
+    (_EVALUATOR, rules.CEIL_PADS_TWICE): "onnx.reference's unit-stride ceil-mode MaxPool "
+    "counting the padding twice (common_pool_max)",
+}
+
+#: (runtime, bug) -> the signature of that known divergence.
+POOL_BUGS = {
+    (runtime, bug): modelled(_present(runtime, bug), _runtime_prediction(runtime, bug), what)
+    for (runtime, bug), what in _CEIL_WHAT.items()
+}
+
+
+def _layer_output(adapter, method: str, inputs: dict, attrs: dict) -> np.ndarray | None:
+    try:
+        run = getattr(adapter, method)(**inputs, **attrs).forward()
+    except Unsupported:
+        return None
+    return np.asarray(run.to_reference(run.call()), dtype=np.float64)
+
+
+@cache
+def drops_divisor_override(adapter) -> str | None:
+    """AvgPool2d(2, divisor_override=3) of ones (1,1,2,2) through the adapter: 4/3 with the
+    override, 1 without it."""
+    if getattr(adapter, "name", None) not in (_RUNTIME, _EVALUATOR):
+        return None
+    x = np.ones((1, 1, 2, 2), np.float32)
+    out = _layer_output(adapter, "avgpool2d", {"x": x}, {"kernel_size": 2, "divisor_override": 3})
+    if out is None or out.size != 1 or float(out.ravel()[0]) != 1.0:
+        return None
+    return (
+        f"{adapter.name} {adapter.version()} on the torch.onnx.export graph: AvgPool2d(2, "
+        "divisor_override=3) of four ones gives 1.0, not 4/3"
+    )
+
+
+def _divisor_prediction(observed):
+    if observed.direction != "forward" or observed.attrs.get("divisor_override") is None:
+        return None
+    kernel, stride, pads, _, ceil_mode, counts = _pool_attrs(observed)
+    y = exported_average_pool(
+        np.asarray(observed.inputs["x"]), kernel, stride, pads, ceil_mode, counts
+    )
+    return {"y": np.asarray(y, dtype=np.float64)}
+
+
+@cache
+def drops_label_smoothing(adapter) -> str | None:
+    """CrossEntropyLoss(label_smoothing=0.2) of logits [[0, ln 3]], target [0] through the
+    adapter: ln 4 = 1.3863 unsmoothed, 1.2764 smoothed."""
+    if getattr(adapter, "name", None) not in (_RUNTIME, _EVALUATOR):
+        return None
+    inputs = {"logits": np.array([[0.0, math.log(3.0)]], np.float32), "target": np.array([0])}
+    out = _layer_output(adapter, "cross_entropy", inputs, {"label_smoothing": 0.2})
+    if out is None or abs(float(out) - math.log(4.0)) > 1e-6:
+        return None
+    return (
+        f"{adapter.name} {adapter.version()} on the torch.onnx.export graph: "
+        f"CrossEntropyLoss(label_smoothing=0.2) of [[0, ln 3]], target [0] gives "
+        f"{float(out):.6g} = ln 4, the unsmoothed loss (smoothed: 1.2764)"
+    )
+
+
+def _smoothing_prediction(observed):
+    smoothing = observed.attrs.get("label_smoothing", 0.0)
+    target = np.asarray(observed.inputs["target"])
+    if observed.direction != "forward" or not smoothing or np.issubdtype(target.dtype, np.floating):
+        return None
+    loss = unsmoothed_cross_entropy(
+        observed.inputs["logits"], target, observed.attrs.get("reduction", "mean")
+    )
+    return {"y": loss.astype(observed.dtype).astype(np.float64)}
+
+
+DROPS_DIVISOR_OVERRIDE = modelled(
+    drops_divisor_override,
+    _divisor_prediction,
+    "the exported AveragePool without divisor_override (exported_average_pool)",
+)
+DROPS_LABEL_SMOOTHING = modelled(
+    drops_label_smoothing,
+    _smoothing_prediction,
+    "the unsmoothed cross-entropy (unsmoothed_cross_entropy)",
+)
