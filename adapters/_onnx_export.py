@@ -198,11 +198,10 @@ class _ExportedCall:
             f"{self.adapter.runtime} on the {EXPORTER} graph (opset {exported.opset}) of "
             f"{exported.what}"
         )
-        return Run(
-            lambda: self._declared(run, exported),
-            lambda outputs: np.asarray(outputs[0]),
-            execution,
-        )
+        # The runtime's own error on this very call is what a refusal rests on; it
+        # surfaces from forward(), as the adapter protocol places refusals.
+        self._declared(run, exported)
+        return Run(run, lambda outputs: np.asarray(outputs[0]), execution)
 
     def _declared(self, step: Callable[[], Any], exported: Exported) -> Any:
         """``step()``; a runtime error that is a declared bug's own error on this graph

@@ -525,8 +525,8 @@ DIVERGENCES: list[Divergence] = [
                 "pads-misread",
                 "unpacks pads as 'pad_top, pad_bottom, pad_left, pad_right = pads' and pads "
                 "the wrong sides (pads [0, 1, 0, 1] pads H by 1 and W by 1 at the end only)",
-                "x (1,1,3,3), kernel 2, stride 1, padding (0, 1) gives a (3, 2) output where "
-                "torch gives (2, 3)",
+                "x (1,1,3,3), kernel 2, stride 1, padding (0, 1) gives a (3, 3) output where "
+                "torch gives (2, 4)",
             ),
             (
                 "ceil-pads-twice",
