@@ -25,7 +25,7 @@ from functools import cache
 import numpy as np
 
 from adapters import _onnx_rules as rules
-from adapters._geometry import pair
+from adapters._geometry import padding_pairs, pair
 from adapters.base import Unsupported
 from tests.divergence_signatures import modelled
 
@@ -44,10 +44,11 @@ def _pool_attrs(observed):
     attrs = observed.attrs
     kernel = pair(attrs["kernel_size"])
     stride = pair(attrs.get("stride") or attrs["kernel_size"])
-    pad = pair(attrs.get("padding", 0))
     dilation = pair(attrs.get("dilation", 1))
+    size = observed.inputs["x"].shape[2:]
+    # The torch adapter passes torch a symmetric pair (any other padding it refuses).
+    pads = padding_pairs(attrs.get("padding", 0), size, kernel, stride, dilation)
     counts_padding = observed.info.method == "avgpool2d" and attrs.get("count_include_pad", True)
-    pads = tuple((p, p) for p in pad)
     return kernel, stride, pads, dilation, bool(attrs.get("ceil_mode", False)), counts_padding
 
 
