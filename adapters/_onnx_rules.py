@@ -77,6 +77,9 @@ INVALID_CE_MODEL = "{adapter}-ce-probabilities-invalid-model"
 #: Ceil-mode pooling bugs of older runtimes, and the known divergence of each.
 WINDOW_IN_PADDING = "window-in-padding"
 OVERHANG_DIVISOR = "overhang-divisor"
+#: onnx.reference's ceil-mode AveragePool pads the input to the rounded-up length with half
+#: the extra cells before it (op_pool_common.py, onnx 1.17.0 to 1.23.2).
+EXTRA_PAD_BEFORE = "extra-pad-before"
 CEIL_BUG_KEY = "{adapter}-ceil-{bug}"
 #: onnx.reference's unit-stride MaxPool (``_op_common_pool.CommonPool``, onnx 1.23.2).
 PADS_MISREAD = "pads-misread"
@@ -87,6 +90,12 @@ _CEIL_BUG_TEXT = {
         "keeps the ceil-mode {op} window that would start in the right padding ({axes}), "
         "which torch drops (probe: x (1,1,3,3), kernel 2, stride 2, padding 1 gives "
         "(3, 3), torch (2, 2))"
+    ),
+    EXTRA_PAD_BEFORE: (
+        "pads the ceil-mode {op} input to the rounded-up length with half the extra cells "
+        "before it ({axes}), shifting every window (probe: [0, 1, 2, 3], kernel (1, 3), "
+        "stride (1, 3), count_include_pad 0 gives [0.5, 2] (onnx 1.23.2) or [0.5, 2.5] (onnx "
+        "1.17.0), torch [1, 3])"
     ),
     OVERHANG_DIVISOR: (
         "divides the ceil-mode AveragePool window that runs past the padding by the whole "
@@ -353,6 +362,11 @@ def runtime_ceil_bugs(run: Callable[[Any, dict], list], opset: int) -> frozenset
     y = run(*_probe("AveragePool", (1, 1, 4, 4), opset, **overhang))[0]
     if not np.isclose(float(np.asarray(y)[0, 0, -1, -1]), 1.0):
         bugs.add(("AveragePool", OVERHANG_DIVISOR))
+    shifted = {"kernel_shape": [1, 3], "strides": [1, 3], "ceil_mode": 1, "count_include_pad": 0}
+    model, _ = _probe("AveragePool", (1, 1, 1, 4), opset, **shifted)
+    y = np.asarray(run(model, {"x": np.arange(4, dtype=np.float32).reshape(1, 1, 1, 4)})[0])
+    if y.shape != (1, 1, 1, 2) or not np.allclose(y.ravel(), [1.0, 3.0]):
+        bugs.add(("AveragePool", EXTRA_PAD_BEFORE))
     unit = {"kernel_shape": [2, 2], "strides": [1, 1]}
     for bug, attrs, want in (
         (PADS_MISREAD, {"pads": [0, 1, 0, 0]}, (2, 3)),

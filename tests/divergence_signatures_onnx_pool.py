@@ -151,6 +151,44 @@ def onnx_old_average_pool(x, kernel, stride, pads, ceil_mode, counts_padding):
         return np.nanmean(windows, axis=(-2, -1)).astype(x.dtype)
 
 
+def onnx_average_pool(x, kernel, stride, pads, ceil_mode, counts_padding):
+    """onnx 1.23.2's reference AveragePool (onnx/reference/ops/op_pool_common.py).
+    ``get_output_shape_explicit_padding`` rounds ``(in + pads - kernel) / stride + 1`` up in
+    ceil mode and drops a last window starting at or past ``in + pad_begin``; it then pads
+    the input to ``(out - 1) * stride + kernel``, half of that extra before
+    (``extra_pad // 2``) and the rest after, with NaN (count_include_pad=0) or 0 (=1).
+    ``pool`` reads window ``o``'s taps ``o * stride + j`` of that array, keeping a tap
+    only below ``in + pads[begin] + pads[end]`` (the original pads), and averages them
+    (``np.average``), NaNs left out with count_include_pad=0 (NaN for no tap left)."""
+    x = np.asarray(x)
+    fill = 0.0 if counts_padding else np.nan
+    masks, padded_pads = [], []
+    for a in (0, 1):
+        size, (begin, end) = x.shape[2 + a], pads[a]
+        room = (size + begin + end - kernel[a]) / stride[a] + 1
+        count = int(np.ceil(room)) if ceil_mode else int(np.floor(room))
+        if ceil_mode and (count - 1) * stride[a] >= size + begin:
+            count -= 1
+        extra = (count - 1) * stride[a] + kernel[a] - size - begin - end
+        new_begin, new_end = begin, end
+        if extra > 0:
+            new_begin, new_end = begin + extra // 2, end + extra - extra // 2
+        padded_pads.append((new_begin, new_end))
+        taps = np.arange(count)[:, None] * stride[a] + np.arange(kernel[a])[None, :]
+        length = size + new_begin + new_end
+        kept = (taps[:, :, None] == np.arange(length)[None, None, :]).any(axis=1)
+        masks.append(kept & (np.arange(length) < size + begin + end)[None, :])
+    padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), *padded_pads), constant_values=fill)
+    cells = padded[:, :, None, None, :, :]
+    inside = masks[0][:, None, :, None] & masks[1][None, :, None, :]
+    # count_include_pad=1: np.average of every tap kept, a NaN of the input included.
+    use = inside & (np.ones(cells.shape, bool) if counts_padding else ~np.isnan(cells))
+    total = np.where(use, cells, 0.0).sum(axis=(-2, -1))
+    count = use.sum(axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (total / count).astype(x.dtype)
+
+
 class _no_empty_mean_warning:
     """np.nanmean of an all-NaN window (NaN, as ``np.average`` of an empty array) warns."""
 
@@ -297,11 +335,27 @@ def _pool_setup(observed, runtime: str, bug: str):
             touched |= _ceil_count(size, k, s, d, p) > torch_count
         elif bug == rules.OVERHANG_DIVISOR:
             touched |= bool(counts) and (torch_count - 1) * s + k > size + sum(p)
+    if bug == rules.EXTRA_PAD_BEFORE:
+        touched = (
+            op == "AveragePool"
+            and ceil_mode
+            and any(_extra_before(x.shape[2 + a], kernel[a], stride[a], pads[a]) for a in (0, 1))
+        )
     if bug == rules.PADS_MISREAD:
         touched = stride == (1, 1) and dilation == (1, 1) and pads[0][0] != pads[1][0]
     if bug == rules.CEIL_PADS_TWICE:
         touched = stride == (1, 1) and dilation == (1, 1) and ceil_mode and any(sum(pads, ()))
     return (op, x, (kernel, stride, pads, dilation, ceil_mode, counts)) if touched else None
+
+
+def _extra_before(size, kernel, stride, pads) -> int:
+    """The cells onnx.reference's ceil-mode AveragePool adds before the input
+    (``extra_pad // 2``; onnx 1.23.2's output length, which onnx 1.17.0 shares wherever no
+    window starts in the padding)."""
+    out = -(-(size + sum(pads) - kernel) // stride) + 1
+    if (out - 1) * stride >= size + pads[0]:
+        out -= 1
+    return max((out - 1) * stride + kernel - size - sum(pads), 0) // 2
 
 
 def _runtime_prediction(runtime: str, bug: str):
@@ -318,6 +372,8 @@ def _runtime_prediction(runtime: str, bug: str):
                 return None  # the adapter refuses what the evaluator raises on
         elif runtime == _RUNTIME:
             y = ort_pool(x, op, kernel, stride, pads, dilation, ceil_mode, counts)
+        elif op == "AveragePool" and (op, rules.WINDOW_IN_PADDING) not in _probed(observed.adapter):
+            y = onnx_average_pool(x, kernel, stride, pads, ceil_mode, counts)
         elif op == "AveragePool":
             y = onnx_old_average_pool(x, kernel, stride, pads, ceil_mode, counts)
         else:
@@ -336,6 +392,8 @@ _CEIL_WHAT = {
     "padding divided by the whole kernel; ort_pool)",
     (_EVALUATOR, rules.OVERHANG_DIVISOR): "onnx 1.17's reference AveragePool (a window past "
     "the padding divided by the whole kernel; onnx_old_average_pool)",
+    (_EVALUATOR, rules.EXTRA_PAD_BEFORE): "onnx.reference's ceil-mode AveragePool with half "
+    "the extra padding before the input (onnx_average_pool; onnx 1.17: onnx_old_average_pool)",
     (_EVALUATOR, rules.PADS_MISREAD): "onnx.reference's unit-stride MaxPool reading pads as "
     "(top, bottom, left, right) (common_pool_max)",
     (_EVALUATOR, rules.CEIL_PADS_TWICE): "onnx.reference's unit-stride ceil-mode MaxPool "
@@ -376,10 +434,19 @@ def drops_divisor_override(adapter) -> str | None:
 def _divisor_prediction(observed):
     if observed.direction != "forward" or observed.attrs.get("divisor_override") is None:
         return None
-    kernel, stride, pads, _, ceil_mode, counts = _pool_attrs(observed)
-    y = exported_average_pool(
-        np.asarray(observed.inputs["x"]), kernel, stride, pads, ceil_mode, counts
-    )
+    kernel, stride, pads, dilation, ceil_mode, counts = _pool_attrs(observed)
+    x = np.asarray(observed.inputs["x"])
+    bugs = _probed(observed.adapter)
+    # The exported AveragePool as this runtime computes it: where its probes find a ceil
+    # bug, that release's whole AveragePool model (each checked against the runtime).
+    if observed.adapter.name == _RUNTIME and any(op == "AveragePool" for op, _ in bugs):
+        y = ort_pool(x, "AveragePool", kernel, stride, pads, dilation, ceil_mode, counts)
+    elif observed.adapter.name == _EVALUATOR and ("AveragePool", rules.WINDOW_IN_PADDING) in bugs:
+        y = onnx_old_average_pool(x, kernel, stride, pads, ceil_mode, counts)
+    elif observed.adapter.name == _EVALUATOR and ("AveragePool", rules.EXTRA_PAD_BEFORE) in bugs:
+        y = onnx_average_pool(x, kernel, stride, pads, ceil_mode, counts)
+    else:
+        y = exported_average_pool(x, kernel, stride, pads, ceil_mode, counts)
     return {"y": np.asarray(y, dtype=np.float64)}
 
 
@@ -414,7 +481,8 @@ def _smoothing_prediction(observed):
 DROPS_DIVISOR_OVERRIDE = modelled(
     drops_divisor_override,
     _divisor_prediction,
-    "the exported AveragePool without divisor_override (exported_average_pool)",
+    "the exported AveragePool without divisor_override (exported_average_pool, or the "
+    "runtime's own ceil-mode AveragePool model where its probe finds one)",
 )
 DROPS_LABEL_SMOOTHING = modelled(
     drops_label_smoothing,

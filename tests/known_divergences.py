@@ -487,6 +487,36 @@ DIVERGENCES: list[Divergence] = [
             ),
         )
     ),
+    # onnx.reference's ceil-mode AveragePool (onnx/reference/ops/op_pool_common.py, onnx
+    # 1.17.0 to 1.23.2): the current release's own wrong value, modelled exactly.
+    Divergence(
+        key="onnx_reference-ceil-extra-pad-before",
+        layer="avgpool2d",
+        case="*",
+        adapter="onnx_reference",
+        direction="forward",
+        reason=(
+            "onnx.reference's ceil-mode AveragePool pads the input to the rounded-up length "
+            "(out - 1) * stride + kernel with half the extra cells before it (op_pool_common.py "
+            "get_output_shape_explicit_padding: 'pads_spatial_shape_new[dim] += extra_pad // "
+            "2'), so every window on that axis starts that many cells early; onnx 1.23.2's "
+            "pool() then keeps only taps below in + pads, dropping the last real cells (fuzz: "
+            "x (1,1,1,4), kernel 3, padding (1, 0), ceil_mode, count_include_pad=False gives "
+            "[mean(x0, x1), x2] where torch gives [mean(x0, x1, x2), x3]; probe [0, 1, 2, 3], "
+            "kernel (1, 3): [0.5, 2], torch [1, 3]).  ONNX Runtime 1.32.0 runs the same graph "
+            "as torch does.  Matched: the output must equal op_pool_common.py's AveragePool "
+            "(onnx_average_pool; onnx 1.17.0: onnx_old_average_pool) within the comparison's "
+            "bound; another wrong value fails.  Measured with onnx 1.23.2 and 1.17.0.  No "
+            "upstream onnx issue found as of 2026-11 (searched: ReferenceEvaluator "
+            "AveragePool ceil_mode extra_pad // 2 shifted windows; "
+            "get_output_shape_explicit_padding pads_required; onnx/onnx#4958 reports only the "
+            "window starting in the padding)"
+        ),
+        issue=None,
+        enforced="matched",
+        evidence="tests/adapters/test_onnx_adapters.py::test_ceil_pool_bugs_match_their_models",
+        signature=onnx_pool_signatures.POOL_BUGS[("onnx_reference", "extra-pad-before")],
+    ),
     # onnx.reference's MaxPool at stride 1 and dilation 1 (onnx/reference/ops/op_max_pool.py
     # hands it to _op_common_pool.CommonPool; other strides go to its own _max_pool, and
     # AveragePool to op_pool_common, both right).  Matched where it returns an output (the

@@ -237,6 +237,12 @@ _CEIL_CASES = {
         (1, 2, 8, 8),
         {"AveragePool": "avgpool2d"},
     ),
+    # Case avgpool_ceil_two_extra: rounding up needs two cells past W = 7.
+    _onnx_rules.EXTRA_PAD_BEFORE: (
+        {"kernel_size": 3, "padding": (1, 0), "ceil_mode": True, "count_include_pad": False},
+        (1, 2, 4, 7),
+        {"AveragePool": "avgpool2d"},
+    ),
 }
 
 
@@ -250,7 +256,8 @@ def test_ceil_pool_bugs_match_their_models(adapter, bug):
     x = np.random.default_rng(13).standard_normal(shape).astype(np.float32)
     bugs = _onnx_rules.runtime_ceil_bugs(adapter.run_model, adapter.determinism_flags()["opset"])
     key = _onnx_rules.CEIL_BUG_KEY.format(adapter=adapter.name, bug=bug)
-    entry = _matched(key)
+    declared = [e for e in known_divergences.DIVERGENCES if e.key == key]
+    entry = _matched(key) if declared else None
     present = []
     for op_type, layer in layer_of.items():
         want = layers.get(layer).forward(x.astype(np.float64), **attrs)
@@ -259,18 +266,36 @@ def test_ceil_pool_bugs_match_their_models(adapter, bug):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
             continue
         present.append(op_type)
+        assert entry is not None, f"{adapter.name} has the undeclared bug {bug}"
         assert entry.signature.present(adapter) is not None
         if bug == _onnx_rules.WINDOW_IN_PADDING:
             assert got.shape[2:] == (want.shape[2] + 1, want.shape[3] + 1)
+        elif bug == _onnx_rules.EXTRA_PAD_BEFORE:
+            # W's windows start one cell early (rows -1..1 hold rows 0 and 1): the first
+            # averages columns 0 and 1 (torch 0 to 2), and the last, whose taps past
+            # column 6 of the padded array are left out, column 5 alone (torch column 6).
+            assert got.shape == want.shape
+            rows = x[:, :, 0:2].astype(np.float64)
+            np.testing.assert_allclose(got[..., 0, 0], rows[..., 0:2].mean(axis=(-2, -1)), 1e-5)
+            np.testing.assert_allclose(got[..., 0, 2], rows[..., 5].mean(axis=-1), rtol=1e-5)
+            assert not np.allclose(got[..., 0, 0], want[..., 0, 0])
         else:
             np.testing.assert_allclose(got[..., -1, -1], want[..., -1, -1] * 4 / 9, rtol=1e-5)
         _assert_matched_through_adapter(adapter, entry.signature, layer, {"x": x}, attrs, "float32")
     if not present:
-        assert entry.signature.present(adapter) is None
+        assert entry is None or entry.signature.present(adapter) is None
         pytest.skip(
-            f"{adapter.name} {adapter.version()} has no {bug} bug (onnxruntime 1.20.1 and "
-            "onnx 1.17.0 have it): the configuration runs and agrees"
+            f"{adapter.name} {adapter.version()} has no {bug} bug ({_CEIL_BUG_HOLDERS[bug]} "
+            "have it): the configuration runs and agrees"
         )
+
+
+#: The releases each ceil-mode bug was measured in.
+_CEIL_BUG_HOLDERS = {
+    _onnx_rules.WINDOW_IN_PADDING: "onnxruntime 1.20.1 and onnx 1.17.0",
+    _onnx_rules.OVERHANG_DIVISOR: "onnxruntime 1.20.1 and onnx 1.17.0",
+    _onnx_rules.EXTRA_PAD_BEFORE: "onnx 1.17.0 and 1.23.2's onnx.reference",
+}
 
 
 #: Each unit-stride MaxPool bug: (attributes that touch it, input shape, the pads the
