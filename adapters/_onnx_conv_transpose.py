@@ -6,11 +6,13 @@ runtime's own error, on a configuration a bug below touches (``hazards``), into
 and an output the runtime does return is compared like any other.  ``probe`` runs the
 tiny graphs below: evidence for the adapter tests, never a reason to refuse.
 
-- ``GROUPED``: ``group > 1`` with more than one channel per group or a bias.
-  onnx.reference (1.23.2) slices the weight by output instead of input channels, adds the
-  whole bias to each group and writes each group's output into one channel ("could not
-  broadcast input array from shape (2,7,6) into shape (1,7,6)"); its reassembly is fixed
-  by onnx/onnx#8446 (merged 2026-09).
+- ``GROUPED``: ``group > 1`` with more than one input or output channel per group.
+  onnx.reference (1.23.2) slices the weight by output instead of input channels and
+  writes each group's output into one channel ("could not broadcast input array from
+  shape (2,7,6) into shape (1,7,6)"); its reassembly is fixed by onnx/onnx#8446 (merged
+  2026-09).  With one channel each way (depthwise) it runs, but each group adds the whole
+  bias's ``B[0]``: a wrong value, not refused (the matched known divergence
+  onnx_reference-conv-transpose-grouped-whole-bias).
 - ``PADDING_PAST_STRIDE``: an ``output_padding`` not below the stride (torch allows any
   ``output_padding`` below the stride *or* the dilation; ONNX's attribute text reads "less
   than the corresponding stride/dilation dimension", onnx/onnx#3187).  ONNX Runtime raises
@@ -34,8 +36,8 @@ PADDING_PAST_STRIDE = "output-padding-past-stride"
 BUG_KEY = "{adapter}-conv-transpose-{bug}"
 _TEXT = {
     GROUPED: (
-        "fails on a grouped ConvTranspose (group={group}) with more than one channel per "
-        "group or a bias"
+        "fails on a grouped ConvTranspose (group={group}) with more than one input or "
+        "output channel per group"
     ),
     PADDING_PAST_STRIDE: (
         "fails on a ConvTranspose whose output_padding {output_padding} is not below its "
@@ -60,16 +62,15 @@ def hazards(model: Any) -> list[tuple[str, dict]]:
             continue
         attrs = _attributes(node)
         w_shape = shapes.get(node.input[1])
-        has_bias = len(node.input) > 2 and bool(node.input[2])
         rank = len(attrs.get("kernel_shape") or [0, 0])
         attrs.setdefault("strides", [1] * rank)
         attrs.setdefault("dilations", [1] * rank)
         attrs.setdefault("output_padding", [0] * rank)
         attrs.setdefault("group", 1)
-        # One input and one output channel per group and no bias is the one grouped
-        # configuration onnx.reference computes (ONNX's test_convtranspose_group_2).
+        # One input and one output channel per group is the one grouped configuration
+        # onnx.reference runs (ONNX's test_convtranspose_group_2; a bias comes out wrong).
         depthwise = w_shape is not None and w_shape[:2] == [attrs["group"], 1]
-        if attrs["group"] > 1 and (has_bias or not depthwise):
+        if attrs["group"] > 1 and not depthwise:
             found.append((GROUPED, attrs))
         if any(p >= s for p, s in zip(attrs["output_padding"], attrs["strides"], strict=False)):
             found.append((PADDING_PAST_STRIDE, attrs))

@@ -690,9 +690,9 @@ DIVERGENCES: list[Divergence] = [
         direction="forward",
         reason=(
             "onnx.reference's ConvTranspose fails on group > 1 unless each group has one "
-            "input and one output channel and there is no bias: it slices W by output "
-            "channels (W is C x M/group x kH x kW), passes the whole bias to every group "
-            "and writes each group's M/group channels into one ('ValueError: could not "
+            "input and one output channel: it slices W by output channels (W is C x "
+            "M/group x kH x kW) and writes each group's M/group channels into one "
+            "('ValueError: could not "
             "broadcast input array from shape (2,7,6) into shape (1,7,6)', case ct_groups2; "
             "probe x (1,2,1,1), w (2,2,1,1), group 2: 'cannot reshape array of size 4 into "
             "shape (1,1,2)').  Measured with onnx 1.23.2; the reassembly is fixed by "
@@ -704,6 +704,36 @@ DIVERGENCES: list[Divergence] = [
             "tests/adapters/test_onnx_adapters.py::"
             "test_conv_transpose_errors_are_refused_quoting_them"
         ),
+    ),
+    Divergence(
+        key="onnx_reference-conv-transpose-grouped-whole-bias",
+        layer="conv_transpose2d",
+        case="*",
+        adapter="onnx_reference",
+        direction="forward",
+        reason=(
+            "onnx.reference's ConvTranspose runs a depthwise group (one input and one "
+            "output channel, the configuration it does not fail on) as "
+            "'self._run(group_X, group_W, B=B, ..., group=1)' with the whole bias, whose "
+            "one output channel adds B[0] (onnx/reference/ops/op_conv_transpose.py): every "
+            "channel gets b[0] (fuzz: x (1,2,1,1), w (2,1,1,1), b (2,), groups 2 gives "
+            "channel 1 = x1 w1 + b0; probe [2, 3] by [1, 10] with bias [1, 2]: [3, 31], "
+            "torch [3, 32]).  Matched: the output must equal the evaluator's arithmetic "
+            "(evaluator_depthwise_conv_transpose, bit-exact on 294 random graphs with onnx "
+            "1.23.2 and 1.17.0) within the comparison's bound; another wrong value fails.  "
+            "Measured with onnx 1.23.2; ONNX Runtime 1.32.0 agrees with torch.  No "
+            "upstream onnx issue found as of 2026-11 (searched: ReferenceEvaluator "
+            "ConvTranspose group bias B[0] every group; reference ConvTranspose depthwise "
+            "bias); onnx/onnx#8446 fixes the grouped reassembly's channel slice only and "
+            "still passes B whole"
+        ),
+        issue=None,
+        enforced="matched",
+        evidence=(
+            "tests/adapters/test_onnx_adapters.py::"
+            "test_depthwise_conv_transpose_bias_matches_the_evaluator_model"
+        ),
+        signature=onnx_signatures.GROUPED_WHOLE_BIAS,
     ),
     *(
         Divergence(

@@ -452,6 +452,42 @@ def test_depthwise_conv_transpose_without_bias_runs_in_onnx_reference():
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+def test_depthwise_conv_transpose_bias_matches_the_evaluator_model(adapter):
+    """Evidence for ``onnx_reference-conv-transpose-grouped-whole-bias`` (case
+    ct_depthwise_bias's geometry): nothing is refused; onnx.reference adds b[0] to every
+    channel, which its model explains (and not the output moved by three bounds); ONNX
+    Runtime agrees with the reference."""
+    from tests import divergence_signatures_onnx as onnx_signatures
+
+    rng = np.random.default_rng(29)
+    inputs = {
+        "x": rng.standard_normal((1, 3, 3, 3)).astype(np.float32),
+        "w": rng.standard_normal((3, 1, 2, 2)).astype(np.float32),
+        "b": rng.standard_normal(3).astype(np.float32),
+    }
+    attrs = {"stride": 2, "padding": 1, "output_padding": 1, "groups": 3}
+    want = layers.get("conv_transpose2d").forward(
+        **{k: v.astype(np.float64) for k, v in inputs.items()}, **attrs
+    )
+    got = forward(adapter, "conv_transpose2d", inputs, attrs)
+    declared = [e for e in known_divergences.DIVERGENCES if e.adapter == adapter.name]
+    entry = next(
+        (e for e in declared if e.key == "onnx_reference-conv-transpose-grouped-whole-bias"), None
+    )
+    if entry is None or entry.signature.present(adapter) is None:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+        pytest.skip(f"{adapter.name} {adapter.version()} adds each channel's own bias")
+    model = onnx_signatures.evaluator_depthwise_conv_transpose(
+        inputs["x"], inputs["w"], inputs["b"], 2, 1, 1, 1
+    )
+    np.testing.assert_array_equal(got, model)
+    shift = (inputs["b"][0] - inputs["b"]).astype(np.float64)[None, :, None, None]
+    np.testing.assert_allclose(got, want + shift, rtol=1e-5, atol=1e-5)
+    _assert_matched_through_adapter(
+        adapter, entry.signature, "conv_transpose2d", inputs, attrs, "float32"
+    )
+
+
 def test_onnxruntime_silu_and_bce_logits_inherit_its_sigmoid():
     """Evidence for the silu and bce_logits_large onnxruntime entries (the sigmoid
     divergence): ONNX Runtime's SiLU is exactly x times its own Sigmoid, that Sigmoid is 0
