@@ -272,12 +272,14 @@ def test_ceil_pool_bugs_match_their_models(adapter, bug):
             assert got.shape[2:] == (want.shape[2] + 1, want.shape[3] + 1)
         elif bug == _onnx_rules.EXTRA_PAD_BEFORE:
             # W's windows start one cell early (rows -1..1 hold rows 0 and 1): the first
-            # averages columns 0 and 1 (torch 0 to 2), and the last, whose taps past
-            # column 6 of the padded array are left out, column 5 alone (torch column 6).
+            # averages columns 0 and 1 (torch 0 to 2); the last, columns 5 and 6 in onnx
+            # 1.17.0, column 5 alone in 1.23.2, whose pool() leaves out the taps past column
+            # 6 of the padded array (torch: column 6).
             assert got.shape == want.shape
             rows = x[:, :, 0:2].astype(np.float64)
+            last = slice(5, 7) if (op_type, _onnx_rules.WINDOW_IN_PADDING) in bugs else slice(5, 6)
             np.testing.assert_allclose(got[..., 0, 0], rows[..., 0:2].mean(axis=(-2, -1)), 1e-5)
-            np.testing.assert_allclose(got[..., 0, 2], rows[..., 5].mean(axis=-1), rtol=1e-5)
+            np.testing.assert_allclose(got[..., 0, 2], rows[..., last].mean(axis=(-2, -1)), 1e-5)
             assert not np.allclose(got[..., 0, 0], want[..., 0, 0])
         else:
             np.testing.assert_allclose(got[..., -1, -1], want[..., -1, -1] * 4 / 9, rtol=1e-5)
@@ -334,22 +336,39 @@ def test_unit_stride_maxpool_bugs_match_their_model(adapter, bug):
     assert list(written["pads"]) == pads
     assert written.get("ceil_mode", 0) == int(attrs.get("ceil_mode", False))
     strided = {**attrs, "stride": 2}
-    np.testing.assert_array_equal(
-        forward(adapter, "maxpool2d", {"x": x}, strided),
-        layers.get("maxpool2d").forward(x.astype(np.float64), **strided),
-    )
+    ceil_bug = _agrees_or_keeps_window_in_padding(adapter, x, strided)
     entry = (
         _matched(_onnx_rules.bug_key(adapter.name, bug)) if adapter.name != "onnxruntime" else None
     )
     got = forward(adapter, "maxpool2d", {"x": x}, attrs)
     if entry is None:
-        np.testing.assert_array_equal(got, want)
-        pytest.skip(f"{adapter.name} {adapter.version()} has no {bug} bug: the case runs")
+        ceil_bug = _agrees_or_keeps_window_in_padding(adapter, x, attrs) or ceil_bug
+        explained = f" (its {ceil_bug} bug, matched, explains the output)" if ceil_bug else ""
+        pytest.skip(
+            f"{adapter.name} {adapter.version()} has no {bug} bug: the case runs{explained}"
+        )
     assert got.shape[2:] == wrong_shape != want.shape[2:]
     assert entry.signature.present(adapter) is not None
     _assert_matched_through_adapter(
         adapter, entry.signature, "maxpool2d", {"x": x}, attrs, "float32"
     )
+
+
+def _agrees_or_keeps_window_in_padding(adapter, x, attrs) -> str | None:
+    """The adapter's MaxPool of ``x`` equals the reference's, or (ONNX Runtime 1.20.1,
+    whose ceil mode keeps a window starting in the padding) its matched
+    ``*-ceil-window-in-padding`` entry is present and explains it: that entry's key."""
+    got = forward(adapter, "maxpool2d", {"x": x}, attrs)
+    want = layers.get("maxpool2d").forward(x.astype(np.float64), **attrs)
+    if got.shape == want.shape and np.array_equal(got, want):
+        return None
+    key = _onnx_rules.bug_key(adapter.name, _onnx_rules.WINDOW_IN_PADDING)
+    entry = _matched(key)
+    assert entry.signature.present(adapter) is not None, (got, want)
+    _assert_matched_through_adapter(
+        adapter, entry.signature, "maxpool2d", {"x": x}, attrs, "float32"
+    )
+    return key
 
 
 def test_unit_stride_maxpool_errors_are_refused_quoting_them():
@@ -420,10 +439,21 @@ def test_conv_transpose_errors_are_refused_quoting_them(adapter, bug):
     except Exception as exc:  # the runtime's own error
         error = " ".join(str(exc).split())
     else:
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(
-            forward(adapter, "conv_transpose2d", inputs, attrs), want, rtol=1e-4, atol=1e-4
-        )
+        through = forward(adapter, "conv_transpose2d", inputs, attrs)  # not refused
+        if not np.allclose(got, want, rtol=1e-4, atol=1e-4):
+            # ONNX Runtime 1.20.1 returns values for output_padding past the stride (no
+            # model of them: they change with what ran before in the process).  The
+            # adapter refuses nothing here, so the parity test (outside the quick sample)
+            # fails on them: reported, not declared.
+            assert through.shape == want.shape
+            worst = float(np.max(np.abs(through - want)))
+            pytest.skip(
+                f"{adapter.name} {adapter.version()} raises no error on this {bug} "
+                f"configuration and returns wrong values (max |error| {worst:.3g} here); "
+                "not refused and not declared: test_parity[conv_transpose2d-ct_dilation2-"
+                f"{adapter.name}-float32-forward] fails under pytest --full"
+            )
+        np.testing.assert_allclose(through, want, rtol=1e-4, atol=1e-4)
         pytest.skip(f"{adapter.name} {adapter.version()} computes it: the case runs")
     key = _onnx_conv_transpose.BUG_KEY.format(adapter=adapter.name, bug=bug)
     assert known_divergences.refused(key).adapter == adapter.name
@@ -498,15 +528,25 @@ def test_onnxruntime_silu_and_bce_logits_inherit_its_sigmoid():
         ort, evaluator = adapters.load("onnxruntime"), adapters.load("onnx_reference")
     except adapters.FrameworkMissing as exc:
         pytest.skip(str(exc))
+    refused = {}
     for dtype, zero_below in ((np.float32, -20.0), (np.float64, -39.0)):
         x = np.linspace(-40.0, 10.0, 501).astype(dtype)
         args = {"x": torch.from_numpy(x)}
         silu = _onnx_export.export_module(torch.nn.SiLU().eval(), args)
         sigmoid = _onnx_export.export_module(torch.nn.Sigmoid().eval(), args)
         assert [n.op_type for n in silu.graph.node] == ["Sigmoid", "Mul"]
-        y, s = ort.run_model(silu, {"x": x})[0], ort.run_model(sigmoid, {"x": x})[0]
-        np.testing.assert_array_equal(y, x * s)
+        s = ort.run_model(sigmoid, {"x": x})[0]
         assert np.all(s[x <= zero_below] == 0)  # exact sigmoid(-39) = 1.2e-17 > 0
+        try:
+            y = ort.run_model(silu, {"x": x})[0]
+        except Unsupported as exc:
+            refused[np.dtype(dtype).name] = str(exc)
+            continue
+        np.testing.assert_array_equal(y, x * s)
+    # ONNX Runtime 1.20.1 fuses the float64 SiLU into com.microsoft.QuickGelu, float32 only.
+    for message in refused.values():
+        assert "QuickGelu" in message, message
+        assert "NOT_IMPLEMENTED" in message, message
     logits = np.array([[-60.0, 60.0]], np.float32)
     target = np.array([[1.0, 0.0]], np.float32)
     args = {"input": torch.from_numpy(logits), "target": torch.from_numpy(target)}
@@ -516,6 +556,12 @@ def test_onnxruntime_silu_and_bce_logits_inherit_its_sigmoid():
     assert np.isinf(ort.run_model(bce, feeds)[0][0, 0])
     # 60 + log1p(exp(-60)) = 60 in float32 (torch.nn.BCEWithLogitsLoss docs' formula).
     np.testing.assert_array_equal(evaluator.run_model(bce, feeds)[0], [[60.0, 60.0]])
+    if refused:
+        pytest.skip(
+            f"ONNX Runtime {ort.version()} runs no {', '.join(refused)} SiLU (the adapter "
+            f"refuses it quoting the runtime: {next(iter(refused.values()))[:160]}), so that "
+            "dtype's silu entry has nothing to show; the rest is checked"
+        )
 
 
 def test_onnx_reference_erf_rounds_float64_to_float32():
@@ -529,6 +575,13 @@ def test_onnx_reference_erf_rounds_float64_to_float32():
         evaluator = adapters.load("onnx_reference")
     except adapters.FrameworkMissing as exc:
         pytest.skip(str(exc))
+    entry = _matched("onnx_reference-erf-float64-via-float32")
+    if entry.signature.present(evaluator) is None:
+        pytest.skip(
+            f"onnx {evaluator.version()}'s float64 Erf is not rounded to float32 (its probe, "
+            "float64 GELU at x = 1, is not the float32-erf value): the entry selects nothing "
+            "and the gelu cases run (measured in onnx 1.23.2)"
+        )
     helper = onnx.helper
     x = np.linspace(-4.0, 4.0, 81)
     graph = helper.make_graph(
@@ -547,10 +600,8 @@ def test_onnx_reference_erf_rounds_float64_to_float32():
     rounded = np.array([math.erf(v / math.sqrt(2.0)) for v in x]).astype(np.float32)
     want = 0.5 * x * (1.0 + rounded.astype(np.float64))
     np.testing.assert_allclose(evaluator.run_model(gelu, {"x": x})[0], want, rtol=4e-16, atol=0)
-    # The matched entry: its probe finds the bug, and through the adapter (the parity
-    # tests' path) the model explains the evaluator's output and nothing else.
-    entry = _matched("onnx_reference-erf-float64-via-float32")
-    assert entry.signature.present(evaluator) is not None
+    # The matched entry: through the adapter (the parity tests' path) the model explains
+    # the evaluator's output and nothing else.
     _assert_matched_through_adapter(
         evaluator, entry.signature, "gelu", {"x": x}, {"approximate": "none"}
     )
@@ -589,6 +640,18 @@ def test_onnx_reference_cubic_coefficients_are_float32():
     pytest.importorskip("onnx")
     from onnx.reference.ops import op_resize
 
+    try:
+        evaluator = adapters.load("onnx_reference")
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+    entry = _matched("onnx_reference-cubic-coefficients-float32")
+    if entry.signature.present(evaluator) is None:
+        pytest.skip(
+            f"onnx {evaluator.version()} has no float32 cubic coefficients (its probe, a "
+            "float64 cubic upsample of one 1 by 1.5, is not the float32 coefficients' "
+            "sum): the entry selects nothing and the resize cases run (measured in onnx "
+            "1.23.2)"
+        )
     x = np.random.default_rng(29).standard_normal((1, 1, 5, 4))
     attrs = {"size": (6, 7), "mode": "cubic", "coordinate_transformation_mode": "align_corners"}
     want = layers.get("resize2d").forward(x, **attrs)
@@ -606,12 +669,6 @@ def test_onnx_reference_cubic_coefficients_are_float32():
     # The matched entry: its probe finds the bug, and through the adapter the model explains
     # the evaluator's output (this case and the fuzz example: one cell upsampled by 1.5)
     # and nothing else.
-    try:
-        evaluator = adapters.load("onnx_reference")
-    except adapters.FrameworkMissing as exc:
-        pytest.skip(str(exc))
-    entry = _matched("onnx_reference-cubic-coefficients-float32")
-    assert entry.signature.present(evaluator) is not None
     _assert_matched_through_adapter(evaluator, entry.signature, "resize2d", {"x": x}, attrs)
     one = {"mode": "cubic", "coordinate_transformation_mode": "half_pixel", "scale": 1.5}
     _assert_matched_through_adapter(
@@ -669,6 +726,9 @@ def _assert_matched_through_adapter(adapter, signature, layer, inputs, attrs, dt
     assert signature.explains(observed) is not None
     assert signature.must_fail(observed) is True
     y = np.array(observed.actual["y"], dtype=np.float64, copy=True)
-    y.flat[int(np.argmax(np.abs(y)))] += 3.0 * float(np.max(observed.bounds["y"])) + 1e-3
+    where = int(np.argmax(np.abs(y)))
+    # Relative to the element too: 1e-3 is lost on float32's lowest value (a MaxPool
+    # window with no tap), which an exact (zero) bound would otherwise leave unmoved.
+    y.flat[where] += 3.0 * float(np.max(observed.bounds["y"])) + 1e-3 * max(1.0, abs(y.flat[where]))
     other = dataclasses.replace(observed, actual={"y": y})
     assert signature.explains(other) is None
