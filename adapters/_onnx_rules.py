@@ -1,8 +1,15 @@
-"""The ONNX adapters' rules: what an exported graph is checked for before it runs, and the
-declared divergences each rule refuses under (tests/known_divergences.py).
+"""The ONNX adapters' rules: what an exported graph is checked for before it runs, which
+runtime errors are declared bugs, and the probes that select the declared pooling bugs
+(tests/known_divergences.py).
 
-- ``refuse_dropped``: an attribute the exporter drops without a word (AvgPool2d's
-  ``divisor_override``, CrossEntropyLoss's ``label_smoothing``).
+Nothing here refuses a call because a probe found a bug that gives a wrong *value*: such a
+call runs, and its comparison fails or xfails as that bug's modelled wrong output
+(tests/divergence_signatures_onnx_pool.py).  A refusal follows only the runtime's own
+error on the call itself (``declared_failure``).
+
+- ``DROPPED_ATTRIBUTES``: what the exporter drops without a word (AvgPool2d's
+  ``divisor_override``, CrossEntropyLoss's ``label_smoothing``); the graph runs and
+  computes the layer without it (known divergences ``*-export-drops-*``, matched).
 - ``check_model``: ``onnx.checker`` with full type and shape inference.  An invalid model
   is an error, except the declared one (cross-entropy on class probabilities) and ONNX's
   pre-opset-22 shape rule for a ceil-mode window that starts in the padding (conventions
@@ -14,11 +21,14 @@ declared divergences each rule refuses under (tests/known_divergences.py).
 - ``ceil_pool_hazards`` and ``runtime_ceil_bugs``: ceil-mode pooling windows that older
   runtimes compute differently from torch (ONNX Runtime 1.20, onnx 1.17's reference
   AveragePool); a tiny probe per runtime and opset finds which bugs the installed release
-  has, and only those configurations are refused, so a fixed release runs every case.
+  has: evidence for the signatures, which refuse nothing.
 - ``unit_stride_pool_hazards``: onnx.reference's MaxPool at stride 1 and dilation 1 (its
   older ``_op_common_pool.CommonPool`` path) reads ``pads`` as (top, bottom, left, right)
   and, in ceil mode, adds the padding to the padded length a second time; probed the same
-  way and refused only where the probe finds it.
+  way.  Where that path raises ("output shape cannot be null or negative", or NumPy's
+  "zero-size array to reduction operation maximum" for a window wholly in the padding it
+  misplaced), ``declared_failure`` turns the error into a refusal naming
+  ``onnx_reference-unit-stride-maxpool-fails``.
 
 This module imports NumPy only; ``onnx`` is imported inside the functions that need it.
 """
@@ -37,8 +47,8 @@ EXPORTER = "torch.onnx.export(dynamo=True)"
 _DECLARED = "in tests/known_divergences.py"
 
 #: What the exporter drops without a word: (layer method, attribute, the value at which
-#: dropping it changes nothing, the known divergence each adapter refuses it under, what
-#: happens).
+#: dropping it changes nothing, the known divergence (matched) each adapter's wrong value
+#: is declared under, what happens).
 DROPPED_ATTRIBUTES = (
     (
         "avgpool2d",
@@ -67,6 +77,9 @@ INVALID_CE_MODEL = "{adapter}-ce-probabilities-invalid-model"
 #: Ceil-mode pooling bugs of older runtimes, and the known divergence of each.
 WINDOW_IN_PADDING = "window-in-padding"
 OVERHANG_DIVISOR = "overhang-divisor"
+#: onnx.reference's ceil-mode AveragePool pads the input to the rounded-up length with half
+#: the extra cells before it (op_pool_common.py, onnx 1.17.0 to 1.23.2).
+EXTRA_PAD_BEFORE = "extra-pad-before"
 CEIL_BUG_KEY = "{adapter}-ceil-{bug}"
 #: onnx.reference's unit-stride MaxPool (``_op_common_pool.CommonPool``, onnx 1.23.2).
 PADS_MISREAD = "pads-misread"
@@ -77,6 +90,12 @@ _CEIL_BUG_TEXT = {
         "keeps the ceil-mode {op} window that would start in the right padding ({axes}), "
         "which torch drops (probe: x (1,1,3,3), kernel 2, stride 2, padding 1 gives "
         "(3, 3), torch (2, 2))"
+    ),
+    EXTRA_PAD_BEFORE: (
+        "pads the ceil-mode {op} input to the rounded-up length with half the extra cells "
+        "before it ({axes}), shifting every window (probe: [0, 1, 2, 3], kernel (1, 3), "
+        "stride (1, 3), count_include_pad 0 gives [0.5, 2] (onnx 1.23.2) or [0.5, 2.5] (onnx "
+        "1.17.0), torch [1, 3])"
     ),
     OVERHANG_DIVISOR: (
         "divides the ceil-mode AveragePool window that runs past the padding by the whole "
@@ -104,17 +123,6 @@ def bug_key(adapter: str, bug: str) -> str:
 
 class KnownInvalidModel(Unsupported):
     """The declared invalid export; the adapter's refusal adds its entry's key."""
-
-
-def refuse_dropped(adapter: str, method: str, arguments: Mapping[str, Any]) -> None:
-    """``Unsupported`` for an attribute the exporter would drop (``DROPPED_ATTRIBUTES``)."""
-    for layer, attribute, no_effect, key, what in DROPPED_ATTRIBUTES:
-        value = arguments.get(attribute, no_effect)
-        if method == layer and value is not None and value != no_effect:
-            raise Unsupported(
-                f"{EXPORTER} drops {attribute}={arguments[attribute]!r}: {what} (known "
-                f"divergence {key.format(adapter=adapter)!r} {_DECLARED})"
-            )
 
 
 def check_model(model: Any, what: str) -> None:
@@ -354,6 +362,11 @@ def runtime_ceil_bugs(run: Callable[[Any, dict], list], opset: int) -> frozenset
     y = run(*_probe("AveragePool", (1, 1, 4, 4), opset, **overhang))[0]
     if not np.isclose(float(np.asarray(y)[0, 0, -1, -1]), 1.0):
         bugs.add(("AveragePool", OVERHANG_DIVISOR))
+    shifted = {"kernel_shape": [1, 3], "strides": [1, 3], "ceil_mode": 1, "count_include_pad": 0}
+    model, _ = _probe("AveragePool", (1, 1, 1, 4), opset, **shifted)
+    y = np.asarray(run(model, {"x": np.arange(4, dtype=np.float32).reshape(1, 1, 1, 4)})[0])
+    if y.shape != (1, 1, 1, 2) or not np.allclose(y.ravel(), [1.0, 3.0]):
+        bugs.add(("AveragePool", EXTRA_PAD_BEFORE))
     unit = {"kernel_shape": [2, 2], "strides": [1, 1]}
     for bug, attrs, want in (
         (PADS_MISREAD, {"pads": [0, 1, 0, 0]}, (2, 3)),
@@ -368,13 +381,27 @@ def runtime_ceil_bugs(run: Callable[[Any, dict], list], opset: int) -> frozenset
     return frozenset(bugs)
 
 
-def refuse_ceil_bugs(adapter: str, runtime: str, bugs: frozenset, model: Any) -> None:
-    """``Unsupported`` where ``model`` has a ceil-mode window the runtime's bugs touch."""
-    touched: dict[tuple[str, str], list[str]] = {}
-    for op_type, bug, axis in (*ceil_pool_hazards(model), *unit_stride_pool_hazards(model)):
-        if (op_type, bug) in bugs:
-            touched.setdefault((op_type, bug), []).append(axis)
-    for (op_type, bug), axes in touched.items():
-        key = bug_key(adapter, bug)
-        text = _CEIL_BUG_TEXT[bug].format(op=op_type, axes=", ".join(axes))
-        raise Unsupported(f"{runtime} {text} (known divergence {key!r} {_DECLARED})")
+#: The known divergence under which onnx.reference's unit-stride MaxPool errors are refused.
+UNIT_STRIDE_FAILS = "onnx_reference-unit-stride-maxpool-fails"
+#: The errors ``_op_common_pool.CommonPool`` raises on the pads it misreads or counts twice.
+_UNIT_STRIDE_ERRORS = (
+    "output shape cannot be null or negative",
+    "zero-size array to reduction operation maximum",
+)
+
+
+def declared_failure(adapter: str, runtime: str, exc: BaseException, model: Any):
+    """``Unsupported`` quoting ``exc`` when it is a declared bug's own error on ``model``
+    (onnx.reference's unit-stride MaxPool on a configuration whose pads it misreads or
+    counts twice); None for any other error, which the caller re-raises."""
+    message = " ".join(str(exc).split())
+    if adapter != "onnx_reference" or not unit_stride_pool_hazards(model):
+        return None
+    if not any(error in message for error in _UNIT_STRIDE_ERRORS):
+        return None
+    bugs = sorted({bug for _, bug, _ in unit_stride_pool_hazards(model)})
+    return Unsupported(
+        f"{runtime} fails on a MaxPool at stride 1 whose pads its _op_common_pool.CommonPool "
+        f"path {' and '.join(bugs)} ({type(exc).__name__}: {message[:300]}) (known divergence "
+        f"{UNIT_STRIDE_FAILS!r} {_DECLARED})"
+    )

@@ -45,14 +45,16 @@ class Signature:
 
 
 def worst_ratio(actual, predicted, bound) -> float:
-    """max |actual - predicted| / bound (0/0 counts as 0), or inf on a shape mismatch.
+    """max |actual - predicted| / bound (0/0 counts as 0; a NaN or infinity the model
+    predicts, met where it predicts it, is no error), or inf on a shape mismatch.
     ``bound`` is the comparison's, shaped for the right output; where a bug's output has
     another shape (a model predicting a wrong shape) the bound does not map onto it, and
     its smallest element bounds every element instead."""
     a, p = np.asarray(actual, np.float64), np.asarray(predicted, np.float64)
     if a.shape != p.shape:
         return float("inf")
-    err = np.abs(a - p)
+    with np.errstate(invalid="ignore"):
+        err = np.where((a == p) | (np.isnan(a) & np.isnan(p)), 0.0, np.abs(a - p))
     b = np.asarray(bound, np.float64)
     try:
         b = np.broadcast_to(b, err.shape)

@@ -5,6 +5,10 @@ float64 graphs (onnx 1.23.2, NumPy 2; the models compute the same under NumPy 1.
   otypes=["f"])`` cast back to the input dtype (onnx/reference/ops/op_erf.py), so the
   exported float64 GELU, ONNX's function body ``0.5 * (x * (1 + Erf(x / Sqrt(2))))``,
   uses erf rounded to float32.
+- onnx_reference-conv-transpose-grouped-whole-bias: its ConvTranspose runs each group
+  with the whole bias B and adds ``B[0]`` to a group's one output channel
+  (onnx/reference/ops/op_conv_transpose.py), so a depthwise ConvTranspose with a bias
+  adds b[0] to every channel.
 - onnx_reference-cubic-coefficients-float32: the evaluator hands FLOAT attributes to
   operators as ``np.float32`` (onnx/reference/op_run.py), so Resize's
   ``_cubic_coeffs(ratio, scale, A=cubic_coeff_a)`` (and ``_cubic_coeffs_antialias``)
@@ -23,6 +27,7 @@ from functools import cache
 
 import numpy as np
 
+from adapters._decoder_geometry import torch_transpose_padding, transpose_crops
 from adapters.base import Unsupported
 from tests.divergence_signatures import modelled
 
@@ -313,4 +318,99 @@ ALIGN_CORNERS_UNFLOORED = modelled(
     _unfloored_prediction,
     "onnx.reference's Resize with align_corners over the unfloored length n * scale "
     "(and float32 cubic coefficients)",
+)
+
+
+# --------------------------------------------------------------------------------------
+# onnx_reference-conv-transpose-grouped-whole-bias
+
+
+def _pairs(value):
+    return (int(value), int(value)) if np.ndim(value) == 0 else tuple(int(v) for v in value)
+
+
+def evaluator_depthwise_conv_transpose(x, w, b, stride, padding, output_padding, dilation):
+    """onnx.reference's ConvTranspose with group = C_in and one output channel per group
+    (w (C, 1, kh, kw)), in the input's dtype, as onnx/reference/ops/op_conv_transpose.py
+    runs it: each group is ``self._run(group_X, group_W, B=B, ..., group=1)``, whose one
+    output channel gets ``res += B[c]`` with c = 0, so every channel adds ``b[0]``.  The
+    products ``w_t @ X`` (one term each, k = 1) go through ``col2im_naive_implementation``
+    (op_col2im.py), which adds them into a zeroed dtype image kernel offset by kernel
+    offset (row-major), positions outside the output skipped; the bias is added last."""
+    x, w = np.asarray(x), np.asarray(w)
+    dtype = x.dtype
+    (sh, sw), (ph, pw), (oh, ow), (dh, dw) = map(
+        _pairs, (stride, padding, output_padding, dilation)
+    )
+    n, c, h, width = x.shape
+    kh, kw = w.shape[2:]
+    out_h = sh * (h - 1) + oh + (kh - 1) * dh + 1 - 2 * ph
+    out_w = sw * (width - 1) + ow + (kw - 1) * dw + 1 - 2 * pw
+    y = np.zeros((n, c, out_h, out_w), dtype=dtype)
+    rows, cols = np.arange(h) * sh - ph, np.arange(width) * sw - pw
+    for i in range(kh):
+        for j in range(kw):
+            products = (x * w[None, :, 0, i, j, None, None]).astype(dtype)
+            r, q = rows + i * dh, cols + j * dw
+            keep_r, keep_q = (r >= 0) & (r < out_h), (q >= 0) & (q < out_w)
+            target = np.ix_(r[keep_r], q[keep_q])
+            y[:, :, target[0], target[1]] += products[:, :, keep_r][:, :, :, keep_q]
+    if b is not None:
+        y += np.asarray(b, dtype=dtype)[0]
+    return y
+
+
+@cache
+def grouped_whole_bias(adapter) -> str | None:
+    """A depthwise ConvTranspose (group 2, 1x1) of x [2, 3], w [1, 10], b [1, 2] through
+    the adapter's ``conv_transpose2d``: torch gives [3, 32]; evidence when it gives the
+    evaluator model's [3, 31] (b[0] added to both channels)."""
+    if not _evaluator(adapter):
+        return None
+    inputs = {
+        "x": np.array([2.0, 3.0], np.float32).reshape(1, 2, 1, 1),
+        "w": np.array([1.0, 10.0], np.float32).reshape(2, 1, 1, 1),
+        "b": np.array([1.0, 2.0], np.float32),
+    }
+    out = _output(adapter, "conv_transpose2d", inputs, {"groups": 2})
+    if out is None or out.shape != (1, 2, 1, 1) or out.ravel().tolist() != [3.0, 31.0]:
+        return None
+    return (
+        f"onnx {adapter.version()}'s ReferenceEvaluator: a depthwise ConvTranspose (group 2) "
+        "of [2, 3] by [1, 10] with bias [1, 2] gives [3, 31], not [3, 32]"
+    )
+
+
+def _whole_bias_prediction(observed):
+    """The evaluator's output for a forward depthwise (w (C_in, 1, kh, kw), groups = C_in
+    > 1) ConvTranspose with a bias whose entries differ; None otherwise."""
+    attrs, inputs = observed.attrs, observed.inputs
+    groups, w, b = int(attrs.get("groups", 1)), inputs["w"], inputs.get("b")
+    depthwise = groups > 1 and w.shape[:2] == (groups, 1) and inputs["x"].shape[1] == groups
+    if observed.direction != "forward" or not depthwise or b is None:
+        return None
+    if np.all(np.asarray(b) == np.asarray(b).ravel()[0]):
+        return None
+    stride, dilation = attrs.get("stride", 1), attrs.get("dilation", 1)
+    # The torch module the adapter exports (its padding and output_padding pairs).
+    crops = transpose_crops(
+        inputs["x"].shape[2:],
+        w.shape[2:],
+        stride,
+        attrs.get("padding", 0),
+        attrs.get("output_padding", 0),
+        dilation,
+    )
+    torch_args = torch_transpose_padding(*crops)
+    if torch_args is None:
+        return None
+    y = evaluator_depthwise_conv_transpose(inputs["x"], w, b, stride, *torch_args, dilation)
+    return {"y": y.astype(np.float64)}
+
+
+GROUPED_WHOLE_BIAS = modelled(
+    grouped_whole_bias,
+    _whole_bias_prediction,
+    "onnx.reference's depthwise ConvTranspose with b[0] added to every channel "
+    "(evaluator_depthwise_conv_transpose)",
 )

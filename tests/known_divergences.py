@@ -44,6 +44,7 @@ from tests import divergence_signatures_decoder as decoder_signatures
 from tests import divergence_signatures_depthwise as depthwise_signatures
 from tests import divergence_signatures_flax as flax_signatures
 from tests import divergence_signatures_onnx as onnx_signatures
+from tests import divergence_signatures_onnx_pool as onnx_pool_signatures
 
 
 @dataclass(frozen=True)
@@ -344,11 +345,14 @@ DIVERGENCES: list[Divergence] = [
                 "divisor_override=3: every output is 3/4 of torch's).  onnxscript's "
                 "torch_lib aten_avg_pool2d takes divisor_override and never reads it ('TODO: "
                 "if want to support divisor_override argument'); the TorchScript exporter "
-                "refused it instead.  The adapter refuses every call with divisor_override"
+                "refused it instead.  Matched: the output must equal the exported "
+                "AveragePool without divisor_override (torch's windows and divisors) within "
+                "the comparison's bound; another wrong value fails"
             ),
             issue="https://github.com/pytorch/pytorch/issues/105349",
-            enforced="unsupported",
+            enforced="matched",
             evidence="tests/adapters/test_onnx_adapters.py::test_export_drops_divisor_override",
+            signature=onnx_pool_signatures.DROPS_DIVISOR_OVERRIDE,
         )
         for name in ("onnxruntime", "onnx_reference")
     ),
@@ -367,11 +371,14 @@ DIVERGENCES: list[Divergence] = [
                 "aten_cross_entropy_loss takes label_smoothing and never reads it ('# this "
                 "was ignored due to ONNX not support', since microsoft/onnxscript#444); the "
                 "TorchScript exporter refused it ('Unsupported: ONNX does not support "
-                "label_smoothing').  The adapter refuses every call with label_smoothing != 0"
+                "label_smoothing').  Matched: the output must equal the unsmoothed loss "
+                "(logsumexp(x) - x[target], reduced) within the comparison's bound; another "
+                "wrong value fails"
             ),
             issue="https://github.com/microsoft/onnxscript/pull/444",
-            enforced="unsupported",
+            enforced="matched",
             evidence="tests/adapters/test_onnx_adapters.py::test_export_drops_label_smoothing",
+            signature=onnx_pool_signatures.DROPS_LABEL_SMOOTHING,
         )
         for name in ("onnxruntime", "onnx_reference")
     ),
@@ -428,9 +435,10 @@ DIVERGENCES: list[Divergence] = [
         issue="https://github.com/onnx/onnx/pull/8423",
     ),
     # Ceil-mode pooling in older runtimes (the tox environment py311-onnxold: onnxruntime
-    # 1.20.1, onnx 1.17.0).  Each adapter probes its runtime once per opset
-    # (adapters/_onnx_rules.py: runtime_ceil_bugs) and refuses only the configurations a
-    # bug it has touches; onnxruntime 1.32.0 and onnx 1.23.2 have none of them.
+    # 1.20.1, onnx 1.17.0).  Matched: the probes of adapters/_onnx_rules.py
+    # (runtime_ceil_bugs) select the bug, and the model of that release's whole pooling
+    # output (tests/divergence_signatures_onnx_pool.py) must explain the failing output;
+    # onnxruntime 1.32.0 and onnx 1.23.2 have none of them, and run the same cases.
     *(
         Divergence(
             key=f"{name}-ceil-window-in-padding",
@@ -441,15 +449,18 @@ DIVERGENCES: list[Divergence] = [
             reason=(
                 f"{runtime} keeps the last ceil-mode pooling window when it would start in "
                 "the right padding, which torch drops: x (1,2,7,4), kernel 2, stride 3, "
-                "padding 1 gives (4, 3) outputs where torch gives (3, 2).  Measured with "
+                "padding 1 gives (4, 3) outputs where torch gives (3, 2).  Matched: the output "
+                "must equal that release's pooling (the extra window: the dtype's lowest value "
+                "in MaxPool, 0 in AveragePool; onnx 1.17 pads to the rounded-up length, half "
+                "the extra cells before) within the comparison's bound.  Measured with "
                 f"{measured}; fixed by {fixed}"
             ),
             issue=issue,
-            enforced="unsupported",
+            enforced="matched",
             evidence=(
-                "tests/adapters/test_onnx_adapters.py::"
-                "test_ceil_pool_bugs_are_refused_exactly_where_present"
+                "tests/adapters/test_onnx_adapters.py::test_ceil_pool_bugs_match_their_models"
             ),
+            signature=onnx_pool_signatures.POOL_BUGS[(name, "window-in-padding")],
         )
         for name, runtime, measured, fixed, issue in (
             (
@@ -479,15 +490,16 @@ DIVERGENCES: list[Divergence] = [
                 f"{runtime} divides a ceil-mode AveragePool window (count_include_pad=1) "
                 "that runs past the padding by the whole kernel, where torch divides by the "
                 "cells of the input and padding it covers: x (1,2,8,8), kernel 3, stride 2 "
-                "gives 4/9 of torch's value in the last row and column's corner.  Measured "
-                f"with {measured}; fixed by {fixed}"
+                "gives 4/9 of torch's value in the last row and column's corner.  Matched: "
+                "the output must equal that release's AveragePool within the comparison's "
+                f"bound; another wrong value fails.  Measured with {measured}; fixed by {fixed}"
             ),
             issue=issue,
-            enforced="unsupported",
+            enforced="matched",
             evidence=(
-                "tests/adapters/test_onnx_adapters.py::"
-                "test_ceil_pool_bugs_are_refused_exactly_where_present"
+                "tests/adapters/test_onnx_adapters.py::test_ceil_pool_bugs_match_their_models"
             ),
+            signature=onnx_pool_signatures.POOL_BUGS[(name, "overhang-divisor")],
         )
         for name, runtime, measured, fixed, issue in (
             (
@@ -506,9 +518,41 @@ DIVERGENCES: list[Divergence] = [
             ),
         )
     ),
+    # onnx.reference's ceil-mode AveragePool (onnx/reference/ops/op_pool_common.py, onnx
+    # 1.17.0 to 1.23.2): the current release's own wrong value, modelled exactly.
+    Divergence(
+        key="onnx_reference-ceil-extra-pad-before",
+        layer="avgpool2d",
+        case="*",
+        adapter="onnx_reference",
+        direction="forward",
+        reason=(
+            "onnx.reference's ceil-mode AveragePool pads the input to the rounded-up length "
+            "(out - 1) * stride + kernel with half the extra cells before it (op_pool_common.py "
+            "get_output_shape_explicit_padding: 'pads_spatial_shape_new[dim] += extra_pad // "
+            "2'), so every window on that axis starts that many cells early; onnx 1.23.2's "
+            "pool() then keeps only taps below in + pads, dropping the last real cells (fuzz: "
+            "x (1,1,1,4), kernel 3, padding (1, 0), ceil_mode, count_include_pad=False gives "
+            "[mean(x0, x1), x2] where torch gives [mean(x0, x1, x2), x3]; probe [0, 1, 2, 3], "
+            "kernel (1, 3): [0.5, 2], torch [1, 3]).  ONNX Runtime 1.32.0 runs the same graph "
+            "as torch does.  Matched: the output must equal op_pool_common.py's AveragePool "
+            "(onnx_average_pool; onnx 1.17.0: onnx_old_average_pool) within the comparison's "
+            "bound; another wrong value fails.  Measured with onnx 1.23.2 and 1.17.0.  No "
+            "upstream onnx issue found as of 2026-11 (searched: ReferenceEvaluator "
+            "AveragePool ceil_mode extra_pad // 2 shifted windows; "
+            "get_output_shape_explicit_padding pads_required; onnx/onnx#4958 reports only the "
+            "window starting in the padding)"
+        ),
+        issue=None,
+        enforced="matched",
+        evidence="tests/adapters/test_onnx_adapters.py::test_ceil_pool_bugs_match_their_models",
+        signature=onnx_pool_signatures.POOL_BUGS[("onnx_reference", "extra-pad-before")],
+    ),
     # onnx.reference's MaxPool at stride 1 and dilation 1 (onnx/reference/ops/op_max_pool.py
     # hands it to _op_common_pool.CommonPool; other strides go to its own _max_pool, and
-    # AveragePool to op_pool_common, both right).  Probed like the ceil bugs above.
+    # AveragePool to op_pool_common, both right).  Matched where it returns an output (the
+    # model: tests/divergence_signatures_onnx_pool.py common_pool_max); where it raises,
+    # the adapter refuses quoting the error (onnx_reference-unit-stride-maxpool-fails).
     *(
         Divergence(
             key=f"onnx_reference-unit-stride-maxpool-{bug}",
@@ -525,22 +569,25 @@ DIVERGENCES: list[Divergence] = [
                 f"{example}).  No upstream onnx issue found as of 2026-11 (searched: "
                 "reference MaxPool pads order; ReferenceEvaluator MaxPool strides 1 "
                 "ceil_mode pads output shape); the pooling fix onnx/onnx#6650 changed "
-                "op_pool_common.py, not this path"
+                "op_pool_common.py, not this path.  Matched: the output must equal that "
+                "path's (NaN padding on the sides it reads, its output length, the windows "
+                "past its loop left 0) within the comparison's bound"
             ),
             issue=None,
-            enforced="unsupported",
+            enforced="matched",
             evidence=(
                 "tests/adapters/test_onnx_adapters.py::"
-                "test_unit_stride_maxpool_bugs_are_refused_exactly_where_present"
+                "test_unit_stride_maxpool_bugs_match_their_model"
             ),
+            signature=onnx_pool_signatures.POOL_BUGS[("onnx_reference", bug)],
         )
         for bug, what, example in (
             (
                 "pads-misread",
                 "unpacks pads as 'pad_top, pad_bottom, pad_left, pad_right = pads' and pads "
                 "the wrong sides (pads [0, 1, 0, 1] pads H by 1 and W by 1 at the end only)",
-                "x (1,1,3,1), kernel 3, padding (0, 1) raises 'output shape cannot be null "
-                "or negative, out_shape=(2, 0)' where torch gives (1, 1)",
+                "x (1,1,3,3), kernel 2, stride 1, padding (0, 1) gives a (3, 3) output where "
+                "torch gives (2, 4)",
             ),
             (
                 "ceil-pads-twice",
@@ -550,6 +597,32 @@ DIVERGENCES: list[Divergence] = [
                 "output where torch and the reference give (2, 2)",
             ),
         )
+    ),
+    Divergence(
+        key="onnx_reference-unit-stride-maxpool-fails",
+        layer="maxpool2d",
+        case="*",
+        adapter="onnx_reference",
+        direction="forward",
+        reason=(
+            "onnx.reference's MaxPool at stride 1 and dilation 1 (_op_common_pool.py's "
+            "CommonPool, which reads pads [h_begin, w_begin, h_end, w_end] as (top, bottom, "
+            "left, right) and in ceil mode counts the padding twice) raises on some valid "
+            "configurations: x (1,1,3,1), kernel 3, padding (0, 1) gives 'RuntimeError: "
+            "output shape cannot be null or negative, out_shape=(2, 0)' where torch gives "
+            "(1, 1); a window its misplaced padding fills wholly gives NumPy's 'zero-size "
+            "array to reduction operation maximum which has no identity'.  The adapter "
+            "refuses the call when the evaluator raises one of these on a unit-stride "
+            "MaxPool it misreads, quoting it.  Measured with onnx 1.23.2 and 1.17.0.  No "
+            "upstream onnx issue found as of 2026-11 (searched: reference MaxPool pads "
+            "order; ReferenceEvaluator MaxPool strides 1 output shape cannot be null)"
+        ),
+        issue=None,
+        enforced="unsupported",
+        evidence=(
+            "tests/adapters/test_onnx_adapters.py::"
+            "test_unit_stride_maxpool_errors_are_refused_quoting_them"
+        ),
     ),
     # Matched: the fuzz test meets these in any float64 case, so each is recognised by its
     # model (tests/divergence_signatures_onnx.py), not by a case id.
@@ -638,8 +711,8 @@ DIVERGENCES: list[Divergence] = [
         ),
         signature=onnx_signatures.ALIGN_CORNERS_UNFLOORED,
     ),
-    # ConvTranspose (adapters/_onnx_conv_transpose.py): each adapter probes its runtime
-    # once per opset and refuses only the configurations a bug it has touches.
+    # ConvTranspose (adapters/_onnx_conv_transpose.py): the runtimes raise on these; the
+    # adapter refuses a call only when the runtime raises that bug's error on it.
     Divergence(
         key="onnx_reference-conv-transpose-grouped",
         layer="conv_transpose2d",
@@ -648,9 +721,9 @@ DIVERGENCES: list[Divergence] = [
         direction="forward",
         reason=(
             "onnx.reference's ConvTranspose fails on group > 1 unless each group has one "
-            "input and one output channel and there is no bias: it slices W by output "
-            "channels (W is C x M/group x kH x kW), passes the whole bias to every group "
-            "and writes each group's M/group channels into one ('ValueError: could not "
+            "input and one output channel: it slices W by output channels (W is C x "
+            "M/group x kH x kW) and writes each group's M/group channels into one "
+            "('ValueError: could not "
             "broadcast input array from shape (2,7,6) into shape (1,7,6)', case ct_groups2; "
             "probe x (1,2,1,1), w (2,2,1,1), group 2: 'cannot reshape array of size 4 into "
             "shape (1,1,2)').  Measured with onnx 1.23.2; the reassembly is fixed by "
@@ -660,8 +733,38 @@ DIVERGENCES: list[Divergence] = [
         enforced="unsupported",
         evidence=(
             "tests/adapters/test_onnx_adapters.py::"
-            "test_conv_transpose_bugs_are_refused_exactly_where_present"
+            "test_conv_transpose_errors_are_refused_quoting_them"
         ),
+    ),
+    Divergence(
+        key="onnx_reference-conv-transpose-grouped-whole-bias",
+        layer="conv_transpose2d",
+        case="*",
+        adapter="onnx_reference",
+        direction="forward",
+        reason=(
+            "onnx.reference's ConvTranspose runs a depthwise group (one input and one "
+            "output channel, the configuration it does not fail on) as "
+            "'self._run(group_X, group_W, B=B, ..., group=1)' with the whole bias, whose "
+            "one output channel adds B[0] (onnx/reference/ops/op_conv_transpose.py): every "
+            "channel gets b[0] (fuzz: x (1,2,1,1), w (2,1,1,1), b (2,), groups 2 gives "
+            "channel 1 = x1 w1 + b0; probe [2, 3] by [1, 10] with bias [1, 2]: [3, 31], "
+            "torch [3, 32]).  Matched: the output must equal the evaluator's arithmetic "
+            "(evaluator_depthwise_conv_transpose, bit-exact on 294 random graphs with onnx "
+            "1.23.2 and 1.17.0) within the comparison's bound; another wrong value fails.  "
+            "Measured with onnx 1.23.2; ONNX Runtime 1.32.0 agrees with torch.  No "
+            "upstream onnx issue found as of 2026-11 (searched: ReferenceEvaluator "
+            "ConvTranspose group bias B[0] every group; reference ConvTranspose depthwise "
+            "bias); onnx/onnx#8446 fixes the grouped reassembly's channel slice only and "
+            "still passes B whole"
+        ),
+        issue=None,
+        enforced="matched",
+        evidence=(
+            "tests/adapters/test_onnx_adapters.py::"
+            "test_depthwise_conv_transpose_bias_matches_the_evaluator_model"
+        ),
+        signature=onnx_signatures.GROUPED_WHOLE_BIAS,
     ),
     *(
         Divergence(
@@ -682,7 +785,7 @@ DIVERGENCES: list[Divergence] = [
             enforced="unsupported",
             evidence=(
                 "tests/adapters/test_onnx_adapters.py::"
-                "test_conv_transpose_bugs_are_refused_exactly_where_present"
+                "test_conv_transpose_errors_are_refused_quoting_them"
             ),
         )
         for name, runtime, error, measured, issue in (

@@ -172,13 +172,18 @@ def test_pad_mode_names(request):
             s.side(rec, f"{name} {mode}", y, "pad2d", {"x": x}, {"padding": pads, "mode": mode},
                    "float32")  # fmt: skip
             got[(name, mode)] = y
+    assert "torch symmetric" in refused or "torch" not in layers, "torch has no 'symmetric'"
     # Each name's results agree bit for bit across frameworks.
     for mode in modes:
         ys = [y for (_, m), y in got.items() if m == mode]
+        if not ys and not {"tensorflow", "jax"} & set(layers):
+            pytest.skip(
+                f"only {', '.join(layers)} installed, which has no {mode!r} "
+                f"({'; '.join(refused.values())[:200]}); tensorflow or jax runs it"
+            )
         assert ys, f"no framework ran {mode}"
         for y in ys[1:]:
             np.testing.assert_array_equal(y, ys[0], err_msg=mode)
-    assert "torch symmetric" in refused or "torch" not in layers, "torch has no 'symmetric'"
     # reflect vs symmetric: the symmetric band is the reflect band one cell closer to the
     # edge (padded cell k copies x[k - 1], not x[k]): sym[:top] = ref[1:top + 1], and so
     # on at each edge, over the other axis' interior; the interior itself is equal.

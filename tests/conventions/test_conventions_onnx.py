@@ -159,7 +159,12 @@ def _pool_shape(op_type: str, attrs: dict, shape: tuple, opset: int) -> list[int
 def test_onnx_pool_ceil_window_in_padding(request, layer, op_type):
     onnx = pytest.importorskip("onnx")
 
-    from adapters._onnx_rules import WINDOW_IN_PADDING, ceil_windows_in_padding, opset_of
+    from adapters._onnx_rules import (
+        WINDOW_IN_PADDING,
+        ceil_windows_in_padding,
+        opset_of,
+        runtime_ceil_bugs,
+    )
 
     row = ROW["onnx_pool_ceil_window_in_padding"]
     rec = s.start_record(request, row, fixture=f"{layer}, x (1,2,7,4) float32")
@@ -179,7 +184,7 @@ def test_onnx_pool_ceil_window_in_padding(request, layer, op_type):
     old, new = (_pool_shape(op_type, attrs, t["x"].shape, opset) for opset in (20, 22))
     for name, runtime in runtimes.items():
         b = runtime.run_model(model, {"x": t["x"]})[0]
-        if (op_type, WINDOW_IN_PADDING) in runtime._ceil_bugs(opset_of(model)):
+        if (op_type, WINDOW_IN_PADDING) in runtime_ceil_bugs(runtime.run_model, opset_of(model)):
             # Older releases (onnxruntime 1.20.1, onnx 1.17's AveragePool) follow the
             # opset-20 shape rule: known divergence <adapter>-ceil-window-in-padding.
             assert list(b.shape) == old, f"{name} keeps the window: the opset-20 shape"

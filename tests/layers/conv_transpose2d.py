@@ -196,6 +196,19 @@ CASES = (
         output_padding=(1, 0),
         groups=2,
     ),
+    _case(
+        "ct_depthwise_bias",
+        1609,
+        _ct(1, 3, 3, 3, 3, 2, 2, groups=3),
+        note="One input and one output channel per group, with a bias (torch's depthwise "
+        "ConvTranspose2d(3, 3, 2, stride=2, padding=1, output_padding=1, groups=3)); "
+        "reduced from the conv_transpose2d-onnx_reference fuzz failure (known divergence "
+        "onnx_reference-conv-transpose-grouped-whole-bias).",
+        stride=2,
+        padding=1,
+        output_padding=1,
+        groups=3,
+    ),
 )
 
 # ---------------------------------------------------------------------------------------

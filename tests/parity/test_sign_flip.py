@@ -109,7 +109,7 @@ def test_a_negated_reference_fails_parity(info, direction, key):
         judged, passed = _judge(info, wrong, direction, key, dtype)
         if judged:
             break
-    if judged == 0 and not _installed() and not hasattr(Independent, info.method):
+    if judged == 0 and next(_implementations(info), None) is None:
         pytest.skip(f"no implementation of {info.name} is installed")
     assert judged > 0, f"no case of {info.name} shows a negated {direction} [{key}]"
     assert not passed, f"a negated reference passed parity: {passed}"
