@@ -202,13 +202,8 @@ class LiteRtAdapter:
         inputs = api.keras.Input(shape=(2, 2, 3), batch_size=2, dtype="float32")
         model = api.keras.Model(inputs, api.layers.BatchNormalization()(inputs, training=True))
         policy = "litert runs converted models for inference only: training=True is refused"
-        try:
-            convert(api.tf, model)
-        except Exception as exc:
-            if not _converter_error(exc):
-                raise
-            found = re.search(r"'tf\.\w+' op is neither a custom op nor a flex op", str(exc))
-            said = found.group(0) if found else _short(exc)
+        said = _refusal_of(api.tf, model)
+        if said is not None:
             # TF 2.15 tensorflow/lite/python/lite.py,
             # TFLiteKerasModelConverterV2._convert_keras_to_saved_model: tf.saved_model.save
             # of the model as built, with no training=False export.
@@ -265,13 +260,8 @@ class LiteRtAdapter:
         keras = self._keras.api.keras
         inputs = keras.Input(shape=(3,), batch_size=1, dtype="float64")
         model = keras.Model(inputs, keras.layers.ReLU(dtype="float64")(inputs))
-        try:
-            convert(self._keras.api.tf, model)
-        except Exception as exc:
-            if not _converter_error(exc):
-                raise
-            found = re.search(r"'tf\.\w+' op is neither a custom op nor a flex op", str(exc))
-            said = found.group(0) if found else _short(exc)
+        said = _refusal_of(self._keras.api.tf, model)
+        if said is not None:
             return (
                 "float64: tf.lite.TFLiteConverter has no float64 builtin kernels; converting "
                 f"a float64 keras ReLU: {said}"
@@ -355,6 +345,19 @@ def _is_loss(method) -> bool:
     (cross_entropy, categorical_crossentropy, mse, ...) are the layers taking a
     ``target``."""
     return "target" in inspect.signature(method).parameters
+
+
+def _refusal_of(tf, model) -> str | None:
+    """What the converter says when it refuses ``model`` (its "op is neither a custom op
+    nor a flex op" sentence where it has one), or None when it converts it."""
+    try:
+        convert(tf, model)
+    except Exception as exc:
+        if not _converter_error(exc):
+            raise
+        found = re.search(r"'tf\.\w+' op is neither a custom op nor a flex op", str(exc))
+        return found.group(0) if found else _short(exc)
+    return None
 
 
 def _converter_error(exc: BaseException) -> bool:
