@@ -86,6 +86,8 @@ class FlaxAdapter:
     name = "flax"
     #: Top-level modules whose absence means the framework is not installed.
     requires = ("flax", "jax", "jaxlib")
+    # Read by tests/sampling.py: the default run leaves this adapter's fuzzing to --full.
+    slow_fuzz = "XLA compiles every fuzz example's new shapes"
 
     def __init__(self) -> None:
         self._nn = None

@@ -147,6 +147,8 @@ class JaxAdapter:
     name = "jax"
     #: Top-level modules whose absence means the framework is not installed.
     requires = ("jax", "jaxlib")
+    # Read by tests/sampling.py: the default run leaves this adapter's fuzzing to --full.
+    slow_fuzz = "XLA compiles every fuzz example's new shapes"
 
     def __init__(self) -> None:
         self._jax = None

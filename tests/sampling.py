@@ -25,7 +25,9 @@ Benchmarks (tests/benchmarks/test_bench_layers.py) run once each, untimed, under
 Adapters whose set-up is slow (``slow_setup``: the ONNX exports, LiteRT conversions) run
 only each layer's first case in float32 (plus the ``always_sample`` values and the declared
 divergences' cases) instead of the attribute cover, and leave their fuzz tests to
-``--full`` (every fuzz example is one more export or conversion); under ``--full`` their
+``--full`` (every fuzz example is one more export or conversion), as do the adapters that
+set ``slow_fuzz`` (JAX and Flax: XLA compiles every example's new shapes, about 11 s of
+the default run's 3 minutes for the two); under ``--full`` their
 benchmarks get the strict xfail of a divergence declared for every case of its layer (ONNX
 Runtime's Sigmoid).
 ``pytest --full`` (or ``CNN_PARITY_FULL=1``, which child runs inherit) runs everything.
@@ -68,6 +70,16 @@ def slow_setup(adapter_name: str) -> str | None:
     except KeyError:
         return None
     return getattr(type(adapter), "slow_setup", None)
+
+
+@cache
+def slow_fuzz(adapter_name: str) -> str | None:
+    """Why every fuzz example is slow for the adapter (its ``slow_fuzz``), or None."""
+    try:
+        adapter = adapters.get(adapter_name)
+    except KeyError:
+        return None
+    return getattr(type(adapter), "slow_fuzz", None)
 
 
 def sampled(adapter_name: str) -> bool:
@@ -140,8 +152,10 @@ def skip_outside_sample(config, items) -> None:
             case = layers.case(params["case_id"])
             if case.id in default_cases(case.layer, params["dtype"], name):
                 continue
-        elif why is None:
-            continue  # fuzz: only slow adapters leave it to --full
+        else:
+            why = why or slow_fuzz(name)
+            if why is None:
+                continue  # fuzz: only slow adapters leave it to --full
         because = f" ({why})" if why else ""
         item.add_marker(
             pytest.mark.skip(

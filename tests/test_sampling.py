@@ -101,6 +101,7 @@ def _items():
         "torch": _Item("test_parity", _CallSpec({**parity, "case_id": outside,
                                                  "adapter_name": "torch"})),
         "torch_fuzz": _Item("test_fuzz", _CallSpec({"layer": "conv2d", "adapter_name": "torch"})),
+        "jax_fuzz": _Item("test_fuzz", _CallSpec({"layer": "conv2d", "adapter_name": "jax"})),
         "candidate": _Item("test_parity", _CallSpec({**parity, "case_id": outside,
                                                      "adapter_name": "my_layers"})),
         "fuzz": _Item("test_fuzz", _CallSpec({"layer": "conv2d",
@@ -117,13 +118,24 @@ def test_outside_the_sample_skips_with_the_reason(monkeypatch):
     sampling.skip_outside_sample(_Config(full=False), list(items.values()))
     skipped = {key for key, item in items.items() if item.markers}
     # Every built-in adapter's cases are sampled; a candidate runs every case, and only
-    # the slow adapters leave fuzzing and benchmarks to --full.
-    assert skipped == {"outside", "torch", "fuzz", "bench"}
+    # the slow adapters leave fuzzing and benchmarks to --full, as JAX (slow_fuzz) leaves
+    # its fuzzing.
+    assert skipped == {"outside", "torch", "fuzz", "jax_fuzz", "bench"}
     reason = items["outside"].markers[0].kwargs["reason"]
     assert reason.startswith("onnxruntime: outside the default sample (each case is a")
     assert "pytest --full runs it" in reason
     reason = items["torch"].markers[0].kwargs["reason"]
     assert reason == "torch: outside the default sample; pytest --full runs it"
+    reason = items["jax_fuzz"].markers[0].kwargs["reason"]
+    assert reason == (
+        "jax: outside the default sample (XLA compiles every fuzz example's new shapes);"
+        " pytest --full runs it"
+    )
+
+
+def test_only_the_slow_adapters_leave_fuzzing_to_full():
+    slow = {n for n in adapters.ADAPTERS if sampling.slow_setup(n) or sampling.slow_fuzz(n)}
+    assert slow == {"onnxruntime", "onnx_reference", "litert", "jax", "flax"}
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])
