@@ -173,9 +173,31 @@ PARITY = fields(
     }
 )
 CONVENTION = fields(_META)
+#: A network record's per-layer localization (reports/localization.py draws it).
+LOCALIZATION = fields(
+    {
+        "layers": list_of(
+            fields(
+                {
+                    "index": _integer,
+                    "nodes": list_of(_name),
+                    **{k: _text for k in ("ops", "label")},
+                    **{k: _number for k in ("isolated", "isolated_tight")},
+                    **{k: _number for k in ("propagated", "propagated_rel")},
+                    "passed": _boolean,
+                }
+            )
+        ),
+        "divergence": fields(
+            {"index": _integer, **{k: _text for k in ("label", "row", "message")}},
+            nullable=True,
+        ),
+    }
+)
 NETWORK = fields(
     {
         **_META,
+        "localization": LOCALIZATION,
         **{k: _scalar for k in ("network", "name", "adapter", "framework", "optimizer", "dtype")},
         **{k: _NUMBERS for k in ("loss_curve", "reference_loss_curve", "divergence")},
         "loss_curves": map_of(_NUMBERS),

@@ -62,6 +62,17 @@ MALFORMED = [
     ("conventions-object", _with(conventions={"a": 1}), "conventions: expected a list"),
     ("network-curve-text", _with(networks=[{"loss_curve": "abc"}]), "networks[0].loss_curve"),
     ("network-curves-nested", _with(networks=[{"loss_curves": {"sgd": [[1]]}}]), "sgd[0]"),
+    ("localization-text", _with(networks=[{"localization": "conv"}]), "networks[0].localizat"),
+    (
+        "localization-ratio-word",
+        _with(networks=[{"localization": {"layers": [{"isolated": "big"}]}}]),
+        "networks[0].localization.layers[0].isolated: expected a number",
+    ),
+    (
+        "localization-divergence-list",
+        _with(networks=[{"localization": {"layers": [], "divergence": [3]}}]),
+        "networks[0].localization.divergence: expected an object",
+    ),
     ("run-list", _with(run=[]), "run: expected an object, got a list"),
     ("run-tests-list", _with(run={"tests": [1]}), "run.tests: expected an object"),
     ("run-duration-text", _with(run={"duration_s": "long"}), "run.duration_s: expected a num"),
