@@ -138,7 +138,7 @@ ONNX_DIVERGENCES: list[Divergence] = [
             issue=issue,
             enforced="matched",
             evidence=(
-                "tests/adapters/test_onnx_adapters.py::test_ceil_pool_bugs_match_their_models"
+                "tests/adapters/test_onnx_bug_models.py::test_ceil_pool_bugs_match_their_models"
             ),
             signature=onnx_pool_signatures.POOL_BUGS[(name, "window-in-padding")],
         )
@@ -177,7 +177,7 @@ ONNX_DIVERGENCES: list[Divergence] = [
             issue=issue,
             enforced="matched",
             evidence=(
-                "tests/adapters/test_onnx_adapters.py::test_ceil_pool_bugs_match_their_models"
+                "tests/adapters/test_onnx_bug_models.py::test_ceil_pool_bugs_match_their_models"
             ),
             signature=onnx_pool_signatures.POOL_BUGS[(name, "overhang-divisor")],
         )
@@ -225,7 +225,7 @@ ONNX_DIVERGENCES: list[Divergence] = [
         ),
         issue=None,
         enforced="matched",
-        evidence="tests/adapters/test_onnx_adapters.py::test_ceil_pool_bugs_match_their_models",
+        evidence="tests/adapters/test_onnx_bug_models.py::test_ceil_pool_bugs_match_their_models",
         signature=onnx_pool_signatures.POOL_BUGS[("onnx_reference", "extra-pad-before")],
     ),
     # onnx.reference's MaxPool at stride 1 and dilation 1 (onnx/reference/ops/op_max_pool.py
@@ -256,7 +256,7 @@ ONNX_DIVERGENCES: list[Divergence] = [
             issue=None,
             enforced="matched",
             evidence=(
-                "tests/adapters/test_onnx_adapters.py::"
+                "tests/adapters/test_onnx_bug_models.py::"
                 "test_unit_stride_maxpool_bugs_match_their_model"
             ),
             signature=onnx_pool_signatures.POOL_BUGS[("onnx_reference", bug)],
@@ -300,7 +300,7 @@ ONNX_DIVERGENCES: list[Divergence] = [
         issue=None,
         enforced="unsupported",
         evidence=(
-            "tests/adapters/test_onnx_adapters.py::"
+            "tests/adapters/test_onnx_bug_models.py::"
             "test_unit_stride_maxpool_errors_are_refused_quoting_them"
         ),
     ),
@@ -412,7 +412,7 @@ ONNX_DIVERGENCES: list[Divergence] = [
         issue="https://github.com/onnx/onnx/pull/8446",
         enforced="unsupported",
         evidence=(
-            "tests/adapters/test_onnx_adapters.py::"
+            "tests/adapters/test_onnx_bug_models.py::"
             "test_conv_transpose_errors_are_refused_quoting_them"
         ),
     ),
@@ -441,7 +441,7 @@ ONNX_DIVERGENCES: list[Divergence] = [
         issue=None,
         enforced="matched",
         evidence=(
-            "tests/adapters/test_onnx_adapters.py::"
+            "tests/adapters/test_onnx_bug_models.py::"
             "test_depthwise_conv_transpose_bias_matches_the_evaluator_model"
         ),
         signature=onnx_signatures.GROUPED_WHOLE_BIAS,
@@ -464,7 +464,7 @@ ONNX_DIVERGENCES: list[Divergence] = [
             issue=issue,
             enforced="unsupported",
             evidence=(
-                "tests/adapters/test_onnx_adapters.py::"
+                "tests/adapters/test_onnx_bug_models.py::"
                 "test_conv_transpose_errors_are_refused_quoting_them"
             ),
         )
