@@ -7,11 +7,25 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 import adapters
 from tests import known_divergences, layers
 
 NAMES = ("onnxruntime", "onnx_reference")
+
+
+def _loaded(request):
+    try:
+        return adapters.load(request.param)
+    except adapters.FrameworkMissing as exc:
+        pytest.skip(str(exc))
+
+
+def adapter_fixture():
+    """A module-scoped fixture giving each ONNX adapter, loaded (its tests skip where it
+    is not installed): ``adapter = adapter_fixture()`` in a test module."""
+    return pytest.fixture(scope="module", params=NAMES, name="adapter")(_loaded)
 
 
 def runtimes():

@@ -13,17 +13,17 @@ from adapters import _onnx_export, _onnx_rules
 from adapters.base import Unsupported, layer_method
 from tests import known_divergences, layers
 from tests.adapters.calls import forward, refusal
-from tests.adapters.onnx_evidence import NAMES, assert_matched_through_adapter, matched, runtimes
+from tests.adapters.onnx_evidence import (
+    NAMES,
+    adapter_fixture,
+    assert_matched_through_adapter,
+    matched,
+    runtimes,
+)
 
 pytestmark = [pytest.mark.onnxruntime, pytest.mark.onnx_reference]
 
-
-@pytest.fixture(scope="module", params=NAMES)
-def adapter(request):
-    try:
-        return adapters.load(request.param)
-    except adapters.FrameworkMissing as exc:
-        pytest.skip(str(exc))
+adapter = adapter_fixture()
 
 
 def _conv_inputs(dtype=np.float32, seed=0):

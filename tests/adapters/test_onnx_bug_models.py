@@ -13,17 +13,11 @@ from adapters import _onnx_conv_transpose, _onnx_export, _onnx_rules
 from tests import divergence_signatures_onnx_pool as onnx_pool
 from tests import known_divergences, layers
 from tests.adapters.calls import forward, refusal
-from tests.adapters.onnx_evidence import NAMES, assert_matched_through_adapter, matched
+from tests.adapters.onnx_evidence import adapter_fixture, assert_matched_through_adapter, matched
 
 pytestmark = [pytest.mark.onnxruntime, pytest.mark.onnx_reference]
 
-
-@pytest.fixture(scope="module", params=NAMES)
-def adapter(request):
-    try:
-        return adapters.load(request.param)
-    except adapters.FrameworkMissing as exc:
-        pytest.skip(str(exc))
+adapter = adapter_fixture()
 
 
 #: Each ceil-mode bug: (attributes that touch it, input shape, the layers it concerns).
